@@ -1,0 +1,223 @@
+//! The fault list, grouped by cable as in the ministry's notice, and the
+//! fault page with its full history.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use shared::fault::{alternate_routes_text, Fault};
+
+use crate::api::{get_fault, list_faults, CableBrief};
+use crate::form::FaultEditor;
+use crate::i18n::*;
+use crate::util::{eta_label, kind_label, status_label, taipei};
+
+#[component]
+pub fn FaultListPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = Resource::new(|| (), |_| list_faults());
+    let show_restored = RwSignal::new(false);
+    view! {
+        <section class="faults">
+            <div class="page-head">
+                <h1>{t!(i18n, faults_title)}</h1>
+                <button id="toggle-restored" class="toggle" aria-pressed=move || show_restored.get().to_string()
+                    on:click=move |_| show_restored.update(|v| *v = !*v)>
+                    {move || if show_restored.get() { t_string!(i18n, hide_restored) } else { t_string!(i18n, show_restored) }}
+                </button>
+            </div>
+            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(page) => view! { <FaultTable faults=page.faults cables=page.cables show_restored /> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn FaultTable(
+    faults: Vec<Fault>,
+    cables: Vec<CableBrief>,
+    show_restored: RwSignal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let open_count = faults.iter().filter(|f| f.status.is_active()).count();
+    let mut order: Vec<String> = Vec::new();
+    for f in faults.iter().filter(|f| f.status.is_active()) {
+        if !order.contains(&f.cable) {
+            order.push(f.cable.clone());
+        }
+    }
+    let open_cables = order.len();
+    for f in &faults {
+        if !order.contains(&f.cable) {
+            order.push(f.cable.clone());
+        }
+    }
+    let groups: Vec<(usize, String, String, Vec<Fault>)> = order
+        .into_iter()
+        .enumerate()
+        .map(|(i, abbrev)| {
+            let name = cables
+                .iter()
+                .find(|c| c.abbrev == abbrev)
+                .map(|c| c.notice_name.clone())
+                .unwrap_or_else(|| abbrev.clone());
+            let fs: Vec<Fault> = faults
+                .iter()
+                .filter(|f| f.cable == abbrev)
+                .cloned()
+                .collect();
+            (i + 1, abbrev, name, fs)
+        })
+        .collect();
+    view! {
+        <p class="summary" id="summary">
+            {t!(i18n, summary, cables = move || open_cables, open = move || open_count)}
+        </p>
+        <table class="fault-table">
+            <thead>
+                <tr>
+                    <th>{t!(i18n, col_seq)}</th>
+                    <th>{t!(i18n, col_cable)}</th>
+                    <th>{t!(i18n, col_detected)}</th>
+                    <th>{t!(i18n, col_description)}</th>
+                    <th>{t!(i18n, col_alternate)}</th>
+                    <th>{t!(i18n, col_eta)}</th>
+                    <th>{t!(i18n, col_status)}</th>
+                </tr>
+            </thead>
+            {groups.into_iter().map(|(seq, abbrev, name, fs)| {
+                let any_active = fs.iter().any(|f| f.status.is_active());
+                let rows = fs.into_iter().enumerate().map(|(i, f)| {
+                    let active = f.status.is_active();
+                    let first = i == 0;
+                    let name = name.clone();
+                    let href = format!("/faults/{}", f.id);
+                    let kind = f.kind;
+                    let status = f.status;
+                    let eta = f.eta;
+                    let unresolved = f.chainage.station.is_none();
+                    view! {
+                        <tr class="fault" class:restored=!active data-status=f.status.as_str()
+                            style:display=move || if active || show_restored.get() { "" } else { "none" }>
+                            <td>{if first { seq.to_string() } else { String::new() }}</td>
+                            <td class="cable-name">{if first { name } else { String::new() }}</td>
+                            <td>{f.detected_on.map(|d| d.to_string()).unwrap_or_default()}</td>
+                            <td>
+                                <a href=href>{f.description.clone()}</a>
+                                <span class=move || format!("kind kind-{}", kind.as_str())>{move || kind_label(i18n, kind)}</span>
+                                {unresolved.then(|| view! { <span class="unresolved" title=move || t_string!(i18n, unresolved_place)>"⚠"</span> })}
+                            </td>
+                            <td>{alternate_routes_text(&f.alternate_routes)}</td>
+                            <td>{move || eta_label(i18n, &eta)}</td>
+                            <td class=move || format!("status status-{}", status.as_str())>{move || status_label(i18n, status)}</td>
+                        </tr>
+                    }
+                }).collect_view();
+                view! {
+                    <tbody class="cable-group" data-cable=abbrev.clone() class:all-restored=!any_active
+                        style:display=move || if any_active || show_restored.get() { "" } else { "none" }>
+                        {rows}
+                    </tbody>
+                }
+            }).collect_view()}
+        </table>
+    }
+}
+
+#[component]
+pub fn FaultPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+    let detail = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_fault(id).await,
+            None => Ok(Err(shared::api::ApiError::not_found("no such fault"))),
+        }
+    });
+    view! {
+        <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Ok(d)) => {
+                        let f = d.fault.clone();
+                        let title = format!("#{} {} — {}", f.id, f.cable, f.description);
+                        let status = f.status;
+                        let kind = f.kind;
+                        let eta = f.eta;
+                        view! {
+                            <section class="fault-page">
+                                <h1>{title}</h1>
+                                <dl class="facts">
+                                    <dt>{t!(i18n, field_kind)}</dt><dd>{move || kind_label(i18n, kind)}</dd>
+                                    <dt>{t!(i18n, field_status)}</dt><dd id="fault-status">{move || status_label(i18n, status)}</dd>
+                                    <dt>{t!(i18n, field_place)}</dt>
+                                    <dd>{f.chainage.place.clone()}" · "{f.chainage.km_text()}" km"
+                                        {f.chainage.station.is_none().then(|| view! { <em class="unresolved">" ("{t!(i18n, unresolved_place)}")"</em> })}
+                                    </dd>
+                                    <dt>{t!(i18n, col_eta)}</dt><dd>{move || eta_label(i18n, &eta)}</dd>
+                                    <dt>{t!(i18n, provenance)}</dt><dd>{f.provenance.clone()}</dd>
+                                    <dt>{t!(i18n, version)}</dt><dd id="fault-version">{f.version}</dd>
+                                    <dt>{t!(i18n, field_notes)}</dt><dd class="notes">{f.notes.clone()}</dd>
+                                </dl>
+                                <h2>{t!(i18n, edit_fault_title)}</h2>
+                                <FaultEditor fault=Some(f) />
+                                <h2>{t!(i18n, history)}</h2>
+                                <table class="history">
+                                    <thead><tr>
+                                        <th>{t!(i18n, ev_seq)}</th><th>{t!(i18n, ev_time)}</th>
+                                        <th>{t!(i18n, ev_actor)}</th><th>{t!(i18n, ev_kind)}</th><th>{t!(i18n, ev_changes)}</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {d.events.into_iter().rev().map(|e| {
+                                            let changes = describe_changes(&e.before, &e.after);
+                                            view! {
+                                                <tr>
+                                                    <td>{e.seq}</td><td>{taipei(&e.at)}</td><td>{e.actor.clone()}</td>
+                                                    <td>{e.kind.clone()}</td>
+                                                    <td><ul>{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul></td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </section>
+                        }.into_any()
+                    }
+                    Ok(Err(e)) => view! { <p class="error">{t!(i18n, not_found)}": "{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// "field: old → new" lines for an event (every field for a creation).
+fn describe_changes(
+    before: &Option<serde_json::Value>,
+    after: &Option<serde_json::Value>,
+) -> Vec<String> {
+    let show = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "—".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    };
+    match (before, after) {
+        (Some(serde_json::Value::Object(b)), Some(serde_json::Value::Object(a))) => a
+            .iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v) && k.as_str() != "version")
+            .map(|(k, v)| format!("{k}: {} → {}", show(b.get(k)), show(Some(v))))
+            .collect(),
+        (None, Some(serde_json::Value::Object(a))) => a
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "id" | "version"))
+            .map(|(k, v)| format!("{k}: {}", show(Some(v))))
+            .collect(),
+        (_, Some(v)) => vec![show(Some(v))],
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,177 @@
+//! The fault form, for logging a new fault and editing one. Everything typed
+//! stays in the form on an error; each bad field shows its message beside it;
+//! an edit against a stale version shows the conflict and keeps the text.
+
+use leptos::prelude::*;
+use shared::api::ApiError;
+use shared::fault::{Fault, FaultForm, FaultKind, FaultStatus};
+
+use crate::api::{list_faults, save_fault, SaveFaultRequest};
+use crate::i18n::*;
+use crate::util::{kind_label, status_label};
+
+#[component]
+pub fn NewFaultPage() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="fault-form-page">
+            <h1>{t!(i18n, new_fault_title)}</h1>
+            <FaultEditor fault=None />
+        </section>
+    }
+}
+
+fn field_error_text(i18n: leptos_i18n::I18nContext<Locale>, code: &str, message: &str) -> String {
+    let _ = i18n;
+    format!("{message} ({code})")
+}
+
+#[component]
+pub fn FaultEditor(fault: Option<Fault>) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = fault.as_ref().map(|f| f.id);
+    let version = RwSignal::new(fault.as_ref().map(|f| f.version));
+    let form = RwSignal::new(
+        fault
+            .as_ref()
+            .map(FaultForm::from_fault)
+            .unwrap_or_default(),
+    );
+    let cables = Resource::new(|| (), |_| list_faults());
+    let save = Action::new(move |req: &SaveFaultRequest| {
+        let req = req.clone();
+        async move { save_fault(req).await }
+    });
+    let result = save.value();
+    let err_for = move |field: &'static str| {
+        move || {
+            result.with(|r| match r {
+                Some(Ok(Err(ApiError { fields, .. }))) => fields
+                    .iter()
+                    .find(|f| f.field == field)
+                    .map(|f| field_error_text(i18n, &f.code, &f.message)),
+                _ => None,
+            })
+        }
+    };
+    // After a successful save, move to the fault's page (or refresh the version).
+    Effect::new(move |_| {
+        if let Some(Ok(Ok(f))) = result.get() {
+            version.set(Some(f.version));
+            let target = format!("/faults/{}", f.id);
+            let navigate = leptos_router::hooks::use_navigate();
+            navigate(&target, Default::default());
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save.dispatch(SaveFaultRequest {
+            id,
+            version: version.get_untracked(),
+            form: form.get_untracked(),
+        });
+    };
+    macro_rules! bind {
+        ($field:ident) => {
+            (
+                move || form.with(|f| f.$field.clone()),
+                move |ev| form.update(|f| f.$field = event_target_value(&ev)),
+            )
+        };
+    }
+    let (cable_v, cable_set) = bind!(cable);
+    let (det_v, det_set) = bind!(detected_on);
+    let (kind_v, kind_set) = bind!(kind);
+    let (place_v, place_set) = bind!(place);
+    let (km_v, km_set) = bind!(km);
+    let (alt_v, alt_set) = bind!(alternate_routes);
+    let (eta_v, eta_set) = bind!(eta);
+    let (status_v, status_set) = bind!(status);
+    let (rest_v, rest_set) = bind!(restored_on);
+    let (notes_v, notes_set) = bind!(notes);
+    view! {
+        <form class="fault-form" on:submit=submit novalidate>
+            <label>{t!(i18n, field_cable)}
+                <select name="cable" prop:value=cable_v on:change=cable_set>
+                    <option value="">{t!(i18n, choose)}</option>
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            let list = cables.await.map(|p| p.cables).unwrap_or_default();
+                            list.into_iter().map(|c| {
+                                let selected = form.with_untracked(|f| f.cable == c.abbrev);
+                                view! { <option value=c.abbrev.clone() selected=selected>{c.notice_name}</option> }
+                            }).collect_view()
+                        })}
+                    </Suspense>
+                </select>
+                <span class="field-error" data-field="cable">{err_for("cable")}</span>
+            </label>
+            <label>{t!(i18n, field_detected_on)}
+                <input type="date" name="detected_on" prop:value=det_v on:input=det_set />
+                <span class="field-error" data-field="detected_on">{err_for("detected_on")}</span>
+            </label>
+            <label>{t!(i18n, field_kind)}
+                <select name="kind" prop:value=kind_v on:change=kind_set>
+                    <option value="">{t!(i18n, choose)}</option>
+                    {FaultKind::ALL.into_iter().map(|k| {
+                        let selected = form.with_untracked(|f| f.kind == k.as_str());
+                        view! { <option value=k.as_str() selected=selected>{move || kind_label(i18n, k)}</option> }
+                    }).collect_view()}
+                </select>
+                <span class="field-error" data-field="kind">{err_for("kind")}</span>
+            </label>
+            <label>{t!(i18n, field_place)}
+                <input type="text" name="place" prop:value=place_v on:input=place_set maxlength="100" />
+                <span class="field-error" data-field="place">{err_for("place")}</span>
+            </label>
+            <label>{t!(i18n, field_km)}
+                <input type="text" inputmode="decimal" name="km" prop:value=km_v on:input=km_set />
+                <span class="field-error" data-field="km">{err_for("km")}</span>
+            </label>
+            <label>{t!(i18n, field_alternate_routes)}
+                <textarea name="alternate_routes" prop:value=alt_v on:input=alt_set rows="2"></textarea>
+                <span class="field-error" data-field="alternate_routes">{err_for("alternate_routes")}</span>
+            </label>
+            <label>{t!(i18n, field_eta)}
+                <input type="text" name="eta" placeholder="2026-04-30 / 2026-04" prop:value=eta_v on:input=eta_set />
+                <span class="field-error" data-field="eta">{err_for("eta")}</span>
+            </label>
+            <label>{t!(i18n, field_status)}
+                <select name="status" prop:value=status_v on:change=status_set>
+                    {FaultStatus::ALL.into_iter().map(|s| {
+                        let selected = form.with_untracked(|f| f.status == s.as_str() || (f.status.is_empty() && s == FaultStatus::Open));
+                        view! { <option value=s.as_str() selected=selected>{move || status_label(i18n, s)}</option> }
+                    }).collect_view()}
+                </select>
+                <span class="field-error" data-field="status">{err_for("status")}</span>
+            </label>
+            <label>{t!(i18n, field_restored_on)}
+                <input type="date" name="restored_on" prop:value=rest_v on:input=rest_set />
+                <span class="field-error" data-field="restored_on">{err_for("restored_on")}</span>
+            </label>
+            <label class="wide">{t!(i18n, field_notes)}
+                <textarea name="notes" prop:value=notes_v on:input=notes_set rows="3"></textarea>
+                <span class="field-error" data-field="notes">{err_for("notes")}</span>
+            </label>
+            <div class="actions">
+                <button type="submit" id="save-fault" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { t_string!(i18n, saving) } else { t_string!(i18n, save) }}
+                </button>
+                <span id="form-status" role="status">
+                    {move || result.with(|r| match r {
+                        Some(Ok(Err(e))) if e.error == "conflict" => Some(view! {
+                            <strong class="conflict">{t!(i18n, conflict_title)}": "{e.message.clone()}</strong>
+                        }.into_any()),
+                        Some(Ok(Err(e))) if e.error == "invalid" => Some(view! {
+                            <strong class="error">{t!(i18n, form_has_errors)}</strong>
+                        }.into_any()),
+                        Some(Ok(Err(e))) => Some(view! { <strong class="error">{e.message.clone()}</strong> }.into_any()),
+                        Some(Err(e)) => Some(view! { <strong class="error">{e.to_string()}</strong> }.into_any()),
+                        Some(Ok(Ok(_))) => Some(view! { <span>{t!(i18n, saved)}</span> }.into_any()),
+                        None => None,
+                    })}
+                </span>
+            </div>
+        </form>
+    }
+}

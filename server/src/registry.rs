@@ -1,0 +1,696 @@
+//! The registry: the only module that knows SQL. Every write appends to the
+//! event log and updates the current-state tables in one transaction.
+//! REST handlers, server functions and the CLI all call these methods.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+use tokio::sync::Mutex;
+
+use shared::api::{ApiError, FaultDetail, NoticeReport};
+use shared::event::{kind, Event};
+use shared::fault::{Chainage, Fault, FaultDraft, FaultForm, FaultKind, FaultStatus};
+use shared::import::{plan_import, ChangeKind};
+use shared::notice::{parse_notice, write_notice, MaintenanceLine};
+use shared::reference::{Cable, CableIndex, Station};
+use shared::roc::{Eta, EtaPrecision};
+
+use crate::db::Engine;
+
+/// Errors of the store: domain errors pass through to the caller; database
+/// errors are logged here and reported as `internal`.
+fn db_err(e: sqlx::Error) -> ApiError {
+    tracing::error!(error = %e, "database error");
+    ApiError::internal()
+}
+
+fn json_err(e: serde_json::Error) -> ApiError {
+    tracing::error!(error = %e, "stored JSON does not parse");
+    ApiError::internal()
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn date_str(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+fn parse_date(s: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
+    s.map(|s| {
+        NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| {
+            tracing::error!(error = %e, value = %s, "stored date does not parse");
+            ApiError::internal()
+        })
+    })
+    .transpose()
+}
+
+const FAULT_COLS: &str = "id, cable, detected_on, kind, description, place, station, km, \
+    alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, version";
+
+fn fault_from_row(r: &AnyRow) -> Result<Fault, ApiError> {
+    let get_s = |c: &str| r.try_get::<String, _>(c).map_err(db_err);
+    let get_os = |c: &str| r.try_get::<Option<String>, _>(c).map_err(db_err);
+    let kind = FaultKind::parse(&get_s("kind")?).unwrap_or(FaultKind::Other);
+    let status = FaultStatus::parse(&get_s("status")?).unwrap_or(FaultStatus::Open);
+    let precision = EtaPrecision::parse(&get_s("eta_precision")?).unwrap_or(EtaPrecision::Unknown);
+    let eta = Eta::from_parts(precision, parse_date(get_os("eta_date")?)?).unwrap_or(Eta::UNKNOWN);
+    Ok(Fault {
+        id: r.try_get("id").map_err(db_err)?,
+        cable: get_s("cable")?,
+        detected_on: parse_date(get_os("detected_on")?)?,
+        kind,
+        description: get_s("description")?,
+        chainage: Chainage {
+            place: get_s("place")?,
+            station: get_os("station")?,
+            km: r.try_get("km").map_err(db_err)?,
+        },
+        alternate_routes: serde_json::from_str(&get_s("alternate_routes_json")?)
+            .map_err(json_err)?,
+        eta,
+        status,
+        restored_on: parse_date(get_os("restored_on")?)?,
+        notes: get_s("notes")?,
+        provenance: get_s("provenance")?,
+        version: r.try_get("version").map_err(db_err)?,
+    })
+}
+
+fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
+    let at: String = r.try_get("at").map_err(db_err)?;
+    let parse_json = |c: &str| -> Result<Option<serde_json::Value>, ApiError> {
+        r.try_get::<Option<String>, _>(c)
+            .map_err(db_err)?
+            .map(|s| serde_json::from_str(&s).map_err(json_err))
+            .transpose()
+    };
+    Ok(Event {
+        seq: r.try_get("seq").map_err(db_err)?,
+        at: chrono::DateTime::parse_from_rfc3339(&at)
+            .map_err(|e| {
+                tracing::error!(error = %e, "stored event time does not parse");
+                ApiError::internal()
+            })?
+            .with_timezone(&Utc),
+        actor: r.try_get("actor").map_err(db_err)?,
+        kind: r.try_get("kind").map_err(db_err)?,
+        entity_type: r.try_get("entity_type").map_err(db_err)?,
+        entity_id: r.try_get("entity_id").map_err(db_err)?,
+        before: parse_json("before_json")?,
+        after: parse_json("after_json")?,
+    })
+}
+
+/// Appends one event to the log, inside the caller's transaction.
+async fn append_event(
+    conn: &mut AnyConnection,
+    actor: &str,
+    kind: &str,
+    entity_type: &str,
+    entity_id: &str,
+    before: Option<&impl Serialize>,
+    after: Option<&impl Serialize>,
+) -> Result<i64, ApiError> {
+    let enc = |v: Option<&dyn erased::Ser>| -> Result<Option<String>, ApiError> {
+        v.map(|v| v.to_json()).transpose().map_err(json_err)
+    };
+    let before = enc(before.map(|b| b as &dyn erased::Ser))?;
+    let after = enc(after.map(|a| a as &dyn erased::Ser))?;
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO events (at, actor, kind, entity_type, entity_id, before_json, after_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+    )
+    .bind(now())
+    .bind(actor)
+    .bind(kind)
+    .bind(entity_type)
+    .bind(entity_id)
+    .bind(before)
+    .bind(after)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)
+}
+
+mod erased {
+    pub trait Ser {
+        fn to_json(&self) -> Result<String, serde_json::Error>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> Result<String, serde_json::Error> {
+            serde_json::to_string(self)
+        }
+    }
+}
+
+/// The fault registry on one database.
+#[derive(Clone)]
+pub struct Registry {
+    pool: AnyPool,
+    engine: Engine,
+    /// SQLite allows one writer: writes queue here instead of failing busy.
+    write_lock: Arc<Mutex<()>>,
+    cables: Arc<Vec<Cable>>,
+    stations: Arc<Vec<Station>>,
+}
+
+impl Registry {
+    /// Opens the registry and loads the reference cables and stations on
+    /// first start (one `reference.loaded` event).
+    pub async fn open(pool: AnyPool, engine: Engine) -> Result<Self, ApiError> {
+        let cables = shared::reference::cables().map_err(|e| {
+            tracing::error!(error = %e, "reference data");
+            ApiError::internal()
+        })?;
+        let stations = shared::reference::stations().map_err(|e| {
+            tracing::error!(error = %e, "reference data");
+            ApiError::internal()
+        })?;
+        let reg = Self {
+            pool,
+            engine,
+            write_lock: Arc::new(Mutex::new(())),
+            cables: Arc::new(cables),
+            stations: Arc::new(stations),
+        };
+        reg.load_reference().await?;
+        Ok(reg)
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn load_reference(&self) -> Result<(), ApiError> {
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut added = Vec::new();
+        for c in self.cables.iter() {
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT abbrev FROM cables WHERE abbrev = $1")
+                    .bind(&c.abbrev)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if exists.is_none() {
+                sqlx::query("INSERT INTO cables (abbrev, data_json) VALUES ($1, $2)")
+                    .bind(&c.abbrev)
+                    .bind(serde_json::to_string(c).map_err(json_err)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                added.push(c.abbrev.clone());
+            }
+        }
+        let mut stations_added = Vec::new();
+        for s in self.stations.iter() {
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT id FROM stations WHERE id = $1")
+                    .bind(&s.id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if exists.is_none() {
+                sqlx::query("INSERT INTO stations (id, data_json) VALUES ($1, $2)")
+                    .bind(&s.id)
+                    .bind(serde_json::to_string(s).map_err(json_err)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                stations_added.push(s.id.clone());
+            }
+        }
+        if !added.is_empty() || !stations_added.is_empty() {
+            let after = serde_json::json!({"cables": added, "stations": stations_added});
+            append_event(
+                &mut tx,
+                "system",
+                kind::REFERENCE_LOADED,
+                "reference",
+                "cables-and-stations",
+                None::<&()>,
+                Some(&after),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub fn cables(&self) -> &[Cable] {
+        &self.cables
+    }
+
+    pub fn stations(&self) -> &[Station] {
+        &self.stations
+    }
+
+    pub fn cable_index(&self) -> CableIndex {
+        CableIndex::new(self.cables.iter())
+    }
+
+    /// Faults, oldest detection first; `all` includes restored and closed ones.
+    pub async fn faults(&self, all: bool) -> Result<Vec<Fault>, ApiError> {
+        let sql = if all {
+            format!("SELECT {FAULT_COLS} FROM faults ORDER BY detected_on, id")
+        } else {
+            format!(
+                "SELECT {FAULT_COLS} FROM faults WHERE status IN ('open', 'repair_scheduled', 'repairing') \
+                 ORDER BY detected_on, id"
+            )
+        };
+        sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(fault_from_row)
+            .collect()
+    }
+
+    pub async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
+        let row = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| ApiError::not_found(format!("no fault #{id}")))?;
+        let fault = fault_from_row(&row)?;
+        let events = sqlx::query(
+            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
+             FROM events WHERE entity_type = 'fault' AND entity_id = $1 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<_, _>>()?;
+        Ok(FaultDetail { fault, events })
+    }
+
+    /// Number of events in the log.
+    pub async fn event_count(&self) -> Result<i64, ApiError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    fn validate(&self, form: &FaultForm) -> Result<FaultDraft, ApiError> {
+        form.validate(&self.cable_index(), &self.stations, Utc::now().date_naive())
+            .map_err(ApiError::invalid)
+    }
+
+    /// Logs a new fault from an officer's form.
+    pub async fn create_fault(&self, actor: &str, form: &FaultForm) -> Result<Fault, ApiError> {
+        let draft = self.validate(form)?;
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let fault = insert_fault(&mut tx, actor, &draft, actor).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(fault)
+    }
+
+    /// Edits a fault; refused with a conflict unless `version` is current.
+    pub async fn update_fault(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &FaultForm,
+    ) -> Result<Fault, ApiError> {
+        let draft = self.validate(form)?;
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let fault = update_fault_tx(&mut tx, actor, id, version, &draft).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(fault)
+    }
+
+    /// What importing `text` would change, without writing anything.
+    pub async fn preview_notice(&self, text: &str) -> Result<NoticeReport, ApiError> {
+        let parsed = parse_notice(text, &self.cables, &self.stations);
+        if !parsed.errors.is_empty() {
+            return Err(ApiError::bad_notice(parsed.errors));
+        }
+        let existing = self.faults(true).await?;
+        let plan = plan_import(&parsed.notice, &existing).map_err(ApiError::bad_notice)?;
+        Ok(NoticeReport {
+            plan,
+            warnings: parsed.warnings,
+            events_written: 0,
+        })
+    }
+
+    /// Imports a notice: all of it in one transaction, or nothing.
+    pub async fn import_notice(&self, actor: &str, text: &str) -> Result<NoticeReport, ApiError> {
+        let parsed = parse_notice(text, &self.cables, &self.stations);
+        if !parsed.errors.is_empty() {
+            return Err(ApiError::bad_notice(parsed.errors));
+        }
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let existing: Vec<Fault> = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults"))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(fault_from_row)
+            .collect::<Result<_, _>>()?;
+        let plan = plan_import(&parsed.notice, &existing).map_err(ApiError::bad_notice)?;
+        let provenance = match parsed.notice.date {
+            Some(d) => format!("notice {d}"),
+            None => "notice".to_string(),
+        };
+        let mut events = 0;
+        let maintenance_new = self.new_maintenance(&mut tx, &parsed.notice).await?;
+        if !plan.changes.is_empty() || !maintenance_new.is_empty() {
+            let notice_id: i64 = sqlx::query_scalar(
+                "INSERT INTO notices (dated, imported_at, actor, body) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(date_str(parsed.notice.date))
+            .bind(now())
+            .bind(actor)
+            .bind(text)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let summary = serde_json::json!({
+                "dated": parsed.notice.date,
+                "new": plan.count(ChangeKind::New),
+                "updated": plan.count(ChangeKind::Updated),
+                "restored": plan.count(ChangeKind::Restored),
+                "maintenance": maintenance_new.len(),
+            });
+            append_event(
+                &mut tx,
+                actor,
+                kind::NOTICE_IMPORTED,
+                "notice",
+                &notice_id.to_string(),
+                None::<&()>,
+                Some(&summary),
+            )
+            .await?;
+            events += 1;
+            for change in &plan.changes {
+                match (change.fault_id, change.version) {
+                    (Some(id), Some(version)) => {
+                        update_fault_tx(&mut tx, actor, id, version, &change.after).await?;
+                    }
+                    _ => {
+                        insert_fault(&mut tx, actor, &change.after, &provenance).await?;
+                    }
+                }
+                events += 1;
+            }
+            for m in &maintenance_new {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO maintenance (cable, eta_precision, eta_date, description, \
+                     alternate_routes_json, status, completed_on, provenance, version) \
+                     VALUES ($1, $2, $3, $4, $5, 'planned', NULL, $6, 1) RETURNING id",
+                )
+                .bind(&m.cable)
+                .bind(m.eta.precision.as_str())
+                .bind(date_str(m.eta.date))
+                .bind(&m.description)
+                .bind(serde_json::to_string(&m.alternate_routes).map_err(json_err)?)
+                .bind(&provenance)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                append_event(
+                    &mut tx,
+                    actor,
+                    kind::MAINTENANCE_RECORDED,
+                    "maintenance",
+                    &id.to_string(),
+                    None::<&()>,
+                    Some(m),
+                )
+                .await?;
+                events += 1;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(NoticeReport {
+            plan,
+            warnings: parsed.warnings,
+            events_written: events,
+        })
+    }
+
+    /// Planned maintenance rows of the notice not yet recorded.
+    async fn new_maintenance(
+        &self,
+        conn: &mut AnyConnection,
+        notice: &shared::notice::Notice,
+    ) -> Result<Vec<MaintenanceLine>, ApiError> {
+        let known = maintenance_rows(conn, true).await?;
+        Ok(notice
+            .maintenance
+            .iter()
+            .map(|m| MaintenanceLine {
+                cable: m.cable.clone(),
+                eta: m.eta,
+                description: m.description.clone(),
+                alternate_routes: m.alternate_routes.clone(),
+            })
+            .filter(|m| !known.iter().any(|k| k.1 == *m))
+            .collect())
+    }
+
+    /// Planned maintenance that is not completed.
+    pub async fn maintenance(&self) -> Result<Vec<(i64, MaintenanceLine)>, ApiError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        maintenance_rows(&mut conn, false).await
+    }
+
+    /// The notice as it stood on `as_of`, in the ministry's layout.
+    pub async fn export_notice(&self, as_of: NaiveDate) -> Result<String, ApiError> {
+        let faults = self.faults(true).await?;
+        let maint: Vec<MaintenanceLine> = self
+            .maintenance()
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        Ok(write_notice(as_of, &faults, &maint, &self.cables))
+    }
+}
+
+async fn maintenance_rows(
+    conn: &mut AnyConnection,
+    include_completed: bool,
+) -> Result<Vec<(i64, MaintenanceLine)>, ApiError> {
+    let sql = if include_completed {
+        "SELECT id, cable, eta_precision, eta_date, description, alternate_routes_json FROM maintenance ORDER BY id"
+    } else {
+        "SELECT id, cable, eta_precision, eta_date, description, alternate_routes_json FROM maintenance \
+         WHERE status <> 'completed' ORDER BY id"
+    };
+    sqlx::query(sql)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            let precision =
+                EtaPrecision::parse(&r.try_get::<String, _>("eta_precision").map_err(db_err)?)
+                    .unwrap_or(EtaPrecision::Unknown);
+            let date = parse_date(r.try_get("eta_date").map_err(db_err)?)?;
+            Ok((
+                r.try_get("id").map_err(db_err)?,
+                MaintenanceLine {
+                    cable: r.try_get("cable").map_err(db_err)?,
+                    eta: Eta::from_parts(precision, date).unwrap_or(Eta::UNKNOWN),
+                    description: r.try_get("description").map_err(db_err)?,
+                    alternate_routes: serde_json::from_str(
+                        &r.try_get::<String, _>("alternate_routes_json")
+                            .map_err(db_err)?,
+                    )
+                    .map_err(json_err)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The stored fault a draft becomes, at `version`.
+fn fault_from_draft(id: i64, d: &FaultDraft, provenance: &str, version: i64) -> Fault {
+    Fault {
+        id,
+        cable: d.cable.clone(),
+        detected_on: d.detected_on,
+        kind: d.kind,
+        description: d.description.clone(),
+        chainage: d.chainage.clone(),
+        alternate_routes: d.alternate_routes.clone(),
+        eta: d.eta,
+        status: d.status,
+        restored_on: d.restored_on,
+        notes: d.notes.clone(),
+        provenance: provenance.to_string(),
+        version,
+    }
+}
+
+async fn id_with_key(conn: &mut AnyConnection, key: &str) -> Result<Option<i64>, ApiError> {
+    sqlx::query_scalar("SELECT id FROM faults WHERE fault_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)
+}
+
+async fn insert_fault(
+    conn: &mut AnyConnection,
+    actor: &str,
+    d: &FaultDraft,
+    provenance: &str,
+) -> Result<Fault, ApiError> {
+    let key = d.key();
+    if let Some(id) = id_with_key(conn, &key).await? {
+        return Err(ApiError::conflict(format!(
+            "this fault (same cable, date and place) is already recorded as #{id}"
+        )));
+    }
+    let ts = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO faults (fault_key, cable, detected_on, kind, description, place, station, km, \
+         alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, \
+         version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING id",
+    )
+    .bind(&key)
+    .bind(&d.cable)
+    .bind(date_str(d.detected_on))
+    .bind(d.kind.as_str())
+    .bind(&d.description)
+    .bind(&d.chainage.place)
+    .bind(d.chainage.station.clone())
+    .bind(d.chainage.km)
+    .bind(serde_json::to_string(&d.alternate_routes).map_err(json_err)?)
+    .bind(d.eta.precision.as_str())
+    .bind(date_str(d.eta.date))
+    .bind(d.status.as_str())
+    .bind(date_str(d.restored_on))
+    .bind(&d.notes)
+    .bind(provenance)
+    .bind(&ts)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let fault = fault_from_draft(id, d, provenance, 1);
+    append_event(
+        conn,
+        actor,
+        kind::FAULT_REPORTED,
+        "fault",
+        &id.to_string(),
+        None::<&()>,
+        Some(&fault),
+    )
+    .await?;
+    Ok(fault)
+}
+
+async fn update_fault_tx(
+    conn: &mut AnyConnection,
+    actor: &str,
+    id: i64,
+    version: i64,
+    d: &FaultDraft,
+) -> Result<Fault, ApiError> {
+    let row = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| ApiError::not_found(format!("no fault #{id}")))?;
+    let before = fault_from_row(&row)?;
+    if before.version != version {
+        return Err(ApiError::conflict(format!(
+            "fault #{id} was changed by someone else since you opened it (you edited version {version}, it is now version {}); reload it, your text is kept",
+            before.version
+        )));
+    }
+    if !before.status.can_become(d.status) {
+        return Err(ApiError::invalid(vec![shared::fault::FieldError::new(
+            "status",
+            "bad_transition",
+            format!(
+                "a {} fault cannot become {}",
+                before.status.as_str(),
+                d.status.as_str()
+            ),
+        )]));
+    }
+    let key = d.key();
+    if let Some(other) = id_with_key(conn, &key).await? {
+        if other != id {
+            return Err(ApiError::conflict(format!(
+                "another fault with the same cable, date and place is already recorded as #{other}"
+            )));
+        }
+    }
+    let done = sqlx::query(
+        "UPDATE faults SET fault_key = $1, cable = $2, detected_on = $3, kind = $4, description = $5, \
+         place = $6, station = $7, km = $8, alternate_routes_json = $9, eta_precision = $10, \
+         eta_date = $11, status = $12, restored_on = $13, notes = $14, version = version + 1, \
+         updated_at = $15 WHERE id = $16 AND version = $17",
+    )
+    .bind(&key)
+    .bind(&d.cable)
+    .bind(date_str(d.detected_on))
+    .bind(d.kind.as_str())
+    .bind(&d.description)
+    .bind(&d.chainage.place)
+    .bind(d.chainage.station.clone())
+    .bind(d.chainage.km)
+    .bind(serde_json::to_string(&d.alternate_routes).map_err(json_err)?)
+    .bind(d.eta.precision.as_str())
+    .bind(date_str(d.eta.date))
+    .bind(d.status.as_str())
+    .bind(date_str(d.restored_on))
+    .bind(&d.notes)
+    .bind(now())
+    .bind(id)
+    .bind(version)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::conflict(format!(
+            "fault #{id} was changed by someone else since you opened it"
+        )));
+    }
+    let after = fault_from_draft(id, d, &before.provenance, version + 1);
+    let ev = if d.status == FaultStatus::Restored && before.status != FaultStatus::Restored {
+        kind::FAULT_RESTORED
+    } else {
+        kind::FAULT_UPDATED
+    };
+    append_event(
+        conn,
+        actor,
+        ev,
+        "fault",
+        &id.to_string(),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
+}

@@ -1,0 +1,330 @@
+//! The registry and the JSON API against real databases: every test runs on
+//! SQLite, and on PostgreSQL when `CABLEWATCH_TEST_PG` is set (`cargo xtask
+//! test` always sets it). Each test gets its own fresh database.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use server::Registry;
+use shared::fault::FaultForm;
+use tower::ServiceExt;
+
+const NOTICE: &str = include_str!("../../shared/tests/fixtures/2026-02-14-fault-notice.txt");
+
+/// Fresh registries to run a test on: SQLite in a temp file, and PostgreSQL
+/// in a new database when configured.
+async fn registries(name: &str) -> Vec<(String, Registry)> {
+    let mut out = Vec::new();
+    let dir = std::env::temp_dir().join(format!("cablewatch-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let url = format!("sqlite://{}/cw.db", dir.display());
+    out.push((
+        "sqlite".to_string(),
+        server::open(&url).await.expect("open sqlite"),
+    ));
+    if let Ok(pg) = std::env::var("CABLEWATCH_TEST_PG") {
+        let admin = sqlx::PgPool::connect(&pg)
+            .await
+            .expect("connect to postgres");
+        let db = format!("cw_{}_{}", std::process::id(), name);
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+            .execute(&admin)
+            .await
+            .expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&admin)
+            .await
+            .expect("create");
+        let base = pg
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .expect("url has a database");
+        let reg = server::open(&format!("{base}/{db}"))
+            .await
+            .expect("open postgres");
+        out.push(("postgres".to_string(), reg));
+    }
+    out
+}
+
+fn form() -> FaultForm {
+    FaultForm {
+        cable: "TDM3".into(),
+        detected_on: "2026-02-10".into(),
+        kind: "cut".into(),
+        place: "桃園草漯".into(),
+        km: "40".into(),
+        alternate_routes: "微波".into(),
+        eta: "2026-04".into(),
+        status: "open".into(),
+        restored_on: String::new(),
+        notes: "reported by the operator".into(),
+    }
+}
+
+#[tokio::test]
+async fn importing_the_notice_twice_writes_events_once() {
+    for (engine, reg) in registries("import_twice").await {
+        let first = reg.import_notice("test", NOTICE).await.expect("import");
+        assert_eq!(first.plan.changes.len(), 14, "{engine}");
+        let open = reg.faults(false).await.expect("faults");
+        assert_eq!(open.len(), 11, "{engine}: 11 open faults");
+        let cuts = open
+            .iter()
+            .filter(|f| f.kind == shared::fault::FaultKind::Cut)
+            .count();
+        assert_eq!(cuts, 6, "{engine}");
+        let all = reg.faults(true).await.expect("faults");
+        assert_eq!(
+            all.len(),
+            14,
+            "{engine}: plus 3 restored from the footnotes"
+        );
+        let events = reg.event_count().await.expect("count");
+        let second = reg
+            .import_notice("test", NOTICE)
+            .await
+            .expect("import again");
+        assert_eq!(second.events_written, 0, "{engine}");
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: no new events"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_notice_changes_nothing_and_names_every_line() {
+    for (engine, reg) in registries("bad_notice").await {
+        let before = reg.event_count().await.expect("count");
+        let bad = NOTICE
+            .replace("臺馬二號海纜 (TDM2)", "臺馬九號海纜 (TDM9)")
+            .replace("115/5/3", "115/5/32");
+        let err = reg.import_notice("test", &bad).await.expect_err("refused");
+        assert_eq!(err.status(), 422, "{engine}");
+        let lines: Vec<usize> = err.lines.iter().map(|l| l.line).collect();
+        assert_eq!(lines, vec![12, 22], "{engine}: {:?}", err.lines);
+        assert!(
+            reg.faults(true).await.expect("faults").is_empty(),
+            "{engine}"
+        );
+        assert_eq!(reg.event_count().await.expect("count"), before, "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn export_then_import_into_an_empty_database_gives_the_same_faults() {
+    let regs = registries("roundtrip").await;
+    let fresh = registries("roundtrip_b").await;
+    for ((engine, reg), (_, empty)) in regs.into_iter().zip(fresh) {
+        reg.import_notice("test", NOTICE).await.expect("import");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 14).expect("date");
+        let text = reg.export_notice(day).await.expect("export");
+        empty.import_notice("test", &text).await.expect("re-import");
+        let strip = |fs: Vec<shared::fault::Fault>| {
+            let mut v: Vec<_> = fs
+                .into_iter()
+                .map(|f| {
+                    (
+                        f.key(),
+                        f.kind,
+                        f.eta,
+                        f.alternate_routes,
+                        f.status,
+                        f.restored_on,
+                    )
+                })
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        assert_eq!(
+            strip(reg.faults(true).await.expect("a")),
+            strip(empty.faults(true).await.expect("b")),
+            "{engine}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stale_edit_is_refused_and_nothing_is_lost() {
+    for (engine, reg) in registries("stale_edit").await {
+        let f = reg
+            .create_fault("officer-a", &form())
+            .await
+            .expect("create");
+        assert_eq!(f.version, 1);
+        let mut a = form();
+        a.eta = "2026-05-10".into();
+        let saved = reg
+            .update_fault("officer-a", f.id, 1, &a)
+            .await
+            .expect("first edit");
+        assert_eq!(saved.version, 2);
+        let mut b = form();
+        b.notes = "officer b's note".into();
+        let err = reg
+            .update_fault("officer-b", f.id, 1, &b)
+            .await
+            .expect_err("stale");
+        assert_eq!(err.status(), 409, "{engine}");
+        let now = reg.fault(f.id).await.expect("fault");
+        assert_eq!(
+            now.fault.eta.to_iso(),
+            "2026-05-10",
+            "{engine}: first edit kept"
+        );
+        assert_eq!(now.fault.notes, "reported by the operator", "{engine}");
+        let kinds: Vec<&str> = now.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["fault.reported", "fault.updated"], "{engine}");
+        assert_eq!(now.events[1].actor, "officer-a");
+        assert!(now.events[1].before.is_some() && now.events[1].after.is_some());
+    }
+}
+
+#[tokio::test]
+async fn the_event_log_is_append_only() {
+    for (engine, reg) in registries("append_only").await {
+        reg.create_fault("t", &form()).await.expect("create");
+        let upd = sqlx::query("UPDATE events SET actor = 'x'")
+            .execute(reg.pool())
+            .await;
+        assert!(upd.is_err(), "{engine}: update refused");
+        let del = sqlx::query("DELETE FROM events").execute(reg.pool()).await;
+        assert!(del.is_err(), "{engine}: delete refused");
+    }
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = app
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+#[tokio::test]
+async fn json_api_statuses() {
+    for (engine, reg) in registries("api").await {
+        let app = server::web::router(reg.clone(), std::path::Path::new("target/site"));
+        let (s, _) = call(&app, "GET", "/api/v1/healthz", None).await;
+        assert_eq!(s, StatusCode::OK, "{engine}");
+        let (s, cables) = call(&app, "GET", "/api/v1/cables", None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(cables.as_array().map(Vec::len), Some(22));
+        let body = serde_json::to_value(form()).expect("json");
+        let (s, created) = call(&app, "POST", "/api/v1/faults", Some(body.clone())).await;
+        assert_eq!(s, StatusCode::CREATED, "{engine}: {created}");
+        let id = created["id"].as_i64().expect("id");
+        for key in [
+            "id",
+            "cable",
+            "detected_on",
+            "kind",
+            "chainage",
+            "alternate_routes",
+            "eta",
+            "status",
+            "version",
+        ] {
+            assert!(created.get(key).is_some(), "{key} in {created}");
+        }
+        assert_eq!(created["chainage"]["station"], "caota");
+        let (s, e) = call(&app, "POST", "/api/v1/faults", Some(body.clone())).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{engine}: duplicate {e}");
+        let mut bad = body.clone();
+        bad["km"] = "far".into();
+        let (s, e) = call(&app, "POST", "/api/v1/faults", Some(bad)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["error"], "invalid");
+        assert_eq!(e["field"], "km");
+        let mut patch = body.clone();
+        patch["version"] = 1.into();
+        patch["status"] = "repairing".into();
+        let uri = format!("/api/v1/faults/{id}");
+        let (s, p) = call(&app, "PATCH", &uri, Some(patch.clone())).await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        assert_eq!(p["version"], 2);
+        let (s, e) = call(&app, "PATCH", &uri, Some(patch)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{e}");
+        assert_eq!(e["error"], "conflict");
+        let (s, d) = call(&app, "GET", &uri, None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(d["events"].as_array().map(Vec::len), Some(2));
+        let (s, _) = call(&app, "GET", "/api/v1/faults/99999", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = call(&app, "GET", "/api/v1/faults?status=bogus", None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let (s, _) = call(&app, "GET", "/api/v1/notices/export?as_of=2026-13-01", None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let huge = "x".repeat(server::web::BODY_LIMIT + 10);
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method("POST")
+                    .uri("/api/v1/notices")
+                    .body(Body::from(huge))
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let (s, e) = call(&app, "GET", "/api/v1/faults?status=all", None).await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+    }
+}
+
+#[tokio::test]
+async fn the_fault_list_is_rendered_on_the_server() {
+    for (engine, reg) in registries("ssr").await {
+        reg.import_notice("test", NOTICE).await.expect("import");
+        let app = server::web::router(reg, std::path::Path::new("target/site"));
+        let resp = app
+            .oneshot(
+                Request::builder()
+                    .uri("/")
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let html = String::from_utf8(
+            resp.into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes()
+                .to_vec(),
+        )
+        .expect("utf8");
+        for cable in [
+            "EAC1", "TDM2", "TSE-1", "PLCN", "FNAL", "RNAL", "EAC2", "Apricot",
+        ] {
+            assert!(
+                html.contains(&format!("data-cable=\"{cable}\"")),
+                "{engine}: {cable}"
+            );
+        }
+        assert!(html.contains("data-hydrated=\"false\""));
+    }
+}

@@ -1,0 +1,29 @@
+//! The event log's entry: every change is one, with who, when, and before/after.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Event kinds, as stored. New kinds are added here, never renamed.
+pub mod kind {
+    pub const FAULT_REPORTED: &str = "fault.reported";
+    pub const FAULT_UPDATED: &str = "fault.updated";
+    pub const FAULT_RESTORED: &str = "fault.restored";
+    pub const NOTICE_IMPORTED: &str = "notice.imported";
+    pub const MAINTENANCE_RECORDED: &str = "maintenance.recorded";
+    pub const MAINTENANCE_UPDATED: &str = "maintenance.updated";
+    pub const REFERENCE_LOADED: &str = "reference.loaded";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the log: strictly increasing, never reused.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// `officer:NAME`, `notice:2026-02-14`, `system`.
+    pub actor: String,
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}

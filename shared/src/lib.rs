@@ -1,0 +1,19 @@
+//! cablewatch's domain: pure types and rules, no I/O. Builds for native and wasm32.
+//!
+//! - [`reference`]: cable systems, landing stations, schematic routes, name lookup.
+//! - [`roc`]: ROC (民國) dates and estimated repair dates with their precision.
+//! - [`fault`]: faults, their lifecycle, identity and form validation.
+//! - [`notice`]: the ministry's notice, parsed and written in its own layout.
+//! - [`import`]: what importing a notice would change (the plan both preview and import use).
+//! - [`chainage`]: placing "N km from station Y" on a route.
+//! - [`api`]: bodies of the JSON API and the server functions, and the one error type.
+//! - [`event`]: the event log's entry type.
+
+pub mod api;
+pub mod chainage;
+pub mod event;
+pub mod fault;
+pub mod import;
+pub mod notice;
+pub mod reference;
+pub mod roc;

@@ -1,0 +1,151 @@
+//! Helpers for the end-to-end tests: a real `cablewatch serve` on a free
+//! port with a fresh SQLite database, and headless Chromium via chromedriver.
+//! Every wait is on a condition with a deadline, never a fixed sleep.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{Client, ClientBuilder};
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Kills the child process when dropped, so a failed test leaves nothing behind.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `f` returns true or the deadline passes.
+pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut f: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + timeout;
+    loop {
+        if f().await {
+            return Ok(());
+        }
+        if Instant::now() > until {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub struct Server {
+    pub base: String,
+    _proc: Guard,
+    _dir: PathBuf,
+}
+
+/// Starts the built binary (`CABLEWATCH_BIN`) with demo data on a free port.
+pub async fn start_server(name: &str) -> Result<Server> {
+    let bin = std::env::var("CABLEWATCH_BIN")
+        .context("CABLEWATCH_BIN is not set: run the browser tests through `cargo xtask test`")?;
+    let site = std::env::var("CABLEWATCH_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let port = free_port()?;
+    let dir = std::env::temp_dir().join(format!("cablewatch-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let child = Command::new(bin)
+        .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
+        .env(
+            "CABLEWATCH_DATABASE_URL",
+            format!("sqlite://{}/cw.db", dir.display()),
+        )
+        .env("CABLEWATCH_SITE_ROOT", site)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting cablewatch")?;
+    let guard = Guard(child);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("the server to listen", Duration::from_secs(30), || async {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await?;
+    Ok(Server {
+        base,
+        _proc: guard,
+        _dir: dir,
+    })
+}
+
+pub struct Browser {
+    pub client: Client,
+    _driver: Guard,
+}
+
+/// Starts chromedriver and a headless Chromium with a fresh profile.
+pub async fn start_browser(name: &str) -> Result<Browser> {
+    let port = free_port()?;
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting chromedriver (cargo xtask setup installs it)")?;
+    let guard = Guard(driver);
+    wait_for("chromedriver", Duration::from_secs(20), || async {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await?;
+    let profile =
+        std::env::temp_dir().join(format!("cablewatch-chrome-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-TW",
+                format!("--user-data-dir={}", profile.display())
+            ]
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(m) => m,
+        _ => bail!("capabilities"),
+    };
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .context("connecting to chromedriver")?;
+    Ok(Browser {
+        client,
+        _driver: guard,
+    })
+}
+
+/// Waits until the page is hydrated (the layout's effect ran in the browser).
+pub async fn wait_hydrated(c: &Client) -> Result<()> {
+    wait_for("hydration", Duration::from_secs(60), || async {
+        c.execute(
+            "return document.getElementById('hydration')?.dataset.hydrated === 'true'",
+            vec![],
+        )
+        .await
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+    })
+    .await
+}
+
+/// Evaluates a JavaScript expression and returns it as a string.
+pub async fn js_string(c: &Client, expr: &str) -> Result<String> {
+    let v = c.execute(&format!("return String({expr})"), vec![]).await?;
+    Ok(v.as_str().unwrap_or_default().to_string())
+}

@@ -1,0 +1,208 @@
+//! Headless Chromium against the real server and its demo data: the fault
+//! list, hydration, logging a fault through the form, importing a notice.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use e2e::{js_string, start_browser, start_server, wait_for, wait_hydrated};
+use fantoccini::{Client, Locator};
+
+const CABLES: [&str; 8] = [
+    "EAC1", "TDM2", "TSE-1", "PLCN", "FNAL", "RNAL", "EAC2", "Apricot",
+];
+
+/// Runs a browser scenario and always closes the browser, even on failure.
+async fn scenario<F, Fut>(name: &str, f: F) -> Result<()>
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let server = start_server(name).await?;
+    let browser = start_browser(name).await?;
+    let client = browser.client.clone();
+    let result = f(client.clone(), server.base.clone()).await;
+    if result.is_err() {
+        if let Ok(png) = client.screenshot().await {
+            let _ = std::fs::write(
+                std::env::temp_dir().join(format!("cablewatch-{name}.png")),
+                png,
+            );
+        }
+    }
+    let _ = client.close().await;
+    result
+}
+
+async fn visible_cables(c: &Client) -> Result<Vec<String>> {
+    let s = js_string(
+        c,
+        "[...document.querySelectorAll('tbody.cable-group')].filter(g => g.style.display !== 'none').map(g => g.dataset.cable).join(',')",
+    )
+    .await?;
+    Ok(s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+#[tokio::test]
+async fn fault_list_shows_the_notice_and_hydrates() -> Result<()> {
+    scenario("list", |c, base| async move {
+        c.goto(&base).await?;
+        // (a) the server-rendered list has the notice's 8 cables.
+        let cables = visible_cables(&c).await?;
+        ensure!(cables == CABLES, "cables shown: {cables:?}");
+        let summary = c.find(Locator::Id("summary")).await?.text().await?;
+        ensure!(summary.contains("11"), "summary {summary:?}");
+        // (b) after hydration the restored-faults toggle works.
+        wait_hydrated(&c).await?;
+        c.find(Locator::Id("toggle-restored"))
+            .await?
+            .click()
+            .await?;
+        wait_for(
+            "restored cables to appear",
+            Duration::from_secs(10),
+            || async {
+                visible_cables(&c)
+                    .await
+                    .map(|v| v.contains(&"TPE".to_string()))
+                    .unwrap_or(false)
+            },
+        )
+        .await?;
+        // The language switch re-renders in the other language without a reload.
+        let before = js_string(&c, "document.querySelector('h1').textContent").await?;
+        c.find(Locator::Id("lang-switch")).await?.click().await?;
+        wait_for("the other language", Duration::from_secs(10), || async {
+            js_string(&c, "document.querySelector('h1').textContent")
+                .await
+                .map(|t| {
+                    t != before
+                        && (t.contains("Submarine cable faults")
+                            || t.contains("海纜障礙資訊一覽表"))
+                })
+                .unwrap_or(false)
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn logging_a_fault_through_the_form() -> Result<()> {
+    scenario("form", |c, base| async move {
+        c.goto(&format!("{base}/faults/new")).await?;
+        wait_hydrated(&c).await?;
+        // A form with a bad distance keeps what was typed and names the field.
+        let set = |name: &'static str, value: &'static str| {
+            let c = c.clone();
+            async move {
+                let el = c.find(Locator::Css(&format!("[name={name}]"))).await?;
+                el.clear().await?;
+                el.send_keys(value).await?;
+                anyhow::Ok(())
+            }
+        };
+        wait_for("cable options", Duration::from_secs(10), || async {
+            js_string(&c, "document.querySelectorAll('select[name=cable] option').length")
+                .await
+                .map(|n| n.parse::<usize>().unwrap_or(0) > 20)
+                .unwrap_or(false)
+        })
+        .await?;
+        c.execute(
+            "const s=document.querySelector('select[name=cable]'); s.value='TDM3'; s.dispatchEvent(new Event('change',{bubbles:true}));\
+             const k=document.querySelector('select[name=kind]'); k.value='cut'; k.dispatchEvent(new Event('change',{bubbles:true}));\
+             const d=document.querySelector('input[name=detected_on]'); d.value='2026-02-10'; d.dispatchEvent(new Event('input',{bubbles:true}));",
+            vec![],
+        )
+        .await?;
+        set("place", "桃園草漯").await?;
+        set("km", "far").await?;
+        set("notes", "<script>alert(1)</script>").await?;
+        c.find(Locator::Id("save-fault")).await?.click().await?;
+        wait_for("the km error", Duration::from_secs(10), || async {
+            js_string(&c, "document.querySelector('.field-error[data-field=km]').textContent")
+                .await
+                .map(|t| !t.is_empty())
+                .unwrap_or(false)
+        })
+        .await?;
+        let kept = js_string(&c, "document.querySelector('[name=place]').value").await?;
+        ensure!(kept == "桃園草漯", "the form kept what was typed: {kept:?}");
+        set("km", "40").await?;
+        c.find(Locator::Id("save-fault")).await?.click().await?;
+        wait_for("the fault page", Duration::from_secs(15), || async {
+            c.current_url().await.map(|u| u.path().starts_with("/faults/") && !u.path().ends_with("/new")).unwrap_or(false)
+        })
+        .await?;
+        wait_for("the notes shown as text", Duration::from_secs(15), || async {
+            js_string(&c, "document.querySelector('dd.notes')?.textContent")
+                .await
+                .map(|t| t == "<script>alert(1)</script>")
+                .unwrap_or(false)
+        })
+        .await?;
+        // And the list has the new fault under TDM3.
+        c.goto(&base).await?;
+        let cables = visible_cables(&c).await?;
+        ensure!(cables.contains(&"TDM3".to_string()), "TDM3 listed: {cables:?}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn importing_a_pasted_notice() -> Result<()> {
+    scenario("import", |c, base| async move {
+        c.goto(&format!("{base}/import")).await?;
+        wait_hydrated(&c).await?;
+        let notice = include_str!("../../shared/tests/fixtures/2026-02-14-fault-notice.txt")
+            .replace("115/2/27", "115/3/15");
+        // A bad notice first: every problem named, nothing imported.
+        let bad = notice.replace("(PLCN)", "(XPLCN)");
+        let area = c.find(Locator::Id("notice-text")).await?;
+        c.execute(
+            "const t=document.getElementById('notice-text'); t.value=arguments[0]; t.dispatchEvent(new Event('input',{bubbles:true}));",
+            vec![serde_json::Value::String(bad)],
+        )
+        .await?;
+        c.find(Locator::Id("preview-notice")).await?.click().await?;
+        wait_for("the line errors", Duration::from_secs(10), || async {
+            js_string(&c, "document.querySelector('#import-errors li[data-line=\"18\"]') !== null")
+                .await
+                .map(|t| t == "true")
+                .unwrap_or(false)
+        })
+        .await?;
+        let _ = area;
+        c.execute(
+            "const t=document.getElementById('notice-text'); t.value=arguments[0]; t.dispatchEvent(new Event('input',{bubbles:true}));",
+            vec![serde_json::Value::String(notice)],
+        )
+        .await?;
+        c.find(Locator::Id("preview-notice")).await?.click().await?;
+        wait_for("three updated rows", Duration::from_secs(10), || async {
+            js_string(&c, "document.querySelectorAll('#import-preview tr[data-kind=updated]').length")
+                .await
+                .map(|n| n == "3")
+                .unwrap_or(false)
+        })
+        .await?;
+        c.find(Locator::Id("confirm-import")).await?.click().await?;
+        wait_for("the import result", Duration::from_secs(10), || async {
+            js_string(&c, "document.getElementById('import-done')?.textContent")
+                .await
+                .map(|t| t.contains('4'))
+                .unwrap_or(false)
+        })
+        .await?;
+        c.goto(&base).await?;
+        let html = c.source().await?;
+        ensure!(html.contains("2026-03-15"), "the revised ETA is listed");
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,357 @@
+//! Project automation, so a fresh machine needs only cargo:
+//!
+//! - `cargo xtask setup`: installs what is missing (wasm target, Chromium and
+//!   chromedriver from Debian), idempotently, showing progress.
+//! - `cargo xtask build [--release]`: builds the site (wasm + bindings + CSS)
+//!   into `target/site` and the `cablewatch` binary. wasm-bindgen runs as a
+//!   library pinned to the `wasm-bindgen` version in Cargo.lock; no cargo-leptos.
+//! - `cargo xtask run`: build, then serve on 127.0.0.1:3000 with SQLite and demo data.
+//! - `cargo xtask test`: everything CI runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install missing tools (wasm target, Chromium, chromedriver).
+    Setup,
+    /// Build the site and the server binary.
+    Build {
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build (debug) and serve with SQLite and the demo data.
+    Run {
+        #[arg(long)]
+        release: bool,
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
+    },
+    /// fmt, clippy (native and wasm), unit and integration tests (SQLite and
+    /// PostgreSQL), browser tests.
+    Test,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn step(name: &str) {
+    eprintln!("\n==> {name}");
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let started = Instant::now();
+    eprintln!("$ {:?}", cmd);
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    eprintln!("   ({:.1} s)", started.elapsed().as_secs_f64());
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn have(bin: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {bin} >/dev/null 2>&1")])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+fn setup(browser: bool) -> Result<()> {
+    step("setup: wasm32 target");
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed")?;
+    if String::from_utf8_lossy(&targets.stdout).contains("wasm32-unknown-unknown") {
+        eprintln!("   wasm32-unknown-unknown already installed");
+    } else {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    if browser {
+        step("setup: Chromium and chromedriver (Debian packages)");
+        if have("chromium") && have("chromedriver") {
+            eprintln!("   chromium and chromedriver already installed");
+        } else {
+            let sudo = if have("sudo") && !is_root() {
+                "sudo "
+            } else {
+                ""
+            };
+            run(Command::new("sh").args([
+                "-c",
+                &format!(
+                    "{sudo}apt-get update && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y chromium chromium-driver"
+                ),
+            ]))?;
+        }
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn build_site(release: bool) -> Result<()> {
+    let root = root();
+    let profile = if release { "wasm-release" } else { "dev" };
+    step("build: wasm (frontend, hydrate)");
+    run(cargo().args([
+        "build",
+        "-p",
+        "cablewatch-frontend",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        profile,
+    ]))?;
+    let dir = if release { "wasm-release" } else { "debug" };
+    let wasm = root
+        .join("target/wasm32-unknown-unknown")
+        .join(dir)
+        .join("cablewatch.wasm");
+    let pkg = root.join("target/site/pkg");
+    std::fs::create_dir_all(&pkg)?;
+    step("build: wasm-bindgen (library, pinned to Cargo.lock)");
+    let started = Instant::now();
+    let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
+    bindgen
+        .input_path(&wasm)
+        .web(true)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .out_name("cablewatch")
+        .debug(!release)
+        .generate(&pkg)
+        .map_err(|e| anyhow::anyhow!("wasm-bindgen: {e}"))?;
+    // Leptos 0.8's hydration script loads /pkg/<name>.js and /pkg/<name>_bg.wasm.
+    std::fs::copy(root.join("assets/style.css"), pkg.join("cablewatch.css"))?;
+    let size = std::fs::metadata(pkg.join("cablewatch_bg.wasm"))?.len();
+    eprintln!(
+        "   target/site/pkg: cablewatch_bg.wasm {} KB ({:.1} s)",
+        size / 1024,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn build(release: bool) -> Result<()> {
+    setup(false)?;
+    build_site(release)?;
+    step("build: server");
+    let mut c = cargo();
+    c.args(["build", "-p", "cablewatch-server", "--bin", "cablewatch"]);
+    if release {
+        c.arg("--release");
+    }
+    run(&mut c)
+}
+
+/// A PostgreSQL URL for the tests: `CABLEWATCH_TEST_PG` if set, else the
+/// server on 127.0.0.1:5432 if one answers, else a private cluster started
+/// from Debian's packages under target/pg (stopped again by the caller).
+fn postgres() -> Result<(String, Option<PathBuf>)> {
+    if let Ok(url) = std::env::var("CABLEWATCH_TEST_PG") {
+        return Ok((url, None));
+    }
+    let ready = |port: &str| {
+        Command::new("pg_isready")
+            .args(["-q", "-h", "127.0.0.1", "-p", port])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if ready("5432") {
+        let _ = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-c",
+                "CREATE DATABASE cablewatch_test",
+            ])
+            .output();
+        return Ok((
+            "postgres://postgres@127.0.0.1:5432/cablewatch_test".into(),
+            None,
+        ));
+    }
+    step("setup: private PostgreSQL cluster");
+    if !have("pg_ctl") && !Path::new("/usr/lib/postgresql").exists() {
+        run(Command::new("sh").args([
+            "-c",
+            "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql",
+        ]))?;
+    }
+    let bin = std::fs::read_dir("/usr/lib/postgresql")?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .max()
+        .context("no PostgreSQL under /usr/lib/postgresql")?;
+    let dir = root().join("target/pg");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sock"))?;
+    run(Command::new("chown").args(["-R", "postgres"]).arg(&dir))?;
+    let as_pg = |args: Vec<String>| {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).args(args);
+        c
+    };
+    let d = dir.display().to_string();
+    run(&mut as_pg(vec![
+        bin.join("initdb").display().to_string(),
+        "-D".into(),
+        format!("{d}/data"),
+        "-U".into(),
+        "postgres".into(),
+        "--auth=trust".into(),
+        "-E".into(),
+        "UTF8".into(),
+        "--no-sync".into(),
+    ]))?;
+    run(&mut as_pg(vec![
+        bin.join("pg_ctl").display().to_string(),
+        "-D".into(),
+        format!("{d}/data"),
+        "-l".into(),
+        format!("{d}/log"),
+        "-w".into(),
+        "-o".into(),
+        format!("-p 5433 -k {d}/sock -c listen_addresses=127.0.0.1 -c fsync=off"),
+        "start".into(),
+    ]))?;
+    run(Command::new("psql").args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        "5433",
+        "-U",
+        "postgres",
+        "-c",
+        "CREATE DATABASE cablewatch_test",
+    ]))?;
+    Ok((
+        "postgres://postgres@127.0.0.1:5433/cablewatch_test".into(),
+        Some(bin.join("pg_ctl")),
+    ))
+}
+
+fn test() -> Result<()> {
+    let started = Instant::now();
+    setup(true)?;
+    step("fmt");
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    step("clippy: server side (native)");
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "cablewatch-shared",
+        "-p",
+        "cablewatch-app",
+        "-p",
+        "cablewatch-server",
+        "-p",
+        "cablewatch-e2e",
+        "-p",
+        "xtask",
+        "--all-targets",
+        "--features",
+        "cablewatch-app/ssr",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("clippy: wasm side (hydrate)");
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "cablewatch-frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // Only the site here: `cargo test` builds target/debug/cablewatch for the
+    // server's integration tests with the same features, so it is built once.
+    build_site(false)?;
+    let (pg_url, pg_ctl) = postgres()?;
+    step("tests: unit, integration (SQLite and PostgreSQL), browser");
+    let result = run(cargo()
+        .args([
+            "test",
+            "-p",
+            "cablewatch-shared",
+            "-p",
+            "cablewatch-server",
+            "-p",
+            "cablewatch-e2e",
+        ])
+        .env("CABLEWATCH_TEST_PG", &pg_url)
+        .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))
+        .env("CABLEWATCH_SITE_ROOT", root().join("target/site")));
+    if let Some(pg_ctl) = pg_ctl {
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(pg_ctl)
+            .args(["-D"])
+            .arg(root().join("target/pg/data"))
+            .args(["-m", "fast", "stop"])
+            .status();
+    }
+    result?;
+    eprintln!(
+        "\nall checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Setup => setup(true),
+        Cmd::Build { release } => build(release),
+        Cmd::Run { release, addr } => {
+            build(release)?;
+            let dir = if release { "release" } else { "debug" };
+            step(&format!(
+                "serving on http://{addr} (SQLite data/cablewatch.db, demo data)"
+            ));
+            run(
+                Command::new(root().join("target").join(dir).join("cablewatch"))
+                    .args(["serve", "--demo", "--addr", &addr])
+                    .env("CABLEWATCH_SITE_ROOT", root().join("target/site")),
+            )
+        }
+        Cmd::Test => test(),
+    }
+}
