@@ -5,8 +5,12 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 use shared::api::{ApiError, FaultDetail, NoticeReport};
+#[allow(unused_imports)]
+use shared::auth::Capability;
+use shared::auth::{AuditFilter, NewSecret, Principal, TokenInfo};
+use shared::event::Event;
 use shared::fault::{Fault, FaultForm};
-use shared::notice::MaintenanceLine;
+use shared::maintenance::{Maintenance, MaintenanceForm};
 
 /// A cable as the UI lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,13 +32,31 @@ fn backend() -> Result<crate::backend::SharedBackend, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("backend missing from context"))
 }
 
-/// The actor recorded for writes from the web UI. Until sign-in exists every
-/// web write is attributed to the web UI itself.
+/// The signed-in principal of the request being served, if any.
 #[cfg(feature = "ssr")]
-const WEB_ACTOR: &str = "web";
+fn principal() -> Option<Principal> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<Principal>().cloned())
+}
+
+/// The caller, if they have `cap`. The server's guard has already checked
+/// this before the function runs; checking again here keeps each function
+/// safe on its own.
+#[cfg(feature = "ssr")]
+fn caller(cap: Capability) -> Result<Principal, ServerFnError> {
+    match principal() {
+        Some(p) if p.can(cap) => Ok(p),
+        Some(p) => Err(ServerFnError::new(format!(
+            "the {} role may not do this",
+            p.role
+        ))),
+        None => Err(ServerFnError::new("sign in first")),
+    }
+}
 
 #[server(prefix = "/api/fn", endpoint = "faults")]
 pub async fn list_faults() -> Result<FaultsPage, ServerFnError> {
+    caller(Capability::Read)?;
     let b = backend()?;
     let faults = b
         .faults(true)
@@ -54,6 +76,7 @@ pub async fn list_faults() -> Result<FaultsPage, ServerFnError> {
 
 #[server(prefix = "/api/fn", endpoint = "fault")]
 pub async fn get_fault(id: i64) -> Result<Result<FaultDetail, ApiError>, ServerFnError> {
+    caller(Capability::Read)?;
     Ok(backend()?.fault(id).await)
 }
 
@@ -67,30 +90,126 @@ pub struct SaveFaultRequest {
 
 #[server(prefix = "/api/fn", endpoint = "save_fault", input = Json)]
 pub async fn save_fault(req: SaveFaultRequest) -> Result<Result<Fault, ApiError>, ServerFnError> {
+    let who = caller(Capability::WriteData)?.actor();
     let b = backend()?;
     Ok(match (req.id, req.version) {
-        (Some(id), Some(version)) => b.update_fault(WEB_ACTOR, id, version, &req.form).await,
+        (Some(id), Some(version)) => b.update_fault(&who, id, version, &req.form).await,
         (Some(_), None) => Err(ApiError::bad_request(
             "an edit needs the version it was made on",
         )),
-        (None, _) => b.create_fault(WEB_ACTOR, &req.form).await,
+        (None, _) => b.create_fault(&who, &req.form).await,
     })
 }
 
 #[server(prefix = "/api/fn", endpoint = "preview_notice", input = Json)]
 pub async fn preview_notice(text: String) -> Result<Result<NoticeReport, ApiError>, ServerFnError> {
+    caller(Capability::WriteData)?;
     Ok(backend()?.preview_notice(&text).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "import_notice", input = Json)]
 pub async fn import_notice(text: String) -> Result<Result<NoticeReport, ApiError>, ServerFnError> {
-    Ok(backend()?.import_notice(WEB_ACTOR, &text).await)
+    let who = caller(Capability::WriteData)?.actor();
+    Ok(backend()?.import_notice(&who, &text).await)
 }
 
 #[server(prefix = "/api/fn", endpoint = "maintenance")]
-pub async fn list_maintenance() -> Result<Vec<MaintenanceLine>, ServerFnError> {
+pub async fn list_maintenance() -> Result<Vec<Maintenance>, ServerFnError> {
+    caller(Capability::Read)?;
     backend()?
         .maintenance()
         .await
         .map_err(|e| ServerFnError::new(e.message))
+}
+
+#[server(prefix = "/api/fn", endpoint = "record_maintenance", input = Json)]
+pub async fn record_maintenance(
+    form: MaintenanceForm,
+) -> Result<Result<Maintenance, ApiError>, ServerFnError> {
+    let who = caller(Capability::WriteData)?.actor();
+    Ok(backend()?.record_maintenance(&who, &form).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "complete_maintenance", input = Json)]
+pub async fn complete_maintenance(
+    id: i64,
+    version: i64,
+    completed_on: String,
+) -> Result<Result<Maintenance, ApiError>, ServerFnError> {
+    let who = caller(Capability::WriteData)?.actor();
+    let Ok(day) = chrono::NaiveDate::parse_from_str(completed_on.trim(), "%Y-%m-%d") else {
+        return Ok(Err(ApiError {
+            field: Some("completed_on".into()),
+            ..ApiError::bad_request("expected a date such as 2026-02-14")
+        }));
+    };
+    Ok(backend()?
+        .complete_maintenance(&who, id, version, day)
+        .await)
+}
+
+/// Who is signed in (`None` on the sign-in page).
+#[server(prefix = "/api/fn", endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<Principal>, ServerFnError> {
+    Ok(principal())
+}
+
+#[server(prefix = "/api/fn", endpoint = "audit", input = Json)]
+pub async fn audit_events(
+    filter: AuditFilter,
+) -> Result<Result<Vec<Event>, ApiError>, ServerFnError> {
+    caller(Capability::ReadAudit)?;
+    Ok(backend()?.audit(&filter).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "my_tokens")]
+pub async fn my_tokens() -> Result<Vec<TokenInfo>, ServerFnError> {
+    let who = caller(Capability::Account)?;
+    backend()?
+        .tokens_of(who.id)
+        .await
+        .map_err(|e| ServerFnError::new(e.message))
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_token", input = Json)]
+pub async fn create_token(
+    label: String,
+    expires_days: Option<i64>,
+) -> Result<Result<NewSecret, ApiError>, ServerFnError> {
+    let who = caller(Capability::Account)?;
+    Ok(backend()?
+        .create_token(&who.actor(), &who.name, &label, expires_days)
+        .await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "revoke_token", input = Json)]
+pub async fn revoke_token(id: i64) -> Result<Result<(), ApiError>, ServerFnError> {
+    let who = caller(Capability::Account)?;
+    Ok(backend()?.revoke_token(&who.actor(), who.id, id).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "kiosks")]
+pub async fn list_kiosks() -> Result<Vec<TokenInfo>, ServerFnError> {
+    caller(Capability::ManageAccess)?;
+    backend()?
+        .kiosks()
+        .await
+        .map_err(|e| ServerFnError::new(e.message))
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_kiosk", input = Json)]
+pub async fn create_kiosk(
+    name: String,
+    expires_days: i64,
+) -> Result<Result<NewSecret, ApiError>, ServerFnError> {
+    let who = caller(Capability::ManageAccess)?;
+    Ok(backend()?
+        .create_kiosk(&who.actor(), &name, expires_days)
+        .await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "revoke_kiosk", input = Json)]
+pub async fn revoke_kiosk(id: i64) -> Result<Result<(), ApiError>, ServerFnError> {
+    let who = caller(Capability::ManageAccess)?;
+    Ok(backend()?.revoke_kiosk(&who.actor(), id).await)
 }

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use shared::api::{ApiError, FaultDetail, NoticeReport};
+use shared::auth::{AuditFilter, NewSecret, TokenInfo};
+use shared::event::Event;
 use shared::fault::{Fault, FaultForm};
-use shared::notice::MaintenanceLine;
+use shared::maintenance::{Maintenance, MaintenanceForm};
 use shared::reference::Cable;
 
 #[async_trait::async_trait]
@@ -24,7 +26,37 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Fault, ApiError>;
     async fn preview_notice(&self, text: &str) -> Result<NoticeReport, ApiError>;
     async fn import_notice(&self, actor: &str, text: &str) -> Result<NoticeReport, ApiError>;
-    async fn maintenance(&self) -> Result<Vec<MaintenanceLine>, ApiError>;
+    async fn maintenance(&self) -> Result<Vec<Maintenance>, ApiError>;
+    async fn record_maintenance(
+        &self,
+        actor: &str,
+        form: &MaintenanceForm,
+    ) -> Result<Maintenance, ApiError>;
+    async fn complete_maintenance(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        completed_on: chrono::NaiveDate,
+    ) -> Result<Maintenance, ApiError>;
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<Event>, ApiError>;
+    async fn tokens_of(&self, user_id: i64) -> Result<Vec<TokenInfo>, ApiError>;
+    async fn create_token(
+        &self,
+        actor: &str,
+        user: &str,
+        label: &str,
+        expires_days: Option<i64>,
+    ) -> Result<NewSecret, ApiError>;
+    async fn revoke_token(&self, actor: &str, user_id: i64, id: i64) -> Result<(), ApiError>;
+    async fn kiosks(&self) -> Result<Vec<TokenInfo>, ApiError>;
+    async fn create_kiosk(
+        &self,
+        actor: &str,
+        name: &str,
+        expires_days: i64,
+    ) -> Result<NewSecret, ApiError>;
+    async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

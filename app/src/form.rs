@@ -8,7 +8,7 @@ use shared::fault::{Fault, FaultForm, FaultKind, FaultStatus};
 
 use crate::api::{list_faults, save_fault, SaveFaultRequest};
 use crate::i18n::*;
-use crate::util::{kind_label, status_label};
+use crate::util::{field_error_text, kind_label, status_label};
 
 #[component]
 pub fn NewFaultPage() -> impl IntoView {
@@ -19,11 +19,6 @@ pub fn NewFaultPage() -> impl IntoView {
             <FaultEditor fault=None />
         </section>
     }
-}
-
-fn field_error_text(i18n: leptos_i18n::I18nContext<Locale>, code: &str, message: &str) -> String {
-    let _ = i18n;
-    format!("{message} ({code})")
 }
 
 #[component]

@@ -6,11 +6,13 @@
 
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
+mod access;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 mod faults;
 mod form;
+mod maintenance;
 mod notice;
 mod util;
 
@@ -19,10 +21,33 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
+use crate::access::IfCan;
 use crate::i18n::*;
+use shared::auth::Capability;
+
+/// The Content-Security-Policy of a page: only this origin, and inline
+/// scripts only with this render's nonce (Leptos's hydration loader).
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    )
+}
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(resp)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(v) =
+            axum::http::HeaderValue::from_str(&content_security_policy(&nonce.to_string()))
+        {
+            resp.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="zh-Hant-TW">
@@ -64,17 +89,24 @@ fn Layout() -> impl IntoView {
         };
         i18n.set_locale(next);
     };
+    let me = access::use_me();
     view! {
         <Title text=move || t_string!(i18n, app_name).to_string() />
         <Router>
             <header class="top">
                 <a class="brand" href="/">{t!(i18n, app_name)}</a>
                 <nav>
-                    <A href="/">{t!(i18n, nav_faults)}</A>
-                    <A href="/faults/new">{t!(i18n, nav_new_fault)}</A>
-                    <A href="/import">{t!(i18n, nav_import)}</A>
-                    <A href="/maintenance">{t!(i18n, nav_maintenance)}</A>
+                    <IfCan me cap=Capability::Read><A href="/">{t!(i18n, nav_faults)}</A></IfCan>
+                    <IfCan me cap=Capability::WriteData>
+                        <A href="/faults/new">{t!(i18n, nav_new_fault)}</A>
+                        <A href="/import">{t!(i18n, nav_import)}</A>
+                    </IfCan>
+                    <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
+                    <IfCan me cap=Capability::ReadAudit><A href="/audit">{t!(i18n, nav_audit)}</A></IfCan>
+                    <IfCan me cap=Capability::Account><A href="/account">{t!(i18n, nav_account)}</A></IfCan>
+                    <IfCan me cap=Capability::ManageAccess><A href="/admin/kiosks">{t!(i18n, nav_kiosks)}</A></IfCan>
                 </nav>
+                <access::UserBox me />
                 <button id="lang-switch" class="lang" on:click=switch>
                     {t!(i18n, switch_language)}
                 </button>
@@ -88,7 +120,11 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/faults/new") view=form::NewFaultPage />
                     <Route path=path!("/faults/:id") view=faults::FaultPage />
                     <Route path=path!("/import") view=notice::ImportPage />
-                    <Route path=path!("/maintenance") view=notice::MaintenancePage />
+                    <Route path=path!("/maintenance") view=maintenance::MaintenancePage />
+                    <Route path=path!("/signin") view=access::SignInPage />
+                    <Route path=path!("/audit") view=access::AuditPage />
+                    <Route path=path!("/account") view=access::AccountPage />
+                    <Route path=path!("/admin/kiosks") view=access::KiosksPage />
                 </Routes>
             </main>
             <footer>

@@ -1,14 +1,11 @@
-//! Importing the ministry's notice (paste → preview → confirm) and the
-//! planned-maintenance list.
+//! Importing the ministry's notice: paste → preview → confirm.
 
 use leptos::prelude::*;
 use shared::api::{ApiError, NoticeReport};
 use shared::import::ChangeKind;
-use shared::roc::Eta;
 
-use crate::api::{import_notice, list_maintenance, preview_notice};
+use crate::api::{import_notice, preview_notice};
 use crate::i18n::*;
-use crate::util::eta_label;
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
@@ -114,42 +111,5 @@ fn report_view(i18n: leptos_i18n::I18nContext<Locale>, rep: NoticeReport) -> imp
                 }).collect_view()}
             </ul>
         })}
-    }
-}
-
-#[component]
-pub fn MaintenancePage() -> impl IntoView {
-    let i18n = use_i18n();
-    let rows = Resource::new(|| (), |_| list_maintenance());
-    view! {
-        <section class="maintenance">
-            <h1>{t!(i18n, maintenance_title)}</h1>
-            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
-                {move || Suspend::new(async move {
-                    match rows.await {
-                        Ok(list) if list.is_empty() => view! { <p id="no-maintenance">{t!(i18n, no_maintenance)}</p> }.into_any(),
-                        Ok(list) => view! {
-                            <table>
-                                <thead><tr>
-                                    <th>{t!(i18n, col_cable)}</th><th>{t!(i18n, col_eta)}</th>
-                                    <th>{t!(i18n, col_description)}</th><th>{t!(i18n, col_alternate)}</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|m| {
-                                        let eta: Eta = m.eta;
-                                        view! { <tr>
-                                            <td>{m.cable.clone()}</td><td>{move || eta_label(i18n, &eta)}</td>
-                                            <td>{m.description.clone()}</td>
-                                            <td>{shared::fault::alternate_routes_text(&m.alternate_routes)}</td>
-                                        </tr> }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </section>
     }
 }

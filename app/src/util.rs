@@ -5,6 +5,9 @@ use shared::roc::Eta;
 
 use crate::i18n::*;
 
+/// What a server function that can fail in the domain answers.
+pub type ServerResult<T> = Result<Result<T, shared::api::ApiError>, leptos::prelude::ServerFnError>;
+
 pub fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: FaultKind) -> &'static str {
     match k {
         FaultKind::PartialDamage => t_string!(i18n, kind_partial_damage),
@@ -37,4 +40,25 @@ pub fn taipei(at: &chrono::DateTime<chrono::Utc>) -> String {
         Some(o) => at.with_timezone(&o).format("%Y-%m-%d %H:%M:%S").to_string(),
         None => at.to_rfc3339(),
     }
+}
+
+/// A field error in the current language, by its stable code; the server's
+/// English message is the fallback for a code without a translation.
+pub fn field_error_text(
+    i18n: leptos_i18n::I18nContext<Locale>,
+    code: &str,
+    message: &str,
+) -> String {
+    let text = match code {
+        "required" => t_string!(i18n, err_required),
+        "unknown_cable" => t_string!(i18n, err_unknown_cable),
+        "future_date" => t_string!(i18n, err_future_date),
+        "bad_date" => t_string!(i18n, err_bad_date),
+        "bad_km" => t_string!(i18n, err_bad_km),
+        "bad_eta" => t_string!(i18n, err_bad_eta),
+        "before_detected" => t_string!(i18n, err_before_detected),
+        "too_long" => return format!("{} ({message})", t_string!(i18n, err_too_long)),
+        _ => return message.to_string(),
+    };
+    text.to_string()
 }

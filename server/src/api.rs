@@ -10,11 +10,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use shared::api::ApiError;
 use shared::fault::FaultForm;
+use shared::maintenance::MaintenanceForm;
 
+use crate::auth::{AuthState, Caller};
 use crate::Registry;
-
-/// The actor recorded for API writes until API sign-in exists.
-const API_ACTOR: &str = "api";
 
 pub struct Error(pub ApiError);
 
@@ -34,8 +33,29 @@ impl IntoResponse for Error {
 
 type Result<T> = std::result::Result<T, Error>;
 
-pub fn router(reg: Registry) -> Router {
+/// A JSON body, or why it could not be read (answered as 400 in our error shape).
+type JsonBody<T> = std::result::Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+fn json_rejection(e: axum::extract::rejection::JsonRejection) -> ApiError {
+    ApiError::bad_request(e.body_text())
+}
+
+pub fn router(st: AuthState) -> Router {
     Router::new()
+        .route(
+            "/session",
+            axum::routing::post(crate::signin::api_sign_in).delete(crate::signin::api_sign_out),
+        )
+        .route(
+            "/me/password",
+            axum::routing::post(crate::signin::change_password),
+        )
+        .route("/me/tokens", get(my_tokens).post(create_token))
+        .route("/me/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/kiosks", get(kiosks).post(create_kiosk))
+        .route("/kiosks/{id}", axum::routing::delete(revoke_kiosk))
+        .route("/users", get(users))
+        .route("/audit", get(audit))
         .route("/healthz", get(healthz))
         .route("/faults", get(list_faults).post(create_fault))
         .route("/faults/{id}", get(get_fault).patch(update_fault))
@@ -44,13 +64,22 @@ pub fn router(reg: Registry) -> Router {
         .route("/notices", axum::routing::post(import_notice))
         .route("/notices/preview", axum::routing::post(preview_notice))
         .route("/notices/export", get(export_notice))
+        .route(
+            "/maintenance",
+            get(list_maintenance).post(record_maintenance),
+        )
+        .route(
+            "/maintenance/{id}/complete",
+            axum::routing::post(complete_maintenance),
+        )
         .fallback(|| async { Error(ApiError::not_found("no such API route")) })
-        .with_state(reg)
+        .with_state(st)
 }
 
+/// Public for load balancers: says only whether the database answers.
 async fn healthz(State(reg): State<Registry>) -> Result<Json<serde_json::Value>> {
-    let events = reg.event_count().await?;
-    Ok(Json(serde_json::json!({"status": "ok", "events": events})))
+    reg.event_count().await?;
+    Ok(Json(serde_json::json!({"status": "ok"})))
 }
 
 #[derive(Deserialize)]
@@ -78,10 +107,11 @@ async fn get_fault(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<R
 
 async fn create_fault(
     State(reg): State<Registry>,
-    body: std::result::Result<Json<FaultForm>, axum::extract::rejection::JsonRejection>,
+    Caller(who): Caller,
+    body: JsonBody<FaultForm>,
 ) -> Result<Response> {
-    let Json(form) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let f = reg.create_fault(API_ACTOR, &form).await?;
+    let Json(form) = body.map_err(json_rejection)?;
+    let f = reg.create_fault(&who.actor(), &form).await?;
     Ok((StatusCode::CREATED, Json(f)).into_response())
 }
 
@@ -94,11 +124,16 @@ struct Patch {
 
 async fn update_fault(
     State(reg): State<Registry>,
+    Caller(who): Caller,
     Path(id): Path<i64>,
-    body: std::result::Result<Json<Patch>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody<Patch>,
 ) -> Result<Response> {
-    let Json(p) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    Ok(Json(reg.update_fault(API_ACTOR, id, p.version, &p.form).await?).into_response())
+    let Json(p) = body.map_err(json_rejection)?;
+    Ok(Json(
+        reg.update_fault(&who.actor(), id, p.version, &p.form)
+            .await?,
+    )
+    .into_response())
 }
 
 async fn cables(State(reg): State<Registry>) -> Json<Vec<shared::reference::Cable>> {
@@ -109,8 +144,12 @@ async fn stations(State(reg): State<Registry>) -> Json<Vec<shared::reference::St
     Json(reg.stations().to_vec())
 }
 
-async fn import_notice(State(reg): State<Registry>, body: String) -> Result<Response> {
-    Ok(Json(reg.import_notice(API_ACTOR, &body).await?).into_response())
+async fn import_notice(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    body: String,
+) -> Result<Response> {
+    Ok(Json(reg.import_notice(&who.actor(), &body).await?).into_response())
 }
 
 async fn preview_notice(State(reg): State<Registry>, body: String) -> Result<Response> {
@@ -135,4 +174,114 @@ async fn export_notice(
     };
     let text = reg.export_notice(as_of).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+async fn list_maintenance(State(reg): State<Registry>) -> Result<Response> {
+    Ok(Json(reg.maintenance().await?).into_response())
+}
+
+async fn record_maintenance(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    body: JsonBody<MaintenanceForm>,
+) -> Result<Response> {
+    let Json(form) = body.map_err(json_rejection)?;
+    let m = reg.record_maintenance(&who.actor(), &form).await?;
+    Ok((StatusCode::CREATED, Json(m)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    version: i64,
+    completed_on: NaiveDate,
+}
+
+async fn complete_maintenance(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    body: JsonBody<CompleteBody>,
+) -> Result<Response> {
+    let Json(b) = body.map_err(json_rejection)?;
+    let m = reg
+        .complete_maintenance(&who.actor(), id, b.version, b.completed_on)
+        .await?;
+    Ok(Json(m).into_response())
+}
+
+async fn my_tokens(State(reg): State<Registry>, Caller(who): Caller) -> Result<Response> {
+    Ok(Json(reg.tokens_of(who.id).await?).into_response())
+}
+
+/// A new API token or kiosk screen.
+#[derive(Deserialize)]
+pub struct NewSecretBody {
+    /// The token's label, or the kiosk's name.
+    #[serde(alias = "name")]
+    pub label: String,
+    pub expires_days: Option<i64>,
+}
+
+async fn create_token(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    body: JsonBody<NewSecretBody>,
+) -> Result<Response> {
+    let Json(b) = body.map_err(json_rejection)?;
+    let t = reg
+        .create_token(&who.actor(), &who.name, &b.label, b.expires_days)
+        .await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+async fn revoke_token(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    reg.revoke_token(&who.actor(), who.id, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn kiosks(State(reg): State<Registry>) -> Result<Response> {
+    Ok(Json(reg.kiosks().await?).into_response())
+}
+
+/// Kiosk screens expire after this many days unless told otherwise.
+pub const KIOSK_DEFAULT_DAYS: i64 = 90;
+
+async fn create_kiosk(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    body: JsonBody<NewSecretBody>,
+) -> Result<Response> {
+    let Json(b) = body.map_err(json_rejection)?;
+    let k = reg
+        .create_kiosk(
+            &who.actor(),
+            &b.label,
+            b.expires_days.unwrap_or(KIOSK_DEFAULT_DAYS),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(k)).into_response())
+}
+
+async fn revoke_kiosk(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    reg.revoke_kiosk(&who.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn users(State(reg): State<Registry>) -> Result<Response> {
+    Ok(Json(reg.users().await?).into_response())
+}
+
+async fn audit(
+    State(reg): State<Registry>,
+    Query(f): Query<shared::auth::AuditFilter>,
+) -> Result<Response> {
+    Ok(Json(reg.audit(&f).await?).into_response())
 }

@@ -1,13 +1,21 @@
 //! The cablewatch server: database, registry (all SQL), JSON API, web app.
 //!
 //! - [`db`]: connect and migrate (SQLite default, PostgreSQL for several servers).
-//! - [`registry`]: the fault registry and event log; the only module with SQL.
+//! - [`registry`]: the fault registry and event log (SQL).
+//! - [`access`]: users, API tokens, kiosks, the audit query (SQL).
+//! - [`auth`]: sessions, sign-in, bearer tokens, rate limits, CSRF, the guard.
+//! - [`policy`]: every route and server function with the capability it needs.
+//! - [`signin`]: sign-in and sign-out handlers, kiosk entry, password change.
 //! - [`api`]: the JSON API under `/api/v1`, thin handlers over the registry.
 //! - [`web`]: the axum router: API, server-side rendered pages, site files.
 
+pub mod access;
 pub mod api;
+pub mod auth;
 pub mod db;
+pub mod policy;
 pub mod registry;
+pub mod signin;
 pub mod web;
 
 pub use registry::Registry;

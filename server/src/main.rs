@@ -41,7 +41,19 @@ enum Command {
         /// Directory with the built site (pkg/cablewatch.js, cablewatch_bg.wasm, cablewatch.css).
         #[arg(long, env = "CABLEWATCH_SITE_ROOT")]
         site_root: Option<PathBuf>,
+        /// Mark the session cookie Secure: set when users reach the server over HTTPS.
+        #[arg(long, env = "CABLEWATCH_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
+    /// Users: add, list, disable, set-role, set-password.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Personal API tokens (sent as `Authorization: Bearer`).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Kiosk screens for briefings (read-only, briefing role).
+    #[command(subcommand)]
+    Kiosk(KioskCmd),
     /// Import a notice pasted as text (FILE, or - for stdin). All or nothing.
     ImportNotice { file: PathBuf },
     /// Print the notice as it stood on a day (default: today), in the ministry's layout.
@@ -49,6 +61,80 @@ enum Command {
         #[arg(long)]
         as_of: Option<NaiveDate>,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Adds a user. The password is read from stdin when it is not a terminal;
+    /// otherwise one is generated and printed once.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Lists users with their roles.
+    List,
+    /// Disables a user: their sessions and tokens stop working at once.
+    Disable { name: String },
+    /// Changes a user's role.
+    SetRole {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Sets a new password (stdin, or generated and printed once); ends the user's sessions.
+    SetPassword { name: String },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Creates an API token for USER, printed once.
+    Create {
+        user: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KioskCmd {
+    /// Creates a kiosk screen; prints its link once.
+    Create {
+        name: String,
+        /// Days until it expires.
+        #[arg(long, default_value_t = server::api::KIOSK_DEFAULT_DAYS)]
+        expires: i64,
+    },
+}
+
+/// A password from stdin (first line) when piped; else a generated one, printed.
+fn password_input() -> anyhow::Result<(String, bool)> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return Ok((server::access::generated_password(), true));
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .read_line(&mut s)
+        .context("reading the password from stdin")?;
+    let p = s.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        Ok((server::access::generated_password(), true))
+    } else {
+        Ok((p, false))
+    }
+}
+
+fn role_arg(s: &str) -> anyhow::Result<shared::auth::Role> {
+    shared::auth::Role::parse(s)
+        .ok_or_else(|| anyhow::anyhow!("unknown role {s:?}: admin, officer, watch or briefing"))
+}
+
+fn api(e: shared::api::ApiError) -> anyhow::Error {
+    anyhow::anyhow!(e.message)
 }
 
 fn actor() -> String {
@@ -83,6 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             addr,
             demo,
             site_root,
+            secure_cookies,
         } => {
             if demo
                 && reg
@@ -104,16 +191,35 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             if !site_root.join("pkg").join("cablewatch_bg.wasm").exists() {
                 tracing::warn!(site_root = %site_root.display(), "no built site here: pages render but do not hydrate (run cargo xtask build)");
             }
-            let app = server::web::router(reg, &site_root);
+            let sessions = server::auth::Sessions::open(&cli.database_url)
+                .await
+                .context("opening the session store")?;
+            {
+                use tower_sessions::session_store::ExpiredDeletion;
+                let s = sessions.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = s
+                        .continuously_delete_expired(std::time::Duration::from_secs(300))
+                        .await
+                    {
+                        tracing::error!(error = %e, "deleting expired sessions stopped");
+                    }
+                });
+            }
+            let config = server::web::WebConfig { secure_cookies };
+            let app = server::web::router(reg, sessions, &site_root, &config);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             tracing::info!(database = %server::db::redact(&cli.database_url), "listening on http://{addr}");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::ImportNotice { file } => {
@@ -151,6 +257,76 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     Ok(std::process::ExitCode::from(2))
                 }
             }
+        }
+        Command::User(cmd) => {
+            match cmd {
+                UserCmd::Add { name, role } => {
+                    let role = role_arg(&role)?;
+                    let (pw, generated) = password_input()?;
+                    let u = reg
+                        .add_user(&actor(), &name, role, &pw)
+                        .await
+                        .map_err(api)?;
+                    println!("added {} ({})", u.name, u.role);
+                    if generated {
+                        println!("password (shown once): {pw}");
+                    }
+                }
+                UserCmd::List => {
+                    for u in reg.users().await.map_err(api)? {
+                        let state = if u.disabled { "disabled" } else { "active" };
+                        println!("{}\t{}\t{}\t{}", u.name, u.role, state, u.created_at);
+                    }
+                }
+                UserCmd::Disable { name } => {
+                    reg.disable_user(&actor(), &name).await.map_err(api)?;
+                    println!("disabled {name}");
+                }
+                UserCmd::SetRole { name, role } => {
+                    let role = role_arg(&role)?;
+                    reg.set_role(&actor(), &name, role).await.map_err(api)?;
+                    println!("{name} is now {role}");
+                }
+                UserCmd::SetPassword { name } => {
+                    let (pw, generated) = password_input()?;
+                    reg.set_password(&actor(), &name, &pw).await.map_err(api)?;
+                    println!("password of {name} changed; their sessions have ended");
+                    if generated {
+                        println!("password (shown once): {pw}");
+                    }
+                }
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCmd::Create {
+            user,
+            label,
+            expires,
+        }) => {
+            let t = reg
+                .create_token(&actor(), &user, &label, expires)
+                .await
+                .map_err(api)?;
+            println!("{}", t.secret);
+            eprintln!(
+                "token {} for {user} (expires: {}); shown once, send it as Authorization: Bearer",
+                t.id,
+                t.expires_at.as_deref().unwrap_or("never")
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Kiosk(KioskCmd::Create { name, expires }) => {
+            let k = reg
+                .create_kiosk(&actor(), &name, expires)
+                .await
+                .map_err(api)?;
+            println!("/kiosk?token={}", k.secret);
+            eprintln!(
+                "kiosk {} \"{name}\" until {}; open the link above on the screen (shown once)",
+                k.id,
+                k.expires_at.as_deref().unwrap_or("")
+            );
+            Ok(std::process::ExitCode::SUCCESS)
         }
         Command::ExportNotice { as_of } => {
             let day = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());

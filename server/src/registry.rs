@@ -14,6 +14,7 @@ use shared::api::{ApiError, FaultDetail, NoticeReport};
 use shared::event::{kind, Event};
 use shared::fault::{Chainage, Fault, FaultDraft, FaultForm, FaultKind, FaultStatus};
 use shared::import::{plan_import, ChangeKind};
+use shared::maintenance::{Maintenance, MaintenanceForm};
 use shared::notice::{parse_notice, write_notice, MaintenanceLine};
 use shared::reference::{Cable, CableIndex, Station};
 use shared::roc::{Eta, EtaPrecision};
@@ -22,17 +23,17 @@ use crate::db::Engine;
 
 /// Errors of the store: domain errors pass through to the caller; database
 /// errors are logged here and reported as `internal`.
-fn db_err(e: sqlx::Error) -> ApiError {
+pub(crate) fn db_err(e: sqlx::Error) -> ApiError {
     tracing::error!(error = %e, "database error");
     ApiError::internal()
 }
 
-fn json_err(e: serde_json::Error) -> ApiError {
+pub(crate) fn json_err(e: serde_json::Error) -> ApiError {
     tracing::error!(error = %e, "stored JSON does not parse");
     ApiError::internal()
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
@@ -82,7 +83,7 @@ fn fault_from_row(r: &AnyRow) -> Result<Fault, ApiError> {
     })
 }
 
-fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
+pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
     let at: String = r.try_get("at").map_err(db_err)?;
     let parse_json = |c: &str| -> Result<Option<serde_json::Value>, ApiError> {
         r.try_get::<Option<String>, _>(c)
@@ -108,7 +109,7 @@ fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
 }
 
 /// Appends one event to the log, inside the caller's transaction.
-async fn append_event(
+pub(crate) async fn append_event(
     conn: &mut AnyConnection,
     actor: &str,
     kind: &str,
@@ -152,10 +153,10 @@ mod erased {
 /// The fault registry on one database.
 #[derive(Clone)]
 pub struct Registry {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     engine: Engine,
     /// SQLite allows one writer: writes queue here instead of failing busy.
-    write_lock: Arc<Mutex<()>>,
+    pub(crate) write_lock: Arc<Mutex<()>>,
     cables: Arc<Vec<Cable>>,
     stations: Arc<Vec<Station>>,
 }
@@ -375,7 +376,8 @@ impl Registry {
         };
         let mut events = 0;
         let maintenance_new = self.new_maintenance(&mut tx, &parsed.notice).await?;
-        if !plan.changes.is_empty() || !maintenance_new.is_empty() {
+        let maintenance_done = maintenance_completed_by(&mut tx, &parsed.notice).await?;
+        if !plan.changes.is_empty() || !maintenance_new.is_empty() || !maintenance_done.is_empty() {
             let notice_id: i64 = sqlx::query_scalar(
                 "INSERT INTO notices (dated, imported_at, actor, body) VALUES ($1, $2, $3, $4) RETURNING id",
             )
@@ -392,6 +394,7 @@ impl Registry {
                 "updated": plan.count(ChangeKind::Updated),
                 "restored": plan.count(ChangeKind::Restored),
                 "maintenance": maintenance_new.len(),
+                "maintenance_completed": maintenance_done.len(),
             });
             append_event(
                 &mut tx,
@@ -416,30 +419,11 @@ impl Registry {
                 events += 1;
             }
             for m in &maintenance_new {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO maintenance (cable, eta_precision, eta_date, description, \
-                     alternate_routes_json, status, completed_on, provenance, version) \
-                     VALUES ($1, $2, $3, $4, $5, 'planned', NULL, $6, 1) RETURNING id",
-                )
-                .bind(&m.cable)
-                .bind(m.eta.precision.as_str())
-                .bind(date_str(m.eta.date))
-                .bind(&m.description)
-                .bind(serde_json::to_string(&m.alternate_routes).map_err(json_err)?)
-                .bind(&provenance)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                append_event(
-                    &mut tx,
-                    actor,
-                    kind::MAINTENANCE_RECORDED,
-                    "maintenance",
-                    &id.to_string(),
-                    None::<&()>,
-                    Some(m),
-                )
-                .await?;
+                insert_maintenance(&mut tx, actor, m, &provenance).await?;
+                events += 1;
+            }
+            for (m, completed_on) in &maintenance_done {
+                complete_maintenance_tx(&mut tx, actor, m, *completed_on).await?;
                 events += 1;
             }
         }
@@ -467,14 +451,68 @@ impl Registry {
                 description: m.description.clone(),
                 alternate_routes: m.alternate_routes.clone(),
             })
-            .filter(|m| !known.iter().any(|k| k.1 == *m))
+            .filter(|m| !known.iter().any(|k| k.line == *m))
             .collect())
     }
 
     /// Planned maintenance that is not completed.
-    pub async fn maintenance(&self) -> Result<Vec<(i64, MaintenanceLine)>, ApiError> {
+    pub async fn maintenance(&self) -> Result<Vec<Maintenance>, ApiError> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         maintenance_rows(&mut conn, false).await
+    }
+
+    /// Records planned maintenance from an officer's form.
+    pub async fn record_maintenance(
+        &self,
+        actor: &str,
+        form: &MaintenanceForm,
+    ) -> Result<Maintenance, ApiError> {
+        let line = form
+            .validate(&self.cable_index())
+            .map_err(ApiError::invalid)?;
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let id = insert_maintenance(&mut tx, actor, &line, actor).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Maintenance {
+            id,
+            line,
+            status: "planned".into(),
+            completed_on: None,
+            version: 1,
+        })
+    }
+
+    /// Marks planned maintenance completed; refused with a conflict unless
+    /// `version` is current.
+    pub async fn complete_maintenance(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        completed_on: NaiveDate,
+    ) -> Result<Maintenance, ApiError> {
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let before = maintenance_rows(&mut tx, true)
+            .await?
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| ApiError::not_found(format!("no maintenance {id}")))?;
+        if before.version != version {
+            return Err(ApiError::conflict(format!(
+                "maintenance {id} was changed by someone else (now version {}); reload it",
+                before.version
+            )));
+        }
+        if before.status == "completed" {
+            return Err(ApiError::conflict(format!(
+                "maintenance {id} is already completed"
+            )));
+        }
+        let after = complete_maintenance_tx(&mut tx, actor, &before, completed_on).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(after)
     }
 
     /// The notice as it stood on `as_of`, in the ministry's layout.
@@ -484,23 +522,46 @@ impl Registry {
             .maintenance()
             .await?
             .into_iter()
-            .map(|(_, m)| m)
+            .map(|m| m.line)
             .collect();
         Ok(write_notice(as_of, &faults, &maint, &self.cables))
     }
 }
 
+/// Planned maintenance still open that a "計畫性維修已於…完成" footnote of
+/// `notice` completes, with the completion date.
+async fn maintenance_completed_by(
+    conn: &mut AnyConnection,
+    notice: &shared::notice::Notice,
+) -> Result<Vec<(Maintenance, NaiveDate)>, ApiError> {
+    if notice.maintenance_done.is_empty() {
+        return Ok(Vec::new());
+    }
+    let open = maintenance_rows(conn, false).await?;
+    Ok(open
+        .into_iter()
+        .filter_map(|m| {
+            notice
+                .maintenance_done
+                .iter()
+                .find(|d| d.cable == m.line.cable)
+                .map(|d| (m, d.completed_on))
+        })
+        .collect())
+}
+
 async fn maintenance_rows(
     conn: &mut AnyConnection,
     include_completed: bool,
-) -> Result<Vec<(i64, MaintenanceLine)>, ApiError> {
+) -> Result<Vec<Maintenance>, ApiError> {
+    let cols = "id, cable, eta_precision, eta_date, description, alternate_routes_json, \
+                status, completed_on, version";
     let sql = if include_completed {
-        "SELECT id, cable, eta_precision, eta_date, description, alternate_routes_json FROM maintenance ORDER BY id"
+        format!("SELECT {cols} FROM maintenance ORDER BY id")
     } else {
-        "SELECT id, cable, eta_precision, eta_date, description, alternate_routes_json FROM maintenance \
-         WHERE status <> 'completed' ORDER BY id"
+        format!("SELECT {cols} FROM maintenance WHERE status <> 'completed' ORDER BY id")
     };
-    sqlx::query(sql)
+    sqlx::query(&sql)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?
@@ -510,9 +571,9 @@ async fn maintenance_rows(
                 EtaPrecision::parse(&r.try_get::<String, _>("eta_precision").map_err(db_err)?)
                     .unwrap_or(EtaPrecision::Unknown);
             let date = parse_date(r.try_get("eta_date").map_err(db_err)?)?;
-            Ok((
-                r.try_get("id").map_err(db_err)?,
-                MaintenanceLine {
+            Ok(Maintenance {
+                id: r.try_get("id").map_err(db_err)?,
+                line: MaintenanceLine {
                     cable: r.try_get("cable").map_err(db_err)?,
                     eta: Eta::from_parts(precision, date).unwrap_or(Eta::UNKNOWN),
                     description: r.try_get("description").map_err(db_err)?,
@@ -522,9 +583,84 @@ async fn maintenance_rows(
                     )
                     .map_err(json_err)?,
                 },
-            ))
+                status: r.try_get("status").map_err(db_err)?,
+                completed_on: parse_date(r.try_get("completed_on").map_err(db_err)?)?,
+                version: r.try_get("version").map_err(db_err)?,
+            })
         })
         .collect()
+}
+
+/// Inserts planned maintenance and its event; returns its id.
+async fn insert_maintenance(
+    conn: &mut AnyConnection,
+    actor: &str,
+    m: &MaintenanceLine,
+    provenance: &str,
+) -> Result<i64, ApiError> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO maintenance (cable, eta_precision, eta_date, description, \
+         alternate_routes_json, status, completed_on, provenance, version) \
+         VALUES ($1, $2, $3, $4, $5, 'planned', NULL, $6, 1) RETURNING id",
+    )
+    .bind(&m.cable)
+    .bind(m.eta.precision.as_str())
+    .bind(date_str(m.eta.date))
+    .bind(&m.description)
+    .bind(serde_json::to_string(&m.alternate_routes).map_err(json_err)?)
+    .bind(provenance)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    append_event(
+        conn,
+        actor,
+        kind::MAINTENANCE_RECORDED,
+        "maintenance",
+        &id.to_string(),
+        None::<&()>,
+        Some(m),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Marks maintenance completed and logs the change.
+async fn complete_maintenance_tx(
+    conn: &mut AnyConnection,
+    actor: &str,
+    before: &Maintenance,
+    completed_on: NaiveDate,
+) -> Result<Maintenance, ApiError> {
+    let after = Maintenance {
+        status: "completed".into(),
+        completed_on: Some(completed_on),
+        version: before.version + 1,
+        ..before.clone()
+    };
+    sqlx::query(
+        "UPDATE maintenance SET status = $1, completed_on = $2, version = $3 \
+         WHERE id = $4 AND version = $5",
+    )
+    .bind(&after.status)
+    .bind(completed_on.to_string())
+    .bind(after.version)
+    .bind(before.id)
+    .bind(before.version)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    append_event(
+        conn,
+        actor,
+        kind::MAINTENANCE_UPDATED,
+        "maintenance",
+        &before.id.to_string(),
+        Some(before),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
 }
 
 /// The stored fault a draft becomes, at `version`.

@@ -10,8 +10,10 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use shared::api::{ApiError, FaultDetail, NoticeReport};
+use shared::auth::{AuditFilter, NewSecret, TokenInfo};
+use shared::event::Event;
 use shared::fault::{Fault, FaultForm};
-use shared::notice::MaintenanceLine;
+use shared::maintenance::{Maintenance, MaintenanceForm};
 use shared::reference::Cable;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -51,12 +53,56 @@ impl Backend for Registry {
     async fn import_notice(&self, actor: &str, text: &str) -> Result<NoticeReport, ApiError> {
         Registry::import_notice(self, actor, text).await
     }
-    async fn maintenance(&self) -> Result<Vec<MaintenanceLine>, ApiError> {
-        Ok(Registry::maintenance(self)
-            .await?
-            .into_iter()
-            .map(|(_, m)| m)
-            .collect())
+    async fn maintenance(&self) -> Result<Vec<Maintenance>, ApiError> {
+        Registry::maintenance(self).await
+    }
+    async fn record_maintenance(
+        &self,
+        actor: &str,
+        form: &MaintenanceForm,
+    ) -> Result<Maintenance, ApiError> {
+        Registry::record_maintenance(self, actor, form).await
+    }
+    async fn complete_maintenance(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        completed_on: chrono::NaiveDate,
+    ) -> Result<Maintenance, ApiError> {
+        Registry::complete_maintenance(self, actor, id, version, completed_on).await
+    }
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<Event>, ApiError> {
+        Registry::audit(self, filter).await
+    }
+    async fn tokens_of(&self, user_id: i64) -> Result<Vec<TokenInfo>, ApiError> {
+        Registry::tokens_of(self, user_id).await
+    }
+    async fn create_token(
+        &self,
+        actor: &str,
+        user: &str,
+        label: &str,
+        expires_days: Option<i64>,
+    ) -> Result<NewSecret, ApiError> {
+        Registry::create_token(self, actor, user, label, expires_days).await
+    }
+    async fn revoke_token(&self, actor: &str, user_id: i64, id: i64) -> Result<(), ApiError> {
+        Registry::revoke_token(self, actor, user_id, id).await
+    }
+    async fn kiosks(&self) -> Result<Vec<TokenInfo>, ApiError> {
+        Registry::kiosks(self).await
+    }
+    async fn create_kiosk(
+        &self,
+        actor: &str,
+        name: &str,
+        expires_days: i64,
+    ) -> Result<NewSecret, ApiError> {
+        Registry::create_kiosk(self, actor, name, expires_days).await
+    }
+    async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError> {
+        Registry::revoke_kiosk(self, actor, id).await
     }
 }
 
@@ -74,7 +120,25 @@ pub fn default_site_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/site"))
 }
 
-pub fn router(reg: Registry, site_root: &std::path::Path) -> Router {
+/// How the web app is served.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// Mark the session cookie `Secure` (set when clients reach the server over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// The whole application: API, server functions, pages, site files, behind
+/// the security layers of [`crate::auth`].
+pub fn router(
+    reg: Registry,
+    sessions: crate::auth::Sessions,
+    site_root: &std::path::Path,
+    config: &WebConfig,
+) -> Router {
+    use axum::middleware::{from_fn, from_fn_with_state};
+    use axum::routing::{get, post};
+    use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
     let options = LeptosOptions::builder()
         .output_name("cablewatch")
         .site_root(site_root.display().to_string())
@@ -93,9 +157,44 @@ pub fn router(reg: Registry, site_root: &std::path::Path) -> Router {
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .fallback_service(ServeDir::new(site_root))
         .with_state(options);
+    let st = crate::auth::AuthState {
+        reg: reg.clone(),
+        limiter: Arc::new(crate::auth::SignInLimiter::default()),
+    };
+    let limiter = st.limiter.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.shrink();
+        }
+    });
+    let forms = Router::new()
+        .route("/signin", post(crate::signin::form_sign_in))
+        .route("/signout", post(crate::signin::form_sign_out))
+        .route("/kiosk", get(crate::signin::kiosk_entry))
+        .with_state(st.clone());
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(crate::auth::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(config.secure_cookies)
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            shared::auth::IDLE_SESSION_MINUTES,
+        )));
+    let auth_layer =
+        axum_login::AuthManagerLayerBuilder::new(crate::auth::Backend::new(reg), session_layer)
+            .build();
     Router::new()
-        .nest("/api/v1", crate::api::router(reg))
+        .nest("/api/v1", crate::api::router(st.clone()))
+        .merge(forms)
         .merge(pages)
+        .layer(from_fn(crate::auth::guard))
+        .layer(from_fn(crate::auth::csrf))
+        .layer(from_fn_with_state(st, crate::auth::resolve_principal))
+        .layer(auth_layer)
+        .layer(from_fn(crate::auth::security_headers))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -2,50 +2,14 @@
 //! SQLite, and on PostgreSQL when `CABLEWATCH_TEST_PG` is set (`cargo xtask
 //! test` always sets it). Each test gets its own fresh database.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::{app, call, officer_token, registries, NOTICE};
 use http_body_util::BodyExt;
-use server::Registry;
 use shared::fault::FaultForm;
 use tower::ServiceExt;
-
-const NOTICE: &str = include_str!("../../shared/tests/fixtures/2026-02-14-fault-notice.txt");
-
-/// Fresh registries to run a test on: SQLite in a temp file, and PostgreSQL
-/// in a new database when configured.
-async fn registries(name: &str) -> Vec<(String, Registry)> {
-    let mut out = Vec::new();
-    let dir = std::env::temp_dir().join(format!("cablewatch-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let url = format!("sqlite://{}/cw.db", dir.display());
-    out.push((
-        "sqlite".to_string(),
-        server::open(&url).await.expect("open sqlite"),
-    ));
-    if let Ok(pg) = std::env::var("CABLEWATCH_TEST_PG") {
-        let admin = sqlx::PgPool::connect(&pg)
-            .await
-            .expect("connect to postgres");
-        let db = format!("cw_{}_{}", std::process::id(), name);
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-            .execute(&admin)
-            .await
-            .expect("drop");
-        sqlx::query(&format!("CREATE DATABASE {db}"))
-            .execute(&admin)
-            .await
-            .expect("create");
-        let base = pg
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .expect("url has a database");
-        let reg = server::open(&format!("{base}/{db}"))
-            .await
-            .expect("open postgres");
-        out.push(("postgres".to_string(), reg));
-    }
-    out
-}
 
 fn form() -> FaultForm {
     FaultForm {
@@ -64,7 +28,7 @@ fn form() -> FaultForm {
 
 #[tokio::test]
 async fn importing_the_notice_twice_writes_events_once() {
-    for (engine, reg) in registries("import_twice").await {
+    for (engine, reg, _) in registries("import_twice").await {
         let first = reg.import_notice("test", NOTICE).await.expect("import");
         assert_eq!(first.plan.changes.len(), 14, "{engine}");
         let open = reg.faults(false).await.expect("faults");
@@ -96,7 +60,7 @@ async fn importing_the_notice_twice_writes_events_once() {
 
 #[tokio::test]
 async fn a_bad_notice_changes_nothing_and_names_every_line() {
-    for (engine, reg) in registries("bad_notice").await {
+    for (engine, reg, _) in registries("bad_notice").await {
         let before = reg.event_count().await.expect("count");
         let bad = NOTICE
             .replace("臺馬二號海纜 (TDM2)", "臺馬九號海纜 (TDM9)")
@@ -117,7 +81,7 @@ async fn a_bad_notice_changes_nothing_and_names_every_line() {
 async fn export_then_import_into_an_empty_database_gives_the_same_faults() {
     let regs = registries("roundtrip").await;
     let fresh = registries("roundtrip_b").await;
-    for ((engine, reg), (_, empty)) in regs.into_iter().zip(fresh) {
+    for ((engine, reg, _), (_, empty, _)) in regs.into_iter().zip(fresh) {
         reg.import_notice("test", NOTICE).await.expect("import");
         let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 14).expect("date");
         let text = reg.export_notice(day).await.expect("export");
@@ -149,7 +113,7 @@ async fn export_then_import_into_an_empty_database_gives_the_same_faults() {
 
 #[tokio::test]
 async fn a_stale_edit_is_refused_and_nothing_is_lost() {
-    for (engine, reg) in registries("stale_edit").await {
+    for (engine, reg, _) in registries("stale_edit").await {
         let f = reg
             .create_fault("officer-a", &form())
             .await
@@ -185,7 +149,7 @@ async fn a_stale_edit_is_refused_and_nothing_is_lost() {
 
 #[tokio::test]
 async fn the_event_log_is_append_only() {
-    for (engine, reg) in registries("append_only").await {
+    for (engine, reg, _) in registries("append_only").await {
         reg.create_fault("t", &form()).await.expect("create");
         let upd = sqlx::query("UPDATE events SET actor = 'x'")
             .execute(reg.pool())
@@ -196,42 +160,25 @@ async fn the_event_log_is_append_only() {
     }
 }
 
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    body: Option<serde_json::Value>,
-) -> (StatusCode, serde_json::Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = app
-        .clone()
-        .oneshot(req.body(body).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    (status, json)
-}
-
 #[tokio::test]
 async fn json_api_statuses() {
-    for (engine, reg) in registries("api").await {
-        let app = server::web::router(reg.clone(), std::path::Path::new("target/site"));
-        let (s, _) = call(&app, "GET", "/api/v1/healthz", None).await;
+    for (engine, reg, url) in registries("api").await {
+        let app = app(&reg, &url).await;
+        let tok = officer_token(&reg).await;
+        let (s, _) = call(&app, Some(&tok), "GET", "/api/v1/healthz", None).await;
         assert_eq!(s, StatusCode::OK, "{engine}");
-        let (s, cables) = call(&app, "GET", "/api/v1/cables", None).await;
+        let (s, cables) = call(&app, Some(&tok), "GET", "/api/v1/cables", None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(cables.as_array().map(Vec::len), Some(22));
         let body = serde_json::to_value(form()).expect("json");
-        let (s, created) = call(&app, "POST", "/api/v1/faults", Some(body.clone())).await;
+        let (s, created) = call(
+            &app,
+            Some(&tok),
+            "POST",
+            "/api/v1/faults",
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(s, StatusCode::CREATED, "{engine}: {created}");
         let id = created["id"].as_i64().expect("id");
         for key in [
@@ -248,11 +195,18 @@ async fn json_api_statuses() {
             assert!(created.get(key).is_some(), "{key} in {created}");
         }
         assert_eq!(created["chainage"]["station"], "caota");
-        let (s, e) = call(&app, "POST", "/api/v1/faults", Some(body.clone())).await;
+        let (s, e) = call(
+            &app,
+            Some(&tok),
+            "POST",
+            "/api/v1/faults",
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(s, StatusCode::CONFLICT, "{engine}: duplicate {e}");
         let mut bad = body.clone();
         bad["km"] = "far".into();
-        let (s, e) = call(&app, "POST", "/api/v1/faults", Some(bad)).await;
+        let (s, e) = call(&app, Some(&tok), "POST", "/api/v1/faults", Some(bad)).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e["error"], "invalid");
         assert_eq!(e["field"], "km");
@@ -260,20 +214,27 @@ async fn json_api_statuses() {
         patch["version"] = 1.into();
         patch["status"] = "repairing".into();
         let uri = format!("/api/v1/faults/{id}");
-        let (s, p) = call(&app, "PATCH", &uri, Some(patch.clone())).await;
+        let (s, p) = call(&app, Some(&tok), "PATCH", &uri, Some(patch.clone())).await;
         assert_eq!(s, StatusCode::OK, "{p}");
         assert_eq!(p["version"], 2);
-        let (s, e) = call(&app, "PATCH", &uri, Some(patch)).await;
+        let (s, e) = call(&app, Some(&tok), "PATCH", &uri, Some(patch)).await;
         assert_eq!(s, StatusCode::CONFLICT, "{e}");
         assert_eq!(e["error"], "conflict");
-        let (s, d) = call(&app, "GET", &uri, None).await;
+        let (s, d) = call(&app, Some(&tok), "GET", &uri, None).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(d["events"].as_array().map(Vec::len), Some(2));
-        let (s, _) = call(&app, "GET", "/api/v1/faults/99999", None).await;
+        let (s, _) = call(&app, Some(&tok), "GET", "/api/v1/faults/99999", None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
-        let (s, _) = call(&app, "GET", "/api/v1/faults?status=bogus", None).await;
+        let (s, _) = call(&app, Some(&tok), "GET", "/api/v1/faults?status=bogus", None).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
-        let (s, _) = call(&app, "GET", "/api/v1/notices/export?as_of=2026-13-01", None).await;
+        let (s, _) = call(
+            &app,
+            Some(&tok),
+            "GET",
+            "/api/v1/notices/export?as_of=2026-13-01",
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         let huge = "x".repeat(server::web::BODY_LIMIT + 10);
         let resp = app
@@ -282,26 +243,29 @@ async fn json_api_statuses() {
                 Request::builder()
                     .method("POST")
                     .uri("/api/v1/notices")
+                    .header("authorization", format!("Bearer {tok}"))
                     .body(Body::from(huge))
                     .expect("req"),
             )
             .await
             .expect("resp");
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        let (s, e) = call(&app, "GET", "/api/v1/faults?status=all", None).await;
+        let (s, e) = call(&app, Some(&tok), "GET", "/api/v1/faults?status=all", None).await;
         assert_eq!(s, StatusCode::OK, "{e}");
     }
 }
 
 #[tokio::test]
 async fn the_fault_list_is_rendered_on_the_server() {
-    for (engine, reg) in registries("ssr").await {
+    for (engine, reg, url) in registries("ssr").await {
         reg.import_notice("test", NOTICE).await.expect("import");
-        let app = server::web::router(reg, std::path::Path::new("target/site"));
+        let tok = officer_token(&reg).await;
+        let app = app(&reg, &url).await;
         let resp = app
             .oneshot(
                 Request::builder()
                     .uri("/")
+                    .header("authorization", format!("Bearer {tok}"))
                     .body(Body::empty())
                     .expect("req"),
             )
@@ -326,5 +290,75 @@ async fn the_fault_list_is_rendered_on_the_server() {
             );
         }
         assert!(html.contains("data-hydrated=\"false\""));
+    }
+}
+
+#[tokio::test]
+async fn planned_maintenance_is_recorded_completed_and_closed_by_a_footnote() {
+    for (engine, reg, url) in registries("maintenance").await {
+        let app = app(&reg, &url).await;
+        let tok = officer_token(&reg).await;
+        let body = serde_json::json!({
+            "cable": "TPE",
+            "eta": "2026-02",
+            "description": "更換中繼器",
+            "alternate_routes": "APG、NCP",
+        });
+        let (s, m) = call(
+            &app,
+            Some(&tok),
+            "POST",
+            "/api/v1/maintenance",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{engine}: {m}");
+        assert_eq!(m["cable"], "TPE");
+        assert_eq!(m["alternate_routes"].as_array().map(Vec::len), Some(2));
+        let (s, e) = call(
+            &app,
+            Some(&tok),
+            "POST",
+            "/api/v1/maintenance",
+            Some(serde_json::json!({"cable": "XYZ9", "eta": "soon", "description": ""})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {e}");
+        assert_eq!(e["fields"].as_array().map(Vec::len), Some(3), "{e}");
+
+        // Exported in the notice's maintenance table while planned.
+        let export = reg
+            .export_notice(chrono::NaiveDate::from_ymd_opt(2026, 2, 10).expect("date"))
+            .await
+            .expect("export");
+        assert!(export.contains("更換中繼器"), "{engine}: {export}");
+
+        // The real notice's footnote "TPE 計畫性維修已於 2 月 12 日完成" completes it.
+        let rep = reg.import_notice("test", NOTICE).await.expect("import");
+        assert!(rep.events_written > 0);
+        assert!(
+            reg.maintenance().await.expect("list").is_empty(),
+            "{engine}"
+        );
+        let completed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM maintenance WHERE status = 'completed' AND completed_on = '2026-02-12'",
+        )
+        .fetch_one(reg.pool())
+        .await
+        .expect("count");
+        assert_eq!(completed, 1, "{engine}");
+
+        // A second entry, completed through the API; a stale version is refused.
+        let (_, m2) = call(&app, Some(&tok), "POST", "/api/v1/maintenance", Some(body)).await;
+        let uri = format!("/api/v1/maintenance/{}/complete", m2["id"]);
+        let done = serde_json::json!({"version": 1, "completed_on": "2026-03-01"});
+        let (s, c) = call(&app, Some(&tok), "POST", &uri, Some(done.clone())).await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {c}");
+        assert_eq!(c["status"], "completed");
+        let (s, e) = call(&app, Some(&tok), "POST", &uri, Some(done)).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{engine}: {e}");
+        let before = reg.event_count().await.expect("events");
+        reg.import_notice("test", NOTICE).await.expect("again");
+        assert_eq!(reg.event_count().await.expect("events"), before, "{engine}");
     }
 }

@@ -42,6 +42,14 @@ impl ApiError {
         Self::new("bad_request", message)
     }
 
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new("unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new("forbidden", message)
+    }
+
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new("conflict", message)
     }
@@ -77,11 +85,14 @@ impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self.error.as_str() {
+            "unauthorized" => 401,
+            "forbidden" => 403,
             "not_found" => 404,
             "conflict" => 409,
             "invalid" | "bad_notice" => 422,
             "too_large" => 413,
             "bad_request" => 400,
+            "rate_limited" => 429,
             _ => 500,
         }
     }

@@ -5,15 +5,19 @@
 //! - [`fault`]: faults, their lifecycle, identity and form validation.
 //! - [`notice`]: the ministry's notice, parsed and written in its own layout.
 //! - [`import`]: what importing a notice would change (the plan both preview and import use).
+//! - [`maintenance`]: planned maintenance (計畫性維修) and its form.
 //! - [`chainage`]: placing "N km from station Y" on a route.
+//! - [`auth`]: roles, capabilities, the signed-in principal, username and password rules.
 //! - [`api`]: bodies of the JSON API and the server functions, and the one error type.
 //! - [`event`]: the event log's entry type.
 
 pub mod api;
+pub mod auth;
 pub mod chainage;
 pub mod event;
 pub mod fault;
 pub mod import;
+pub mod maintenance;
 pub mod notice;
 pub mod reference;
 pub mod roc;

@@ -1,0 +1,174 @@
+//! Planned maintenance (計畫性維修): the open list, a form to record new
+//! work, and marking work completed (refused if someone changed it first).
+
+use leptos::prelude::*;
+use shared::api::ApiError;
+use shared::maintenance::{Maintenance, MaintenanceForm};
+
+use crate::api::{complete_maintenance, list_faults, list_maintenance, record_maintenance};
+use crate::i18n::*;
+use crate::util::{eta_label, field_error_text, ServerResult};
+
+#[component]
+pub fn MaintenancePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let record = Action::new(move |f: &MaintenanceForm| {
+        let f = f.clone();
+        async move { record_maintenance(f).await }
+    });
+    let complete = Action::new(move |(id, version, day): &(i64, i64, String)| {
+        let (id, version, day) = (*id, *version, day.clone());
+        async move { complete_maintenance(id, version, day).await }
+    });
+    let rows = Resource::new(
+        move || (record.version().get(), complete.version().get()),
+        |_| list_maintenance(),
+    );
+    view! {
+        <section class="maintenance">
+            <h1>{t!(i18n, maintenance_title)}</h1>
+            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Ok(list) if list.is_empty() => view! { <p id="no-maintenance">{t!(i18n, no_maintenance)}</p> }.into_any(),
+                        Ok(list) => view! { <MaintenanceTable list complete /> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <p id="complete-status" role="status">
+                {move || complete.value().with(|r| match r {
+                    Some(Ok(Err(e))) => Some(view! { <strong class="error">{e.message.clone()}</strong> }),
+                    Some(Err(e)) => Some(view! { <strong class="error">{e.to_string()}</strong> }),
+                    _ => None,
+                })}
+            </p>
+            <h2>{t!(i18n, maintenance_new)}</h2>
+            <MaintenanceEditor record />
+        </section>
+    }
+}
+
+#[component]
+fn MaintenanceTable(
+    list: Vec<Maintenance>,
+    complete: Action<(i64, i64, String), ServerResult<Maintenance>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <table id="maintenance-list">
+            <thead><tr>
+                <th>{t!(i18n, col_cable)}</th><th>{t!(i18n, col_eta)}</th>
+                <th>{t!(i18n, col_work)}</th><th>{t!(i18n, col_alternate)}</th>
+                <th>{t!(i18n, maintenance_complete)}</th>
+            </tr></thead>
+            <tbody>
+                {list.into_iter().map(|m| {
+                    let eta = m.line.eta;
+                    let day = RwSignal::new(String::new());
+                    let (id, version) = (m.id, m.version);
+                    view! { <tr data-maintenance=m.id>
+                        <td>{m.line.cable.clone()}</td><td>{move || eta_label(i18n, &eta)}</td>
+                        <td class="text">{m.line.description.clone()}</td>
+                        <td>{shared::fault::alternate_routes_text(&m.line.alternate_routes)}</td>
+                        <td>
+                            <input type="date" aria-label=move || t_string!(i18n, maintenance_completed_on)
+                                prop:value=move || day.get() on:input=move |ev| day.set(event_target_value(&ev)) />
+                            <button type="button" class="complete"
+                                on:click=move |_| { complete.dispatch((id, version, day.get_untracked())); }>
+                                {t!(i18n, maintenance_complete)}
+                            </button>
+                        </td>
+                    </tr> }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let form = RwSignal::new(MaintenanceForm::default());
+    let cables = Resource::new(|| (), |_| list_faults());
+    let result = record.value();
+    // A recorded entry clears the form; an error keeps everything typed.
+    Effect::new(move |_| {
+        if let Some(Ok(Ok(_))) = result.get() {
+            form.set(MaintenanceForm::default());
+        }
+    });
+    let err_for = move |field: &'static str| {
+        move || {
+            result.with(|r| match r {
+                Some(Ok(Err(ApiError { fields, .. }))) => fields
+                    .iter()
+                    .find(|f| f.field == field)
+                    .map(|f| field_error_text(i18n, &f.code, &f.message)),
+                _ => None,
+            })
+        }
+    };
+    macro_rules! bind {
+        ($field:ident) => {
+            (
+                move || form.with(|f| f.$field.clone()),
+                move |ev| form.update(|f| f.$field = event_target_value(&ev)),
+            )
+        };
+    }
+    let (cable_v, cable_set) = bind!(cable);
+    let (eta_v, eta_set) = bind!(eta);
+    let (desc_v, desc_set) = bind!(description);
+    let (alt_v, alt_set) = bind!(alternate_routes);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        record.dispatch(form.get_untracked());
+    };
+    view! {
+        <form class="fault-form" id="maintenance-form" on:submit=submit novalidate>
+            <label>{t!(i18n, field_cable)}
+                <select name="cable" prop:value=cable_v on:change=cable_set>
+                    <option value="">{t!(i18n, choose)}</option>
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            let list = cables.await.map(|p| p.cables).unwrap_or_default();
+                            list.into_iter().map(|c| view! {
+                                <option value=c.abbrev.clone()>{c.notice_name}</option>
+                            }).collect_view()
+                        })}
+                    </Suspense>
+                </select>
+                <span class="field-error" data-field="cable">{err_for("cable")}</span>
+            </label>
+            <label>{t!(i18n, field_eta_maintenance)}
+                <input type="text" name="eta" placeholder="2026-04-30 / 2026-04" prop:value=eta_v on:input=eta_set />
+                <span class="field-error" data-field="eta">{err_for("eta")}</span>
+            </label>
+            <label class="wide">{t!(i18n, col_work)}
+                <textarea name="description" prop:value=desc_v on:input=desc_set rows="2"></textarea>
+                <span class="field-error" data-field="description">{err_for("description")}</span>
+            </label>
+            <label class="wide">{t!(i18n, field_alternate_routes)}
+                <textarea name="alternate_routes" prop:value=alt_v on:input=alt_set rows="2"></textarea>
+                <span class="field-error" data-field="alternate_routes">{err_for("alternate_routes")}</span>
+            </label>
+            <div class="actions">
+                <button type="submit" id="save-maintenance" disabled=move || record.pending().get()>
+                    {move || if record.pending().get() { t_string!(i18n, saving) } else { t_string!(i18n, save) }}
+                </button>
+                <span id="maintenance-status" role="status">
+                    {move || result.with(|r| match r {
+                        Some(Ok(Err(e))) if e.error == "invalid" => Some(view! {
+                            <strong class="error">{t!(i18n, form_has_errors)}</strong>
+                        }.into_any()),
+                        Some(Ok(Err(e))) => Some(view! { <strong class="error">{e.message.clone()}</strong> }.into_any()),
+                        Some(Err(e)) => Some(view! { <strong class="error">{e.to_string()}</strong> }.into_any()),
+                        Some(Ok(Ok(_))) => Some(view! { <span>{t!(i18n, saved)}</span> }.into_any()),
+                        None => None,
+                    })}
+                </span>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,163 @@
+//! The access policy: every route and server function with what it needs.
+//! [`crate::auth::guard`] enforces it before any handler runs, and it fails
+//! closed: an API path or server function missing here answers 404, so a new
+//! route cannot be reachable without a rule. The role-matrix test walks this
+//! table and the list of registered server functions.
+
+use axum::http::Method;
+use shared::auth::Capability::{self, *};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Anyone: sign-in, the kiosk entry, health check, site files.
+    Public,
+    /// A principal with this capability.
+    Signed(Capability),
+}
+
+use Need::{Public, Signed};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub method: &'static str,
+    /// Path template: `{name}` matches one segment.
+    pub path: &'static str,
+    pub need: Need,
+}
+
+const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
+    Rule { method, path, need }
+}
+
+/// Every route of the JSON API, the server functions and the form posts.
+pub const RULES: &[Rule] = &[
+    // JSON API
+    r("GET", "/api/v1/healthz", Public),
+    r("POST", "/api/v1/session", Public),
+    r("DELETE", "/api/v1/session", Signed(Read)),
+    r("GET", "/api/v1/faults", Signed(Read)),
+    r("POST", "/api/v1/faults", Signed(WriteData)),
+    r("GET", "/api/v1/faults/{id}", Signed(Read)),
+    r("PATCH", "/api/v1/faults/{id}", Signed(WriteData)),
+    r("GET", "/api/v1/cables", Signed(Read)),
+    r("GET", "/api/v1/stations", Signed(Read)),
+    r("POST", "/api/v1/notices", Signed(WriteData)),
+    r("POST", "/api/v1/notices/preview", Signed(WriteData)),
+    r("GET", "/api/v1/notices/export", Signed(Read)),
+    r("GET", "/api/v1/maintenance", Signed(Read)),
+    r("POST", "/api/v1/maintenance", Signed(WriteData)),
+    r(
+        "POST",
+        "/api/v1/maintenance/{id}/complete",
+        Signed(WriteData),
+    ),
+    r("POST", "/api/v1/me/password", Signed(Account)),
+    r("GET", "/api/v1/me/tokens", Signed(Account)),
+    r("POST", "/api/v1/me/tokens", Signed(Account)),
+    r("DELETE", "/api/v1/me/tokens/{id}", Signed(Account)),
+    r("GET", "/api/v1/kiosks", Signed(ManageAccess)),
+    r("POST", "/api/v1/kiosks", Signed(ManageAccess)),
+    r("DELETE", "/api/v1/kiosks/{id}", Signed(ManageAccess)),
+    r("GET", "/api/v1/users", Signed(ManageAccess)),
+    r("GET", "/api/v1/audit", Signed(ReadAudit)),
+    // Server functions of the web UI
+    r("POST", "/api/fn/whoami", Public),
+    r("POST", "/api/fn/faults", Signed(Read)),
+    r("POST", "/api/fn/fault", Signed(Read)),
+    r("POST", "/api/fn/save_fault", Signed(WriteData)),
+    r("POST", "/api/fn/preview_notice", Signed(WriteData)),
+    r("POST", "/api/fn/import_notice", Signed(WriteData)),
+    r("POST", "/api/fn/maintenance", Signed(Read)),
+    r("POST", "/api/fn/record_maintenance", Signed(WriteData)),
+    r("POST", "/api/fn/complete_maintenance", Signed(WriteData)),
+    r("POST", "/api/fn/audit", Signed(ReadAudit)),
+    r("POST", "/api/fn/my_tokens", Signed(Account)),
+    r("POST", "/api/fn/create_token", Signed(Account)),
+    r("POST", "/api/fn/revoke_token", Signed(Account)),
+    r("POST", "/api/fn/kiosks", Signed(ManageAccess)),
+    r("POST", "/api/fn/create_kiosk", Signed(ManageAccess)),
+    r("POST", "/api/fn/revoke_kiosk", Signed(ManageAccess)),
+    // Form posts and entry points
+    r("GET", "/signin", Public),
+    r("POST", "/signin", Public),
+    r("POST", "/signout", Signed(Read)),
+    r("GET", "/kiosk", Public),
+    // Pages that only some roles use
+    r("GET", "/faults/new", Signed(WriteData)),
+    r("GET", "/import", Signed(WriteData)),
+    r("GET", "/audit", Signed(ReadAudit)),
+    r("GET", "/account", Signed(Account)),
+    r("GET", "/admin/kiosks", Signed(ManageAccess)),
+];
+
+fn matches(template: &str, path: &str) -> bool {
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(ts), Some(ps)) if ts.starts_with('{') && ts.ends_with('}') => {
+                if ps.is_empty() {
+                    return false;
+                }
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Whether a request is for a page (a GET outside the API and site files).
+pub fn is_page(method: &Method, path: &str) -> bool {
+    (method == Method::GET || method == Method::HEAD) && !path.starts_with("/api/")
+}
+
+/// What a request needs; `None` when no rule allows it.
+pub fn need(method: &Method, path: &str) -> Option<Need> {
+    let m = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    if let Some(rule) = RULES
+        .iter()
+        .find(|r| r.method == m && matches(r.path, path))
+    {
+        return Some(rule.need);
+    }
+    if m == "GET" && (path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/robots.txt")
+    {
+        return Some(Public);
+    }
+    if is_page(method, path) {
+        return Some(Signed(Read));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_one_segment() {
+        assert!(matches("/api/v1/faults/{id}", "/api/v1/faults/12"));
+        assert!(!matches("/api/v1/faults/{id}", "/api/v1/faults/"));
+        assert!(!matches("/api/v1/faults/{id}", "/api/v1/faults/1/x"));
+        assert!(matches(
+            "/api/v1/maintenance/{id}/complete",
+            "/api/v1/maintenance/3/complete"
+        ));
+    }
+
+    #[test]
+    fn unknown_api_paths_fail_closed_and_pages_need_a_reader() {
+        assert_eq!(need(&Method::POST, "/api/v1/nothing"), None);
+        assert_eq!(need(&Method::POST, "/api/fn/not_registered"), None);
+        assert_eq!(need(&Method::DELETE, "/api/v1/faults/1"), None);
+        assert_eq!(need(&Method::GET, "/faults/3"), Some(Signed(Read)));
+        assert_eq!(need(&Method::GET, "/pkg/cablewatch.js"), Some(Public));
+        assert_eq!(need(&Method::POST, "/faults/3"), None);
+        assert_eq!(need(&Method::GET, "/import"), Some(Signed(WriteData)));
+    }
+}
