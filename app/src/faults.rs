@@ -102,7 +102,7 @@ fn FaultTable(
                     let unresolved = f.chainage.station.is_none();
                     view! {
                         <tr class="fault" class:restored=!active data-status=f.status.as_str()
-                            style:display=move || if active || show_restored.get() { "" } else { "none" }>
+                            class:hidden=move || !(active || show_restored.get())>
                             <td>{if first { seq.to_string() } else { String::new() }}</td>
                             <td class="cable-name">{if first { name } else { String::new() }}</td>
                             <td>{f.detected_on.map(|d| d.to_string()).unwrap_or_default()}</td>
@@ -119,7 +119,7 @@ fn FaultTable(
                 }).collect_view();
                 view! {
                     <tbody class="cable-group" data-cable=abbrev.clone() class:all-restored=!any_active
-                        style:display=move || if any_active || show_restored.get() { "" } else { "none" }>
+                        class:hidden=move || !(any_active || show_restored.get())>
                         {rows}
                     </tbody>
                 }

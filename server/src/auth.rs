@@ -413,6 +413,10 @@ pub async fn sign_in(
 
 /// Logs `user` into the session and stamps the sign-in time.
 async fn establish(auth: &mut Auth, user: &SessionUser) -> Result<(), SignInError> {
+    if auth.user.as_ref().is_some_and(|u| u.id() != user.id()) {
+        // Another principal on this browser: end that session first (new id).
+        auth.logout().await.map_err(|_| SignInError::Internal)?;
+    }
     auth.login(user).await.map_err(|_| SignInError::Internal)?;
     auth.session
         .insert(SIGNED_IN_AT, chrono::Utc::now().timestamp())

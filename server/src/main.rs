@@ -45,6 +45,8 @@ enum Command {
         #[arg(long, env = "CABLEWATCH_SECURE_COOKIES")]
         secure_cookies: bool,
     },
+    /// Checks the database (SQLite integrity check, every row has its events); prints `ok`.
+    DbCheck,
     /// Users: add, list, disable, set-role, set-password.
     #[command(subcommand)]
     User(UserCmd),
@@ -257,6 +259,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     Ok(std::process::ExitCode::from(2))
                 }
             }
+        }
+        Command::DbCheck => {
+            let r = reg.integrity_check().await.map_err(api)?;
+            println!("{r}");
+            Ok(if r == "ok" {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
         }
         Command::User(cmd) => {
             match cmd {

@@ -300,6 +300,37 @@ impl Registry {
         Ok(FaultDetail { fault, events })
     }
 
+    /// The database's own consistency check: `ok`, or what it found.
+    /// SQLite runs `PRAGMA integrity_check`; on both engines every fault and
+    /// maintenance row must have at least one event.
+    pub async fn integrity_check(&self) -> Result<String, ApiError> {
+        let mut problems = Vec::new();
+        if self.engine == Engine::Sqlite {
+            let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            if rows != ["ok"] {
+                problems.extend(rows);
+            }
+        }
+        let orphans: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM faults f WHERE NOT EXISTS (SELECT 1 FROM events e \
+             WHERE e.entity_type = 'fault' AND e.entity_id = CAST(f.id AS TEXT))",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} fault(s) without an event"));
+        }
+        Ok(if problems.is_empty() {
+            "ok".to_string()
+        } else {
+            problems.join("\n")
+        })
+    }
+
     /// Number of events in the log.
     pub async fn event_count(&self) -> Result<i64, ApiError> {
         sqlx::query_scalar("SELECT COUNT(*) FROM events")

@@ -7,10 +7,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use fantoccini::{Client, ClientBuilder};
+use anyhow::{bail, ensure, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
 
-fn free_port() -> Result<u16> {
+pub mod crash;
+
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -57,12 +59,25 @@ pub async fn start_server(name: &str) -> Result<Server> {
     let dir = std::env::temp_dir().join(format!("cablewatch-e2e-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let child = Command::new(bin)
+    let db = format!("sqlite://{}/cw.db", dir.display());
+    // One user per role, each with the same test password read from stdin.
+    for role in ["admin", "officer", "watch", "briefing"] {
+        let mut add = Command::new(&bin)
+            .args(["user", "add", role, "--role", role])
+            .env("CABLEWATCH_DATABASE_URL", &db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("adding a user")?;
+        if let Some(mut stdin) = add.stdin.take() {
+            use std::io::Write;
+            writeln!(stdin, "{PASSWORD}")?;
+        }
+        ensure!(add.wait()?.success(), "cablewatch user add {role} failed");
+    }
+    let child = Command::new(&bin)
         .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
-        .env(
-            "CABLEWATCH_DATABASE_URL",
-            format!("sqlite://{}/cw.db", dir.display()),
-        )
+        .env("CABLEWATCH_DATABASE_URL", &db)
         .env("CABLEWATCH_SITE_ROOT", site)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -148,4 +163,32 @@ pub async fn wait_hydrated(c: &Client) -> Result<()> {
 pub async fn js_string(c: &Client, expr: &str) -> Result<String> {
     let v = c.execute(&format!("return String({expr})"), vec![]).await?;
     Ok(v.as_str().unwrap_or_default().to_string())
+}
+
+/// The password of every test user (one per role, named after the role).
+pub const PASSWORD: &str = "browser test password";
+
+/// Signs in through the sign-in page as `user` and waits for the list to hydrate.
+pub async fn sign_in(c: &Client, base: &str, user: &str) -> Result<()> {
+    c.goto(&format!("{base}/signin")).await?;
+    c.find(Locator::Id("username"))
+        .await?
+        .send_keys(user)
+        .await?;
+    c.find(Locator::Id("password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
+    c.find(Locator::Id("sign-in")).await?.click().await?;
+    wait_for("signed in", Duration::from_secs(20), || async {
+        js_string(
+            c,
+            "document.getElementById('signed-in-as')?.textContent ?? ''",
+        )
+        .await
+        .map(|t| t.starts_with(user))
+        .unwrap_or(false)
+    })
+    .await?;
+    wait_hydrated(c).await
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
-use e2e::{js_string, start_browser, start_server, wait_for, wait_hydrated};
+use e2e::{js_string, sign_in, start_browser, start_server, wait_for, wait_hydrated};
 use fantoccini::{Client, Locator};
 
 const CABLES: [&str; 8] = [
@@ -36,7 +36,7 @@ where
 async fn visible_cables(c: &Client) -> Result<Vec<String>> {
     let s = js_string(
         c,
-        "[...document.querySelectorAll('tbody.cable-group')].filter(g => g.style.display !== 'none').map(g => g.dataset.cable).join(',')",
+        "[...document.querySelectorAll('tbody.cable-group')].filter(g => !g.classList.contains('hidden')).map(g => g.dataset.cable).join(',')",
     )
     .await?;
     Ok(s.split(',')
@@ -48,7 +48,15 @@ async fn visible_cables(c: &Client) -> Result<Vec<String>> {
 #[tokio::test]
 async fn fault_list_shows_the_notice_and_hydrates() -> Result<()> {
     scenario("list", |c, base| async move {
+        // Nothing is public: the list sends an anonymous reader to sign in.
         c.goto(&base).await?;
+        let url = c.current_url().await?;
+        ensure!(url.path() == "/signin", "redirected to sign in: {url}");
+        // A briefing user reads; the write links are not shown to them.
+        sign_in(&c, &base, "briefing").await?;
+        c.goto(&base).await?;
+        let links = js_string(&c, "[...document.querySelectorAll('header nav a')].map(a => a.getAttribute('href')).join(',')").await?;
+        ensure!(!links.contains("/import") && !links.contains("/faults/new"), "briefing nav: {links}");
         // (a) the server-rendered list has the notice's 8 cables.
         let cables = visible_cables(&c).await?;
         ensure!(cables == CABLES, "cables shown: {cables:?}");
@@ -93,6 +101,7 @@ async fn fault_list_shows_the_notice_and_hydrates() -> Result<()> {
 #[tokio::test]
 async fn logging_a_fault_through_the_form() -> Result<()> {
     scenario("form", |c, base| async move {
+        sign_in(&c, &base, "officer").await?;
         c.goto(&format!("{base}/faults/new")).await?;
         wait_hydrated(&c).await?;
         // A form with a bad distance keeps what was typed and names the field.
@@ -149,6 +158,24 @@ async fn logging_a_fault_through_the_form() -> Result<()> {
         c.goto(&base).await?;
         let cables = visible_cables(&c).await?;
         ensure!(cables.contains(&"TDM3".to_string()), "TDM3 listed: {cables:?}");
+        // The audit trail shows the note as text too, attributed to the officer.
+        c.goto(&format!("{base}/audit")).await?;
+        wait_hydrated(&c).await?;
+        wait_for("the audit row", Duration::from_secs(15), || async {
+            js_string(&c, "[...document.querySelectorAll('#audit-list pre')].some(p => p.textContent.includes('<script>alert(1)</script>'))")
+                .await
+                .map(|t| t == "true")
+                .unwrap_or(false)
+        })
+        .await?;
+        let who = js_string(&c, "document.querySelector('#audit-list tbody tr td:nth-child(3)').textContent").await?;
+        ensure!(who == "user:officer", "attributed: {who:?}");
+        ensure!(
+            c.get_alert_text().await.is_err(),
+            "no script ran: no dialog is open"
+        );
+        let scripts = js_string(&c, "[...document.querySelectorAll('script')].filter(s => s.textContent.trim() === 'alert(1)').length").await?;
+        ensure!(scripts == "0", "no injected script element");
         Ok(())
     })
     .await
@@ -157,6 +184,13 @@ async fn logging_a_fault_through_the_form() -> Result<()> {
 #[tokio::test]
 async fn importing_a_pasted_notice() -> Result<()> {
     scenario("import", |c, base| async move {
+        // The duty watch may not import: the page is refused by the server.
+        sign_in(&c, &base, "watch").await?;
+        c.goto(&format!("{base}/import")).await?;
+        let body = js_string(&c, "document.body.textContent").await?;
+        ensure!(body.contains("forbidden") || body.contains("may not"), "watch refused: {body}");
+        c.find(Locator::Id("sign-out")).await.ok();
+        sign_in(&c, &base, "officer").await?;
         c.goto(&format!("{base}/import")).await?;
         wait_hydrated(&c).await?;
         let notice = include_str!("../../shared/tests/fixtures/2026-02-14-fault-notice.txt")

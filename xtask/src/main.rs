@@ -38,9 +38,126 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: String,
     },
-    /// fmt, clippy (native and wasm), unit and integration tests (SQLite and
-    /// PostgreSQL), browser tests.
+    /// fmt, clippy (native and wasm), cargo deny (offline), unit and
+    /// integration tests (SQLite and PostgreSQL), browser and crash tests.
     Test,
+    /// Supply-chain check alone: advisories (offline snapshot), licences, bans, sources.
+    Deny,
+    /// The crash-durability test for as many SIGKILL cycles as asked.
+    CrashTest {
+        #[arg(long, default_value_t = 1000)]
+        cycles: u32,
+    },
+}
+
+/// The cargo-deny release installed when missing (`--locked` first, as recorded
+/// in README "Toolchain").
+const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// Installs cargo-deny if it is missing.
+fn ensure_cargo_deny() -> Result<()> {
+    step("setup: cargo-deny");
+    let have_it = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .map(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(CARGO_DENY_VERSION)
+        })
+        .unwrap_or(false);
+    if have_it {
+        eprintln!("   cargo-deny {CARGO_DENY_VERSION} already installed");
+        return Ok(());
+    }
+    let locked = run(cargo().args([
+        "install",
+        "cargo-deny",
+        "--version",
+        CARGO_DENY_VERSION,
+        "--locked",
+    ]));
+    if locked.is_err() {
+        eprintln!("   --locked install failed; trying the same version unlocked");
+        run(cargo().args(["install", "cargo-deny", "--version", CARGO_DENY_VERSION]))?;
+    }
+    Ok(())
+}
+
+/// Every advisory exception in deny.toml carries "until YYYY-MM-DD"; a past
+/// date fails the run so the exception is looked at again.
+fn check_exception_expiry() -> Result<()> {
+    let text = std::fs::read_to_string(root().join("deny.toml")).context("reading deny.toml")?;
+    let today = Command::new("date").args(["-u", "+%F"]).output()?;
+    let today = String::from_utf8_lossy(&today.stdout).trim().to_string();
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("{ id ="))
+    {
+        let Some(until) = line
+            .split("until ")
+            .nth(1)
+            .map(|r| r.get(..10).unwrap_or(r))
+        else {
+            bail!("deny.toml exception without an expiry (\"until YYYY-MM-DD\"): {line}");
+        };
+        if until < today.as_str() {
+            bail!("deny.toml exception expired on {until}: {line}");
+        }
+        eprintln!("   exception valid until {until}");
+    }
+    Ok(())
+}
+
+/// `cargo deny check` against the offline RustSec snapshot in
+/// `../shared/advisory-db`, copied where cargo-deny looks for its database.
+fn deny() -> Result<()> {
+    ensure_cargo_deny()?;
+    step("cargo deny (advisories offline, licences, bans, sources)");
+    let snapshot = root().join("../shared/advisory-db");
+    let snapshot = std::env::var_os("CABLEWATCH_ADVISORY_DB")
+        .map(PathBuf::from)
+        .unwrap_or(snapshot);
+    if !snapshot.join("crates").is_dir() {
+        bail!(
+            "no advisory database at {} (set CABLEWATCH_ADVISORY_DB to a copy of the RustSec advisory-db)",
+            snapshot.display()
+        );
+    }
+    check_exception_expiry()?;
+    // cargo-deny reads its database from a git checkout named after the URL in
+    // deny.toml; the snapshot is committed there once, dated as the snapshot.
+    let db = root().join("target/advisory-dbs/advisory-db-3157b0e258782691");
+    if !db.join(".git").is_dir() {
+        let _ = std::fs::remove_dir_all(&db);
+        std::fs::create_dir_all(&db)?;
+        run(Command::new("cp")
+            .args(["-R"])
+            .arg(snapshot.join("crates"))
+            .arg(snapshot.join("rust"))
+            .arg(&db))?;
+        let date = "2026-08-21T00:00:00Z";
+        let git = |args: &[&str]| {
+            let mut c = Command::new("git");
+            c.arg("-C")
+                .arg(&db)
+                .args(args)
+                .env("GIT_AUTHOR_NAME", "advisory-db snapshot")
+                .env("GIT_AUTHOR_EMAIL", "snapshot@localhost")
+                .env("GIT_COMMITTER_NAME", "advisory-db snapshot")
+                .env("GIT_COMMITTER_EMAIL", "snapshot@localhost")
+                .env("GIT_AUTHOR_DATE", date)
+                .env("GIT_COMMITTER_DATE", date);
+            c
+        };
+        run(&mut git(&["init", "-q"]))?;
+        run(&mut git(&["add", "-A"]))?;
+        run(&mut git(&[
+            "commit",
+            "-q",
+            "-m",
+            "RustSec advisory-db snapshot of 2026-08-21",
+        ]))?;
+    }
+    run(cargo().args(["deny", "--offline", "check"]))
 }
 
 fn root() -> PathBuf {
@@ -265,6 +382,51 @@ fn postgres() -> Result<(String, Option<PathBuf>)> {
     ))
 }
 
+/// Demo users, one per role, with fresh generated passwords printed at each
+/// start (the database keeps only their argon2id hashes).
+fn demo_users(bin: &Path) -> Result<()> {
+    step("demo users (passwords are new at every start)");
+    let listed = Command::new(bin)
+        .args(["user", "list"])
+        .current_dir(root())
+        .output()
+        .context("cablewatch user list")?;
+    let existing = String::from_utf8_lossy(&listed.stdout).to_string();
+    for role in ["admin", "officer", "watch", "briefing"] {
+        let name = format!("demo-{role}");
+        let known = existing
+            .lines()
+            .any(|l| l.split('\t').next() == Some(name.as_str()));
+        let args: Vec<&str> = if known {
+            vec!["user", "set-password", &name]
+        } else {
+            vec!["user", "add", &name, "--role", role]
+        };
+        // An empty line on stdin asks cablewatch to generate and print a password.
+        let out = Command::new(bin)
+            .args(&args)
+            .current_dir(root())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cablewatch {args:?}"))?;
+        if !out.status.success() {
+            bail!(
+                "cablewatch {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let pw = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("password (shown once): ")
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        eprintln!("   {name:<16} {role:<9} {pw}");
+    }
+    Ok(())
+}
+
 fn test() -> Result<()> {
     let started = Instant::now();
     setup(true)?;
@@ -301,6 +463,7 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    deny()?;
     // Only the site here: `cargo test` builds target/debug/cablewatch for the
     // server's integration tests with the same features, so it is built once.
     build_site(false)?;
@@ -346,12 +509,28 @@ fn main() -> Result<()> {
             step(&format!(
                 "serving on http://{addr} (SQLite data/cablewatch.db, demo data)"
             ));
-            run(
-                Command::new(root().join("target").join(dir).join("cablewatch"))
-                    .args(["serve", "--demo", "--addr", &addr])
-                    .env("CABLEWATCH_SITE_ROOT", root().join("target/site")),
-            )
+            let bin = root().join("target").join(dir).join("cablewatch");
+            demo_users(&bin)?;
+            run(Command::new(&bin)
+                .args(["serve", "--demo", "--addr", &addr])
+                .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
         }
         Cmd::Test => test(),
+        Cmd::Deny => deny(),
+        Cmd::CrashTest { cycles } => {
+            step(&format!("crash test: {cycles} SIGKILL cycles"));
+            run(cargo()
+                .args([
+                    "test",
+                    "-p",
+                    "cablewatch-e2e",
+                    "--test",
+                    "crash",
+                    "--",
+                    "--nocapture",
+                ])
+                .env("CABLEWATCH_CRASH_CYCLES", cycles.to_string())
+                .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch")))
+        }
     }
 }
