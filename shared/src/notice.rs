@@ -482,9 +482,15 @@ fn footnote(
         |s: &str| roc::parse_roc_date(s).or_else(|_| roc::parse_roc_month_day(s, context));
     if section == Section::MaintenanceNotes {
         out.notice.maintenance_notes.push(text.to_string());
-        if let (Some(at), Some(end)) = (text.find("計畫性維修已於"), text.find("完成")) {
+        const DONE_AT: &str = "計畫性維修已於";
+        // The date is between the marker and the first 完成 after it.
+        let span = text.find(DONE_AT).and_then(|at| {
+            let from = at + DONE_AT.len();
+            text[from..].find("完成").map(|len| (at, from, from + len))
+        });
+        if let Some((at, from, end)) = span {
             let cable_part = &text[..at];
-            let date_part = &text[at + "計畫性維修已於".len()..end];
+            let date_part = &text[from..end];
             if let (Some(cable), Ok(d)) = (index.resolve(cable_part), parse_done_date(date_part)) {
                 out.notice.maintenance_done.push(MaintenanceDone {
                     line: n,
@@ -832,6 +838,13 @@ mod tests {
             let back = crate::chainage::along_route_km(&cable.route, (at.lon, at.lat));
             assert!((back - f.chainage.km).abs() < 0.5, "{} {back}", f.cable);
         }
+    }
+
+    #[test]
+    fn a_completion_word_before_the_maintenance_marker_does_not_panic() {
+        // Found by tests/notice_fuzz.rs: 完成 appearing before 計畫性維修已於.
+        let p = parse("海纜計畫性維修通告\n註：修復完成計畫性維修已於 2 月 12 日完成");
+        assert!(p.notice.maintenance_done.is_empty());
     }
 
     #[test]

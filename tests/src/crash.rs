@@ -70,7 +70,10 @@ pub async fn run(bin: &Path, dir: &Path, cycles: u32) -> Result<CrashReport> {
         .trim()
         .to_string();
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let acked: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
+    // Faults acknowledged in the cycle being run: (metres, id). Checked one by
+    // one after the next restart, then kept for the full check at the end.
+    let acked: Arc<Mutex<Vec<(u64, i64)>>> = Arc::default();
+    let mut acked_all: BTreeSet<u64> = BTreeSet::new();
     // A unique distance in metres (km with three decimals, within the 40000 km
     // the form accepts) identifies each fault across all cycles.
     let next_metre = Arc::new(std::sync::atomic::AtomicU64::new(1));
@@ -92,7 +95,11 @@ pub async fn run(bin: &Path, dir: &Path, cycles: u32) -> Result<CrashReport> {
         })
         .await?;
         // Everything acknowledged so far survived the last kill.
-        verify(&client, port, &token, &acked)
+        let recent = match acked.lock() {
+            Ok(mut a) => std::mem::take(&mut *a),
+            Err(_) => bail!("lock poisoned"),
+        };
+        verify_recent(&client, port, &token, &recent)
             .await
             .with_context(|| format!("after cycle {cycle}"))?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -123,10 +130,14 @@ pub async fn run(bin: &Path, dir: &Path, cycles: u32) -> Result<CrashReport> {
                     match client.request(req).await {
                         Ok(resp) if resp.status().is_success() => {
                             // Acknowledged only once the whole answer arrived.
-                            if resp.into_body().collect().await.is_ok() {
-                                if let Ok(mut a) = acked.lock() {
-                                    a.insert(metres);
-                                }
+                            let id = match resp.into_body().collect().await {
+                                Ok(b) => serde_json::from_slice::<serde_json::Value>(&b.to_bytes())
+                                    .ok()
+                                    .and_then(|v| v["id"].as_i64()),
+                                Err(_) => None,
+                            };
+                            if let (Some(id), Ok(mut a)) = (id, acked.lock()) {
+                                a.push((metres, id));
                             }
                         }
                         Ok(resp) => {
@@ -149,6 +160,9 @@ pub async fn run(bin: &Path, dir: &Path, cycles: u32) -> Result<CrashReport> {
         for w in writers {
             report.cut_off += w.await??;
         }
+        if let Ok(a) = acked.lock() {
+            acked_all.extend(a.iter().map(|(m, _)| *m));
+        }
         report.cycles += 1;
     }
     // The last restart, then the database's own integrity check.
@@ -165,45 +179,77 @@ pub async fn run(bin: &Path, dir: &Path, cycles: u32) -> Result<CrashReport> {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     })
     .await?;
-    verify(&client, port, &token, &acked).await?;
+    let recent = match acked.lock() {
+        Ok(mut a) => std::mem::take(&mut *a),
+        Err(_) => bail!("lock poisoned"),
+    };
+    verify_recent(&client, port, &token, &recent).await?;
+    verify_all(&client, port, &token, &acked_all).await?;
     drop(server);
     let check = cli(bin, &db, &["db-check"], None)?;
     ensure!(check.trim() == "ok", "integrity check: {check}");
-    report.acknowledged = acked.lock().map(|a| a.len()).unwrap_or(0);
+    report.acknowledged = acked_all.len();
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-async fn verify(
-    client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+async fn get_json(
+    client: &HttpClient,
     port: u16,
     token: &str,
-    acked: &Mutex<BTreeSet<u64>>,
-) -> Result<()> {
-    let req = hyper::Request::get(format!("http://127.0.0.1:{port}/api/v1/faults?status=all"))
+    path: &str,
+) -> Result<serde_json::Value> {
+    let req = hyper::Request::get(format!("http://127.0.0.1:{port}{path}"))
         .header("authorization", format!("Bearer {token}"))
         .body(Full::new(Bytes::new()))?;
     let resp = client.request(req).await?;
-    ensure!(
-        resp.status().is_success(),
-        "listing faults: {}",
-        resp.status()
-    );
+    ensure!(resp.status().is_success(), "GET {path}: {}", resp.status());
     let body = resp.into_body().collect().await?.to_bytes();
-    let faults: Vec<serde_json::Value> = serde_json::from_slice(&body)?;
+    Ok(serde_json::from_slice(&body)?)
+}
+
+/// Every fault acknowledged in the last cycle is there, at its distance.
+async fn verify_recent(
+    client: &HttpClient,
+    port: u16,
+    token: &str,
+    recent: &[(u64, i64)],
+) -> Result<()> {
+    for (metres, id) in recent {
+        let d = get_json(client, port, token, &format!("/api/v1/faults/{id}"))
+            .await
+            .with_context(|| format!("acknowledged fault {id} is missing after a crash"))?;
+        let km = d["fault"]["chainage"]["km"].as_f64().unwrap_or(-1.0);
+        ensure!(
+            (km * 1000.0).round() as u64 == *metres,
+            "fault {id} has km {km}, expected {metres} m"
+        );
+    }
+    Ok(())
+}
+
+/// At the end: every fault acknowledged in any cycle is still there.
+async fn verify_all(
+    client: &HttpClient,
+    port: u16,
+    token: &str,
+    acked: &BTreeSet<u64>,
+) -> Result<()> {
+    let faults = get_json(client, port, token, "/api/v1/faults?status=all").await?;
     let stored: BTreeSet<u64> = faults
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
         .iter()
         .filter_map(|f| f["chainage"]["km"].as_f64())
         .map(|km| (km * 1000.0).round() as u64)
         .collect();
-    let acked = match acked.lock() {
-        Ok(a) => a.clone(),
-        Err(_) => bail!("lock poisoned"),
-    };
     let missing: Vec<_> = acked.difference(&stored).take(5).collect();
     ensure!(
         missing.is_empty(),
-        "{} acknowledged faults are missing after a crash, e.g. {missing:?}",
+        "{} acknowledged faults are missing, e.g. {missing:?}",
         acked.difference(&stored).count()
     );
     Ok(())

@@ -472,6 +472,7 @@ fn test() -> Result<()> {
     let result = run(cargo()
         .args([
             "test",
+            "--no-fail-fast",
             "-p",
             "cablewatch-shared",
             "-p",
