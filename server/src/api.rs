@@ -60,6 +60,9 @@ pub fn router(st: AuthState) -> Router {
         .route("/faults", get(list_faults).post(create_fault))
         .route("/faults/{id}", get(get_fault).patch(update_fault))
         .route("/cables", get(cables))
+        .route("/cables.geojson", get(cables_geojson))
+        .route("/faults.geojson", get(faults_geojson))
+        .route("/stations.geojson", get(stations_geojson))
         .route("/stations", get(stations))
         .route("/notices", axum::routing::post(import_notice))
         .route("/notices/preview", axum::routing::post(preview_notice))
@@ -284,4 +287,41 @@ async fn audit(
     Query(f): Query<shared::auth::AuditFilter>,
 ) -> Result<Response> {
     Ok(Json(reg.audit(&f).await?).into_response())
+}
+
+/// An RFC 7946 answer (`application/geo+json`).
+fn geojson(fc: geojson::FeatureCollection) -> Response {
+    ([(header::CONTENT_TYPE, "application/geo+json")], Json(fc)).into_response()
+}
+
+async fn cables_geojson(State(reg): State<Registry>) -> Result<Response> {
+    let faults = reg.faults(false).await?;
+    let maint: Vec<_> = reg
+        .maintenance()
+        .await?
+        .into_iter()
+        .map(|m| m.line)
+        .collect();
+    Ok(geojson(shared::map::cables_geojson(
+        reg.cables(),
+        &faults,
+        &maint,
+    )))
+}
+
+async fn faults_geojson(
+    State(reg): State<Registry>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response> {
+    let all = matches!(q.status.as_deref(), Some("all"));
+    let faults = reg.faults(all).await?;
+    Ok(geojson(shared::map::faults_geojson(
+        &faults,
+        reg.cables(),
+        reg.stations(),
+    )))
+}
+
+async fn stations_geojson(State(reg): State<Registry>) -> Result<Response> {
+    Ok(geojson(shared::map::stations_geojson(reg.stations())))
 }

@@ -252,6 +252,28 @@ async fn json_api_statuses() {
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let (s, e) = call(&app, Some(&tok), "GET", "/api/v1/faults?status=all", None).await;
         assert_eq!(s, StatusCode::OK, "{e}");
+        for layer in ["cables", "faults", "stations"] {
+            let uri = format!("/api/v1/{layer}.geojson");
+            let (s, fc) = call(&app, Some(&tok), "GET", &uri, None).await;
+            assert_eq!(s, StatusCode::OK, "{engine}: {uri}");
+            assert_eq!(fc["type"], "FeatureCollection", "{uri}");
+            let (s, _) = call(&app, None, "GET", &uri, None).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{uri} needs a reader");
+        }
+        let (_, fc) = call(&app, Some(&tok), "GET", "/api/v1/faults.geojson", None).await;
+        let f = &fc["features"][0];
+        assert_eq!(f["geometry"]["type"], "Point", "{f}");
+        assert_eq!(f["properties"]["geometry_quality"], "approximate");
+        let (_, fc) = call(&app, Some(&tok), "GET", "/api/v1/cables.geojson", None).await;
+        let tdm3 = fc["features"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["id"] == "TDM3"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            tdm3["properties"]["state"], "cut",
+            "a repairing cut is still a cut"
+        );
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`notice`]: the ministry's notice, parsed and written in its own layout.
 //! - [`import`]: what importing a notice would change (the plan both preview and import use).
 //! - [`maintenance`]: planned maintenance (計畫性維修) and its form.
+//! - [`map`]: cable states, fault positions by chainage, GeoJSON (RFC 7946) of cables, faults, stations.
 //! - [`chainage`]: placing "N km from station Y" on a route.
 //! - [`auth`]: roles, capabilities, the signed-in principal, username and password rules.
 //! - [`api`]: bodies of the JSON API and the server functions, and the one error type.
@@ -18,6 +19,7 @@ pub mod event;
 pub mod fault;
 pub mod import;
 pub mod maintenance;
+pub mod map;
 pub mod notice;
 pub mod reference;
 pub mod roc;
