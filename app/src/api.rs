@@ -213,3 +213,25 @@ pub async fn revoke_kiosk(id: i64) -> Result<Result<(), ApiError>, ServerFnError
     let who = caller(Capability::ManageAccess)?;
     Ok(backend()?.revoke_kiosk(&who.actor(), id).await)
 }
+
+/// What the map draws: cables with their state, stations, open faults placed by chainage.
+#[server(prefix = "/api/fn", endpoint = "map_data")]
+pub async fn map_data() -> Result<shared::map::MapData, ServerFnError> {
+    caller(Capability::Read)?;
+    let b = backend()?;
+    let err = |e: ApiError| ServerFnError::new(e.message);
+    let faults = b.faults(false).await.map_err(err)?;
+    let maint: Vec<_> = b
+        .maintenance()
+        .await
+        .map_err(err)?
+        .into_iter()
+        .map(|m| m.line)
+        .collect();
+    Ok(shared::map::map_data(
+        &b.cables(),
+        &b.stations(),
+        &faults,
+        &maint,
+    ))
+}

@@ -15,6 +15,7 @@ use shared::reference::Cable;
 pub trait Backend: Send + Sync + 'static {
     async fn faults(&self, all: bool) -> Result<Vec<Fault>, ApiError>;
     fn cables(&self) -> Vec<Cable>;
+    fn stations(&self) -> Vec<shared::reference::Station>;
     async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError>;
     async fn create_fault(&self, actor: &str, form: &FaultForm) -> Result<Fault, ApiError>;
     async fn update_fault(

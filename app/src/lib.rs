@@ -13,6 +13,7 @@ pub mod backend;
 mod faults;
 mod form;
 mod maintenance;
+mod map;
 mod notice;
 mod util;
 
@@ -101,6 +102,7 @@ fn Layout() -> impl IntoView {
                         <A href="/faults/new">{t!(i18n, nav_new_fault)}</A>
                         <A href="/import">{t!(i18n, nav_import)}</A>
                     </IfCan>
+                    <IfCan me cap=Capability::Read><A href="/map">{t!(i18n, nav_map)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
                     <IfCan me cap=Capability::ReadAudit><A href="/audit">{t!(i18n, nav_audit)}</A></IfCan>
                     <IfCan me cap=Capability::Account><A href="/account">{t!(i18n, nav_account)}</A></IfCan>
@@ -121,6 +123,7 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/faults/:id") view=faults::FaultPage />
                     <Route path=path!("/import") view=notice::ImportPage />
                     <Route path=path!("/maintenance") view=maintenance::MaintenancePage />
+                    <Route path=path!("/map") view=map::MapPage />
                     <Route path=path!("/signin") view=access::SignInPage />
                     <Route path=path!("/audit") view=access::AuditPage />
                     <Route path=path!("/account") view=access::AccountPage />

@@ -74,6 +74,7 @@ pub const RULES: &[Rule] = &[
     r("POST", "/api/fn/record_maintenance", Signed(WriteData)),
     r("POST", "/api/fn/complete_maintenance", Signed(WriteData)),
     r("POST", "/api/fn/audit", Signed(ReadAudit)),
+    r("POST", "/api/fn/map_data", Signed(Read)),
     r("POST", "/api/fn/my_tokens", Signed(Account)),
     r("POST", "/api/fn/create_token", Signed(Account)),
     r("POST", "/api/fn/revoke_token", Signed(Account)),

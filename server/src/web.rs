@@ -32,6 +32,9 @@ impl Backend for Registry {
     fn cables(&self) -> Vec<Cable> {
         Registry::cables(self).to_vec()
     }
+    fn stations(&self) -> Vec<shared::reference::Station> {
+        Registry::stations(self).to_vec()
+    }
     async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
         Registry::fault(self, id).await
     }

@@ -144,6 +144,7 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/api/fn/record_maintenance", Some(WriteData)),
         ("POST", "/api/fn/complete_maintenance", Some(WriteData)),
         ("POST", "/api/fn/audit", Some(ReadAudit)),
+        ("POST", "/api/fn/map_data", Some(Read)),
         ("POST", "/api/fn/my_tokens", Some(Account)),
         ("POST", "/api/fn/create_token", Some(Account)),
         ("POST", "/api/fn/revoke_token", Some(Account)),

@@ -186,6 +186,197 @@ pub fn stations_geojson(stations: &[Station]) -> FeatureCollection {
     }
 }
 
+/// A cable as the map draws it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapCable {
+    pub abbrev: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub state: CableState,
+    /// Schematic route, (lon, lat).
+    pub route: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapStation {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub approximate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapFault {
+    pub id: i64,
+    pub cable: String,
+    pub kind: FaultKind,
+    pub description: String,
+    pub place: String,
+    pub km: f64,
+    /// On the schematic route (approximate); `None` when the place is not a station.
+    pub position: Option<(f64, f64)>,
+}
+
+/// Everything the map page draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapData {
+    pub cables: Vec<MapCable>,
+    pub stations: Vec<MapStation>,
+    pub faults: Vec<MapFault>,
+}
+
+/// The map's data from the registry's state: open faults only.
+pub fn map_data(
+    cables: &[Cable],
+    stations: &[Station],
+    faults: &[Fault],
+    maintenance: &[MaintenanceLine],
+) -> MapData {
+    let open: Vec<Fault> = faults
+        .iter()
+        .filter(|f| f.status.is_active())
+        .cloned()
+        .collect();
+    MapData {
+        cables: cables
+            .iter()
+            .map(|c| MapCable {
+                abbrev: c.abbrev.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                state: cable_state(&c.abbrev, &open, maintenance),
+                route: c.route.clone(),
+            })
+            .collect(),
+        stations: stations
+            .iter()
+            .map(|s| MapStation {
+                id: s.id.clone(),
+                name_zh: s.name_zh.clone(),
+                name_en: s.name_en.clone(),
+                lon: s.lon,
+                lat: s.lat,
+                approximate: s.precision == CoordPrecision::Approximate,
+            })
+            .collect(),
+        faults: open
+            .iter()
+            .map(|f| MapFault {
+                id: f.id,
+                cable: f.cable.clone(),
+                kind: f.kind,
+                description: f.description.clone(),
+                place: f.chainage.place.clone(),
+                km: f.chainage.km,
+                position: fault_position(f, cables, stations).map(|p| (p.lon, p.lat)),
+            })
+            .collect(),
+    }
+}
+
+/// A named view of the map: a lon/lat box.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    pub id: &'static str,
+    pub west: f64,
+    pub south: f64,
+    pub east: f64,
+    pub north: f64,
+}
+
+/// The zoom presets: the region (international cables), Taiwan, each outlying island group.
+pub const VIEWS: [View; 6] = [
+    View {
+        id: "region",
+        west: 112.0,
+        south: 14.0,
+        east: 132.0,
+        north: 34.0,
+    },
+    View {
+        id: "taiwan",
+        west: 117.8,
+        south: 21.6,
+        east: 123.0,
+        north: 26.7,
+    },
+    View {
+        id: "matsu",
+        west: 119.7,
+        south: 25.9,
+        east: 120.7,
+        north: 26.5,
+    },
+    View {
+        id: "kinmen",
+        west: 118.1,
+        south: 24.3,
+        east: 118.6,
+        north: 24.6,
+    },
+    View {
+        id: "penghu",
+        west: 119.2,
+        south: 23.1,
+        east: 119.8,
+        north: 23.9,
+    },
+    View {
+        id: "xiaoliuqiu",
+        west: 120.25,
+        south: 22.2,
+        east: 120.7,
+        north: 22.55,
+    },
+];
+
+/// Width of the map's SVG coordinate space; the height follows the view.
+pub const MAP_WIDTH: f64 = 1000.0;
+
+impl View {
+    pub fn by_id(id: &str) -> View {
+        VIEWS
+            .iter()
+            .copied()
+            .find(|v| v.id == id)
+            .unwrap_or(VIEWS[1])
+    }
+
+    fn kx(&self) -> f64 {
+        ((self.south + self.north) / 2.0).to_radians().cos()
+    }
+
+    /// Height of the SVG for this view (equirectangular, scaled at mid-latitude).
+    pub fn height(&self) -> f64 {
+        MAP_WIDTH * (self.north - self.south) / ((self.east - self.west) * self.kx())
+    }
+
+    /// Projects lon/lat to SVG x/y.
+    pub fn project(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let x = (lon - self.west) / (self.east - self.west) * MAP_WIDTH;
+        let y = (self.north - lat) / (self.north - self.south) * self.height();
+        (x, y)
+    }
+
+    /// An SVG path (`M x y L x y …`) for a (lon, lat) line.
+    pub fn path(&self, line: &[(f64, f64)]) -> String {
+        let mut out = String::new();
+        for (i, &(lon, lat)) in line.iter().enumerate() {
+            let (x, y) = self.project(lon, lat);
+            out.push_str(&format!("{}{x:.1} {y:.1} ", if i == 0 { "M" } else { "L" }));
+        }
+        out.trim_end().to_string()
+    }
+
+    /// Length in SVG units of `km` at the view's mid-latitude (for the scale bar).
+    pub fn km_to_px(&self, km: f64) -> f64 {
+        let deg = km / (111.32 * self.kx());
+        deg / (self.east - self.west) * MAP_WIDTH
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +412,21 @@ mod tests {
             })
             .collect();
         (cs, st, faults)
+    }
+
+    #[test]
+    fn views_project_their_corners_onto_the_svg() {
+        for v in VIEWS {
+            let (x0, y0) = v.project(v.west, v.north);
+            let (x1, y1) = v.project(v.east, v.south);
+            assert!(x0.abs() < 1e-9 && y0.abs() < 1e-9, "{}", v.id);
+            assert!((x1 - MAP_WIDTH).abs() < 1e-9 && (y1 - v.height()).abs() < 1e-9);
+            assert!(v.height() > 100.0 && v.height() < 3000.0, "{}", v.id);
+        }
+        assert_eq!(View::by_id("nowhere").id, "taiwan");
+        assert!(View::by_id("taiwan")
+            .path(&[(120.0, 23.0), (121.0, 24.0)])
+            .starts_with('M'));
     }
 
     #[test]

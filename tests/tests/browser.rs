@@ -240,3 +240,56 @@ async fn importing_a_pasted_notice() -> Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn the_map_shows_the_notice_and_its_layers_work() -> Result<()> {
+    scenario("map", |c, base| async move {
+        sign_in(&c, &base, "watch").await?;
+        c.goto(&format!("{base}/map")).await?;
+        // Server-rendered: the 8 faulted cables and the 11 pins are in the SVG.
+        let affected = js_string(&c, "[...document.querySelectorAll('#map path.cable')].filter(p => p.dataset.state === 'cut' || p.dataset.state === 'degraded').map(p => p.dataset.cable).sort().join(',')").await?;
+        let mut want: Vec<&str> = CABLES.to_vec();
+        want.sort();
+        ensure!(affected == want.join(","), "faulted cables on the map: {affected}");
+        let pins = js_string(&c, "document.querySelectorAll('#map polygon.pin').length").await?;
+        ensure!(pins == "11", "pins: {pins}");
+        let tdm2 = js_string(&c, "document.querySelector('#map path[data-cable=TDM2]').dataset.state").await?;
+        ensure!(tdm2 == "cut", "a cable with an open cut is cut: {tdm2}");
+        wait_hydrated(&c).await?;
+        // Switching the fault layer off hides the pins.
+        c.find(Locator::Id("layer-faults")).await?.click().await?;
+        wait_for("the fault layer hidden", Duration::from_secs(10), || async {
+            js_string(&c, "document.getElementById('faults').classList.contains('hidden')")
+                .await
+                .map(|t| t == "true")
+                .unwrap_or(false)
+        })
+        .await?;
+        c.find(Locator::Id("layer-faults")).await?.click().await?;
+        // Clicking a pin opens its panel with a link to the fault.
+        c.execute(
+            "document.querySelector('#map polygon.pin').dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+            vec![],
+        )
+        .await?;
+        wait_for("the fault panel", Duration::from_secs(10), || async {
+            js_string(&c, "document.querySelector('#map-panel a[href^=\"/faults/\"]') !== null")
+                .await
+                .map(|t| t == "true")
+                .unwrap_or(false)
+        })
+        .await?;
+        // A zoom preset changes the view.
+        let before = js_string(&c, "document.getElementById('map').getAttribute('viewBox')").await?;
+        c.find(Locator::Css("button.preset[data-view=region]")).await?.click().await?;
+        wait_for("the region view", Duration::from_secs(10), || async {
+            js_string(&c, "document.getElementById('map').getAttribute('viewBox')")
+                .await
+                .map(|t| t != before)
+                .unwrap_or(false)
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
