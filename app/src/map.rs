@@ -54,7 +54,7 @@ pub fn MapPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <p class="muted">{t!(i18n, map_note)}</p>
+            <p class="muted">{t!(i18n, map_note)}" "{shared::map::LAND_ATTRIBUTION}</p>
         </section>
     }
 }
@@ -70,17 +70,17 @@ fn MapSvg(
 ) -> impl IntoView {
     let data = StoredValue::new(data);
     let v = move || View::by_id(view_id.get());
-    let scale_km = move || {
-        if v().east - v().west > 5.0 {
-            500.0
-        } else {
-            10.0
-        }
+    // A round distance about a fifth of the view's width.
+    let scale_km = move || match v().east - v().west {
+        w if w > 10.0 => 500.0,
+        w if w > 2.0 => 100.0,
+        _ => 10.0,
     };
     view! {
         <svg id="map" class="map" role="img" xmlns="http://www.w3.org/2000/svg"
             viewBox=move || format!("0 0 {MAP_WIDTH} {:.0}", v().height())>
             <rect class="sea" x="0" y="0" width=MAP_WIDTH height=move || format!("{:.0}", v().height()) />
+            <path id="land" class="land" d=move || v().land_path() />
             <g id="cables" class:hidden=move || !show_cables.get()>
                 {move || data.with_value(|d| d.cables.iter().map(|c| {
                     let path = v().path(&c.route);

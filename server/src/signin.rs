@@ -98,13 +98,15 @@ pub async fn form_sign_out(State(st): State<AuthState>, mut auth: Auth) -> Respo
 #[derive(Deserialize)]
 pub struct KioskQuery {
     token: String,
+    /// The page the screen shows (`/map`, …); a local path only.
+    next: Option<String>,
 }
 
-/// `GET /kiosk?token=cwk_…`: opens a briefing screen. The token leaves the
+/// `GET /kiosk?token=cwk_…[&next=/map]`: opens a briefing screen. The token leaves the
 /// address bar at once (redirect), and the session lasts until it expires.
 pub async fn kiosk_entry(mut auth: Auth, Query(q): Query<KioskQuery>) -> Response {
     match auth::sign_in_kiosk(&mut auth, &q.token).await {
-        Ok(_) => Redirect::to("/").into_response(),
+        Ok(_) => Redirect::to(&local_target(q.next.as_deref())).into_response(),
         Err(_) => (
             StatusCode::UNAUTHORIZED,
             "this kiosk link is unknown, expired or revoked",

@@ -377,6 +377,65 @@ impl View {
     }
 }
 
+/// The offline basemap: land outlines from OpenStreetMap (ODbL), converted
+/// once by `cargo xtask basemap` into `assets/land.json`.
+const LAND_JSON: &str = include_str!("../../assets/land.json");
+
+/// Attribution shown with the map, as the ODbL requires.
+pub const LAND_ATTRIBUTION: &str = "Land: © OpenStreetMap contributors (ODbL)";
+
+#[derive(Deserialize)]
+struct LandFile {
+    rings: Vec<Vec<(f64, f64)>>,
+}
+
+fn land() -> &'static [Vec<(f64, f64)>] {
+    static LAND: std::sync::OnceLock<Vec<Vec<(f64, f64)>>> = std::sync::OnceLock::new();
+    LAND.get_or_init(|| {
+        serde_json::from_str::<LandFile>(LAND_JSON)
+            .map(|f| f.rings)
+            .unwrap_or_default()
+    })
+}
+
+impl View {
+    /// The land inside this view as one SVG path, simplified to about one
+    /// SVG unit (so the element count stays constant whatever the zoom).
+    pub fn land_path(&self) -> String {
+        use geo::{BoundingRect, Intersects, Simplify};
+        let area = geo::Rect::new(
+            geo::coord! { x: self.west, y: self.south },
+            geo::coord! { x: self.east, y: self.north },
+        );
+        let eps = (self.east - self.west) / MAP_WIDTH;
+        let mut d = String::new();
+        for ring in land() {
+            let line: geo::LineString = ring
+                .iter()
+                .map(|&(x, y)| geo::coord! { x: x, y: y })
+                .collect();
+            let Some(bb) = line.bounding_rect() else {
+                continue;
+            };
+            if !bb.intersects(&area) {
+                continue;
+            }
+            // Too small to see at this zoom.
+            if (bb.width().max(bb.height())) < eps {
+                continue;
+            }
+            let simple = line.simplify(eps);
+            if simple.0.len() < 3 {
+                continue;
+            }
+            let pts: Vec<(f64, f64)> = simple.0.iter().map(|c| (c.x, c.y)).collect();
+            d.push_str(&self.path(&pts));
+            d.push_str("Z ");
+        }
+        d.trim_end().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +483,12 @@ mod tests {
             assert!(v.height() > 100.0 && v.height() < 3000.0, "{}", v.id);
         }
         assert_eq!(View::by_id("nowhere").id, "taiwan");
+        // Every outlying island group has land in its view; the region view stays small.
+        for v in VIEWS {
+            let d = v.land_path();
+            assert!(d.matches('Z').count() >= 1, "{} has land", v.id);
+            assert!(d.len() < 200_000, "{}: {} bytes", v.id, d.len());
+        }
         assert!(View::by_id("taiwan")
             .path(&[(120.0, 23.0), (121.0, 24.0)])
             .starts_with('M'));

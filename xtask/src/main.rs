@@ -43,6 +43,9 @@ enum Cmd {
     Test,
     /// Supply-chain check alone: advisories (offline snapshot), licences, bans, sources.
     Deny,
+    /// Rebuilds `assets/land.json` (the offline basemap) from the npm package
+    /// `@geo-maps/countries-land-1km@0.6.0` (OpenStreetMap data, ODbL).
+    Basemap,
     /// The crash-durability test for as many SIGKILL cycles as asked.
     CrashTest {
         #[arg(long, default_value_t = 1000)]
@@ -79,6 +82,85 @@ fn ensure_cargo_deny() -> Result<()> {
         eprintln!("   --locked install failed; trying the same version unlocked");
         run(cargo().args(["install", "cargo-deny", "--version", CARGO_DENY_VERSION]))?;
     }
+    Ok(())
+}
+
+/// The basemap's extent: the western Pacific around Taiwan (lon/lat).
+const BASEMAP_BOX: (f64, f64, f64, f64) = (108.0, 10.0, 136.0, 36.0);
+
+/// Converts the land polygons once into a compact file under assets/: only
+/// polygons touching [`BASEMAP_BOX`], simplified to about 100 m, coordinates
+/// rounded to 4 decimals. Repeatable; nothing is fetched at run time.
+fn basemap() -> Result<()> {
+    use geo::{BoundingRect, Intersects, Simplify};
+    step("basemap: npm @geo-maps/countries-land-1km@0.6.0");
+    let dir = root().join("target/basemap");
+    std::fs::create_dir_all(&dir)?;
+    let src = dir.join("node_modules/@geo-maps/countries-land-1km/map.geo.json");
+    if !src.exists() {
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("@geo-maps/countries-land-1km@0.6.0"))?;
+    }
+    let text = std::fs::read_to_string(&src).context("reading the land GeoJSON")?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    let (w, s, e, n) = BASEMAP_BOX;
+    let area = geo::Rect::new(geo::coord! { x: w, y: s }, geo::coord! { x: e, y: n });
+    let mut rings: Vec<Vec<[f64; 2]>> = Vec::new();
+    let empty = Vec::new();
+    for f in v["features"].as_array().unwrap_or(&empty) {
+        let g = &f["geometry"];
+        let polys: Vec<&serde_json::Value> = match g["type"].as_str() {
+            Some("Polygon") => vec![&g["coordinates"]],
+            Some("MultiPolygon") => g["coordinates"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default(),
+            _ => continue,
+        };
+        for poly in polys {
+            // Outer rings only: lakes do not matter at this scale.
+            let Some(outer) = poly.get(0).and_then(|r| r.as_array()) else {
+                continue;
+            };
+            let coords: Vec<geo::Coord> = outer
+                .iter()
+                .filter_map(|p| {
+                    Some(geo::coord! { x: p.get(0)?.as_f64()?, y: p.get(1)?.as_f64()? })
+                })
+                .collect();
+            let line = geo::LineString::new(coords);
+            let Some(bb) = line.bounding_rect() else {
+                continue;
+            };
+            if !bb.intersects(&area) {
+                continue;
+            }
+            let simple = line.simplify(0.001);
+            if simple.0.len() < 4 {
+                continue;
+            }
+            let r = |x: f64| (x * 10_000.0).round() / 10_000.0;
+            rings.push(simple.0.iter().map(|c| [r(c.x), r(c.y)]).collect());
+        }
+    }
+    let out = serde_json::json!({
+        "source": "OpenStreetMap contributors, via npm @geo-maps/countries-land-1km@0.6.0",
+        "licence": "ODbL 1.0 (attribution required)",
+        "bbox": [w, s, e, n],
+        "simplified_deg": 0.001,
+        "rings": rings,
+    });
+    let path = root().join("assets/land.json");
+    std::fs::write(&path, serde_json::to_string(&out)?)?;
+    eprintln!(
+        "   {}: {} rings, {} points, {} KB",
+        path.display(),
+        rings.len(),
+        rings.iter().map(Vec::len).sum::<usize>(),
+        std::fs::metadata(&path)?.len() / 1024
+    );
     Ok(())
 }
 
@@ -518,6 +600,7 @@ fn main() -> Result<()> {
         }
         Cmd::Test => test(),
         Cmd::Deny => deny(),
+        Cmd::Basemap => basemap(),
         Cmd::CrashTest { cycles } => {
             step(&format!("crash test: {cycles} SIGKILL cycles"));
             run(cargo()
