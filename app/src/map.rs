@@ -85,8 +85,16 @@ fn MapSvg(
                 {move || data.with_value(|d| d.cables.iter().map(|c| {
                     let path = v().path(&c.route);
                     let class = format!("cable {}", c.state.as_str());
+                    let abbrev = c.abbrev.clone();
+                    // The selected fault's alternate routes are highlighted.
+                    let alternate = move || {
+                        let a = abbrev.clone();
+                        selected.get().is_some_and(|id| data.with_value(|d| {
+                            d.faults.iter().any(|f| f.id == id && f.alternates.contains(&a))
+                        }))
+                    };
                     view! {
-                        <path class=class d=path data-cable=c.abbrev.clone() data-state=c.state.as_str()>
+                        <path class=class class:alternate=alternate d=path data-cable=c.abbrev.clone() data-state=c.state.as_str()>
                             <title>{format!("{} {} ({})", c.abbrev, c.name_zh, c.state.as_str())}</title>
                         </path>
                     }
@@ -110,7 +118,7 @@ fn MapSvg(
                     let id = f.id;
                     let points = format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - 7.0, x + 7.0, y, x, y + 7.0, x - 7.0, y);
                     Some(view! {
-                        <polygon class=format!("pin {}", f.kind.as_str()) points=points data-fault=id
+                        <polygon class=format!("pin {}", f.kind.as_str()) points=points data-fault=id data-cable=f.cable.clone()
                             class:selected=move || selected.get() == Some(id)
                             on:click=move |_| selected.set(Some(id))>
                             <title>{format!("{} {}", f.cable, f.description)}</title>
@@ -144,6 +152,11 @@ fn Legend() -> impl IntoView {
 #[component]
 fn FaultPanel(data: MapData, selected: RwSignal<Option<i64>>) -> impl IntoView {
     let i18n = use_i18n();
+    let states: std::collections::HashMap<String, shared::map::CableState> = data
+        .cables
+        .iter()
+        .map(|c| (c.abbrev.clone(), c.state))
+        .collect();
     let unresolved: Vec<_> = data
         .faults
         .iter()
@@ -156,6 +169,18 @@ fn FaultPanel(data: MapData, selected: RwSignal<Option<i64>>) -> impl IntoView {
             {move || selected.get().and_then(|id| faults.with_value(|fs| fs.iter().find(|f| f.id == id).cloned())).map(|f| view! {
                 <h2>{f.cable.clone()}" · "{move || kind_label(i18n, f.kind)}</h2>
                 <p>{f.description.clone()}</p>
+                <p>{t!(i18n, col_alternate)}": "
+                    <span id="panel-alternates">
+                    {f.alternates.iter().map(|a| {
+                        let faulted = states.get(a).is_some_and(|s| *s != shared::map::CableState::InService);
+                        view! {
+                            <span class="alt" class:faulted=faulted data-alternate=a.clone()>
+                                {a.clone()}{faulted.then(|| view! { " ⚠ " {t!(i18n, map_alternate_faulted)} })}" "
+                            </span>
+                        }
+                    }).collect_view()}
+                    </span>
+                </p>
                 <p><a href=format!("/faults/{}", f.id)>{t!(i18n, map_open_fault)}</a></p>
             })}
             {(!unresolved.is_empty()).then(|| view! {

@@ -1,5 +1,7 @@
 //! The wasm entry point: hydrates the page the server rendered.
 
+#![recursion_limit = "256"]
+
 use wasm_bindgen::prelude::wasm_bindgen;
 
 #[wasm_bindgen]

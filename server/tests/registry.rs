@@ -384,3 +384,46 @@ async fn planned_maintenance_is_recorded_completed_and_closed_by_a_footnote() {
         assert_eq!(reg.event_count().await.expect("events"), before, "{engine}");
     }
 }
+
+#[tokio::test]
+async fn the_map_is_complete_without_javascript() {
+    for (engine, reg, url) in registries("ssr_map").await {
+        reg.import_notice("test", NOTICE).await.expect("import");
+        let tok = officer_token(&reg).await;
+        let app = app(&reg, &url).await;
+        let resp = app
+            .oneshot(
+                Request::builder()
+                    .uri("/map")
+                    .header("authorization", format!("Bearer {tok}"))
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(resp.status(), StatusCode::OK, "{engine}");
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let html = String::from_utf8_lossy(&bytes);
+        assert_eq!(
+            html.matches("class=\"pin ").count(),
+            11,
+            "{engine}: 11 pins"
+        );
+        assert_eq!(
+            html.matches("class=\"cable ").count(),
+            22,
+            "{engine}: 22 cables"
+        );
+        assert!(html.contains("id=\"land\""), "{engine}: the basemap");
+        assert!(html.contains("OpenStreetMap"), "{engine}: attribution");
+        let elements = ["<path", "<circle", "<polygon", "<line", "<text", "<rect"]
+            .iter()
+            .map(|t| html.matches(t).count())
+            .sum::<usize>();
+        assert!(elements <= 1500, "{engine}: {elements} SVG elements");
+        assert!(
+            !html.contains("http://") || !html.contains("src=\"http"),
+            "no outside host"
+        );
+    }
+}

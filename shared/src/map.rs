@@ -217,6 +217,8 @@ pub struct MapFault {
     pub km: f64,
     /// On the schematic route (approximate); `None` when the place is not a station.
     pub position: Option<(f64, f64)>,
+    /// Registered cables named as alternate routes (text alternates such as 微波 are not drawn).
+    pub alternates: Vec<String>,
 }
 
 /// Everything the map page draws.
@@ -271,6 +273,14 @@ pub fn map_data(
                 place: f.chainage.place.clone(),
                 km: f.chainage.km,
                 position: fault_position(f, cables, stations).map(|p| (p.lon, p.lat)),
+                alternates: f
+                    .alternate_routes
+                    .iter()
+                    .filter_map(|a| match a {
+                        crate::fault::AlternateRoute::Cable { cable, .. } => Some(cable.clone()),
+                        crate::fault::AlternateRoute::Text { .. } => None,
+                    })
+                    .collect(),
             })
             .collect(),
     }
@@ -537,6 +547,23 @@ mod tests {
             json["features"][0]["properties"]["geometry_quality"],
             "approximate"
         );
+    }
+
+    #[test]
+    fn alternates_that_are_themselves_faulted_can_be_told() {
+        let (cs, st, faults) = notice_faults();
+        let d = map_data(&cs, &st, &faults, &[]);
+        let state = |c: &str| d.cables.iter().find(|x| x.abbrev == c).map(|x| x.state);
+        // FNAL's alternates are APG and EAC (EAC1, itself degraded).
+        let fnal = d.faults.iter().find(|f| f.cable == "FNAL").expect("FNAL");
+        assert_eq!(fnal.alternates, ["APG", "EAC1"]);
+        assert_eq!(state("EAC1"), Some(CableState::Degraded));
+        assert_eq!(state("APG"), Some(CableState::InService));
+        // EAC2's alternate C2C is in service; EAC1's second fault names C2C too.
+        let eac2 = d.faults.iter().find(|f| f.cable == "EAC2").expect("EAC2");
+        assert_eq!(eac2.alternates, ["C2C"]);
+        assert_eq!(d.faults.len(), 11);
+        assert!(d.faults.iter().all(|f| f.position.is_some()));
     }
 
     #[test]

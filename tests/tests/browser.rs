@@ -266,9 +266,10 @@ async fn the_map_shows_the_notice_and_its_layers_work() -> Result<()> {
         })
         .await?;
         c.find(Locator::Id("layer-faults")).await?.click().await?;
-        // Clicking a pin opens its panel with a link to the fault.
+        // Clicking FNAL's pin opens its panel: its alternates are highlighted on
+        // the map, and EAC1, itself faulted, is flagged.
         c.execute(
-            "document.querySelector('#map polygon.pin').dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+            "document.querySelector('#map polygon.pin[data-cable=FNAL]').dispatchEvent(new MouseEvent('click', {bubbles: true}))",
             vec![],
         )
         .await?;
@@ -279,6 +280,13 @@ async fn the_map_shows_the_notice_and_its_layers_work() -> Result<()> {
                 .unwrap_or(false)
         })
         .await?;
+        let flagged = js_string(&c, "[...document.querySelectorAll('#panel-alternates .alt.faulted')].map(a => a.dataset.alternate).join(',')").await?;
+        ensure!(flagged == "EAC1", "faulted alternates flagged: {flagged:?}");
+        let highlighted = js_string(&c, "[...document.querySelectorAll('#map path.cable.alternate')].map(p => p.dataset.cable).sort().join(',')").await?;
+        ensure!(highlighted == "APG,EAC1", "highlighted alternates: {highlighted:?}");
+        // Nothing was loaded from any host but this server.
+        let foreign = js_string(&c, "performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin)).join(' ')").await?;
+        ensure!(foreign.is_empty(), "requests to other hosts: {foreign}");
         // A zoom preset changes the view.
         let before = js_string(&c, "document.getElementById('map').getAttribute('viewBox')").await?;
         c.find(Locator::Css("button.preset[data-view=region]")).await?.click().await?;
