@@ -77,7 +77,7 @@ fn MapSvg(
         _ => 10.0,
     };
     view! {
-        <svg id="map" class="map" role="img" xmlns="http://www.w3.org/2000/svg"
+        <svg id="map" class="map" role="img"
             viewBox=move || format!("0 0 {MAP_WIDTH} {:.0}", v().height())>
             <rect class="sea" x="0" y="0" width=MAP_WIDTH height=move || format!("{:.0}", v().height()) />
             <path id="land" class="land" d=move || v().land_path() />
