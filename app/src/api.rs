@@ -4,7 +4,11 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
-use shared::api::{ApiError, FaultDetail, NoticeReport};
+use shared::api::{ApiError, AssetDetail, AssetList, FaultDetail, NoticeReport};
+use shared::assets::{Asset, AssetFilter, AssetForm, AssetImportReport, AssetKind};
+use shared::map::AssetMarker;
+
+use crate::util::ServerResult;
 #[allow(unused_imports)]
 use shared::auth::Capability;
 use shared::auth::{AuditFilter, NewSecret, Principal, TokenInfo};
@@ -234,4 +238,66 @@ pub async fn map_data() -> Result<shared::map::MapData, ServerFnError> {
         &faults,
         &maint,
     ))
+}
+
+#[server(prefix = "/api/fn", endpoint = "assets", input = Json)]
+pub async fn list_assets(filter: AssetFilter) -> ServerResult<AssetList> {
+    caller(Capability::Read)?;
+    Ok(backend()?.list_assets(&filter).await)
+}
+
+#[server(prefix = "/api/fn", endpoint = "asset")]
+pub async fn get_asset(id: i64) -> ServerResult<AssetDetail> {
+    caller(Capability::Read)?;
+    Ok(backend()?.asset(id).await)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveAssetRequest {
+    /// `None` adds a new asset.
+    pub id: Option<i64>,
+    pub version: Option<i64>,
+    pub form: AssetForm,
+}
+
+#[server(prefix = "/api/fn", endpoint = "save_asset", input = Json)]
+pub async fn save_asset(req: SaveAssetRequest) -> ServerResult<Asset> {
+    let who = caller(Capability::WriteData)?.actor();
+    let b = backend()?;
+    Ok(match (req.id, req.version) {
+        (Some(id), Some(version)) => b.update_asset(&who, id, version, &req.form).await,
+        (Some(_), None) => Err(ApiError::bad_request(
+            "an edit needs the version it was made on",
+        )),
+        (None, _) => b.create_asset(&who, &req.form).await,
+    })
+}
+
+/// Previews (`write: false`) or runs an asset import; all or nothing.
+#[server(prefix = "/api/fn", endpoint = "import_assets", input = Json)]
+pub async fn import_assets(
+    text: String,
+    format: Option<String>,
+    write: bool,
+) -> ServerResult<AssetImportReport> {
+    let who = caller(Capability::WriteData)?.actor();
+    Ok(backend()?
+        .import_assets(&who, format.as_deref(), &text, write)
+        .await)
+}
+
+/// The asset layer for a map view, clustered on the server.
+#[server(prefix = "/api/fn", endpoint = "asset_markers", input = Json)]
+pub async fn asset_markers(
+    view: String,
+    zoom: u8,
+    bbox: Vec<f64>,
+    kinds: Vec<AssetKind>,
+) -> Result<Vec<AssetMarker>, ServerFnError> {
+    caller(Capability::Read)?;
+    let v = shared::map::View::by_id(&view).within(&bbox);
+    backend()?
+        .asset_markers(&v, zoom.min(6), &kinds)
+        .await
+        .map_err(|e| ServerFnError::new(e.message))
 }

@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use shared::api::{ApiError, FaultDetail, NoticeReport};
+use shared::api::{ApiError, AssetDetail, AssetList, FaultDetail, NoticeReport};
+use shared::assets::{Asset, AssetFilter, AssetForm, AssetImportReport, AssetKind};
 use shared::auth::{AuditFilter, NewSecret, TokenInfo};
 use shared::event::Event;
 use shared::fault::{Fault, FaultForm};
 use shared::maintenance::{Maintenance, MaintenanceForm};
+use shared::map::{AssetMarker, View};
 use shared::reference::Cable;
 
 #[async_trait::async_trait]
@@ -58,6 +60,30 @@ pub trait Backend: Send + Sync + 'static {
         expires_days: i64,
     ) -> Result<NewSecret, ApiError>;
     async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError>;
+    async fn list_assets(&self, filter: &AssetFilter) -> Result<AssetList, ApiError>;
+    async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError>;
+    async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError>;
+    async fn update_asset(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &AssetForm,
+    ) -> Result<Asset, ApiError>;
+    /// `format`: `csv`, `geojson`, or `None` to judge from the text.
+    async fn import_assets(
+        &self,
+        actor: &str,
+        format: Option<&str>,
+        text: &str,
+        write: bool,
+    ) -> Result<AssetImportReport, ApiError>;
+    async fn asset_markers(
+        &self,
+        view: &View,
+        zoom: u8,
+        kinds: &[AssetKind],
+    ) -> Result<Vec<AssetMarker>, ApiError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -197,7 +197,7 @@ pub fn FaultPage() -> impl IntoView {
 }
 
 /// "field: old → new" lines for an event (every field for a creation).
-fn describe_changes(
+pub(crate) fn describe_changes(
     before: &Option<serde_json::Value>,
     after: &Option<serde_json::Value>,
 ) -> Vec<String> {

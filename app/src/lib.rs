@@ -8,6 +8,7 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 mod access;
 pub mod api;
+mod assets;
 #[cfg(feature = "ssr")]
 pub mod backend;
 mod faults;
@@ -21,6 +22,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
+use leptos_router::SsrMode;
 
 use crate::access::IfCan;
 use crate::i18n::*;
@@ -103,6 +105,7 @@ fn Layout() -> impl IntoView {
                         <A href="/import">{t!(i18n, nav_import)}</A>
                     </IfCan>
                     <IfCan me cap=Capability::Read><A href="/map">{t!(i18n, nav_map)}</A></IfCan>
+                    <IfCan me cap=Capability::Read><A href="/assets">{t!(i18n, nav_assets)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
                     <IfCan me cap=Capability::ReadAudit><A href="/audit">{t!(i18n, nav_audit)}</A></IfCan>
                     <IfCan me cap=Capability::Account><A href="/account">{t!(i18n, nav_account)}</A></IfCan>
@@ -123,7 +126,13 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/faults/:id") view=faults::FaultPage />
                     <Route path=path!("/import") view=notice::ImportPage />
                     <Route path=path!("/maintenance") view=maintenance::MaintenancePage />
-                    <Route path=path!("/map") view=map::MapPage />
+                    // Rendered whole before sending: the map and the asset list are
+                    // complete without JavaScript (and print) when they arrive.
+                    <Route path=path!("/map") view=map::MapPage ssr=SsrMode::Async />
+                    <Route path=path!("/assets") view=assets::AssetListPage ssr=SsrMode::Async />
+                    <Route path=path!("/assets/new") view=assets::NewAssetPage />
+                    <Route path=path!("/assets/import") view=assets::AssetImportPage />
+                    <Route path=path!("/assets/:id") view=assets::AssetPage />
                     <Route path=path!("/signin") view=access::SignInPage />
                     <Route path=path!("/audit") view=access::AuditPage />
                     <Route path=path!("/account") view=access::AccountPage />

@@ -4,21 +4,117 @@
 //! the clicked fault. Routes are schematic and pins approximate; the map says so.
 
 use leptos::prelude::*;
-use shared::map::{MapData, View, MAP_WIDTH, VIEWS};
+use shared::assets::AssetKind;
+use shared::map::{AssetMarker, MapData, View, MAP_WIDTH, VIEWS};
 
-use crate::api::map_data;
+use crate::api::{asset_markers, map_data};
 use crate::i18n::*;
-use crate::util::kind_label;
+use crate::util::{asset_kind_label, asset_status_label, kind_label};
+
+/// Deepest zoom step (each step doubles the scale of the preset).
+const MAX_ZOOM: u8 = 5;
+
+/// The visible part of the map: a preset, a zoom step and a centre in the
+/// preset's SVG units. Pan and zoom only change the SVG viewBox, so a step
+/// costs one attribute write; the asset layer is fetched again for the new
+/// area when the zoom changes or the centre moves far enough.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Camera {
+    zoom: u8,
+    cx: f64,
+    cy: f64,
+}
+
+impl Camera {
+    fn home(v: &View) -> Self {
+        Self {
+            zoom: 0,
+            cx: MAP_WIDTH / 2.0,
+            cy: v.height() / 2.0,
+        }
+    }
+
+    fn scale(&self) -> f64 {
+        f64::from(1u32 << self.zoom)
+    }
+
+    /// (x, y, w, h) of the viewBox, kept inside the preset.
+    fn view_box(&self, v: &View) -> (f64, f64, f64, f64) {
+        let (w, h) = (MAP_WIDTH / self.scale(), v.height() / self.scale());
+        let x = (self.cx - w / 2.0).clamp(0.0, MAP_WIDTH - w);
+        let y = (self.cy - h / 2.0).clamp(0.0, v.height() - h);
+        (x, y, w, h)
+    }
+
+    /// The lon/lat box shown, for fetching the asset layer.
+    fn bbox(&self, v: &View) -> [f64; 4] {
+        let (x, y, w, h) = self.view_box(v);
+        let lon = |px: f64| v.west + px / MAP_WIDTH * (v.east - v.west);
+        let lat = |py: f64| v.north - py / v.height() * (v.north - v.south);
+        [lon(x), lat(y + h), lon(x + w), lat(y)]
+    }
+
+    /// The fetch key: the zoom and the centre rounded to a quarter of the
+    /// visible width, so small pans do not refetch.
+    fn fetch_key(&self, v: &View) -> (u8, i64, i64) {
+        let (_, _, w, h) = self.view_box(v);
+        (
+            self.zoom,
+            (self.cx / (w / 4.0)).round() as i64,
+            (self.cy / (h / 4.0)).round() as i64,
+        )
+    }
+}
 
 #[component]
 pub fn MapPage() -> impl IntoView {
     let i18n = use_i18n();
     let data = Resource::new(|| (), |_| map_data());
-    let view_id = RwSignal::new("taiwan");
     let show_cables = RwSignal::new(true);
     let show_stations = RwSignal::new(true);
     let show_faults = RwSignal::new(true);
+    // `?view=matsu` opens a preset (kiosk links use it); `?assets=0` starts
+    // with the asset layer off.
+    let query = leptos_router::hooks::use_query_map();
+    let start = query.with_untracked(|q| {
+        let v = q.get("view").unwrap_or_default();
+        VIEWS
+            .iter()
+            .find(|x| x.id == v)
+            .map(|x| x.id)
+            .unwrap_or("taiwan")
+    });
+    let view_id = RwSignal::new(start);
+    let show_assets =
+        RwSignal::new(query.with_untracked(|q| q.get("assets").as_deref() != Some("0")));
+    let kinds = RwSignal::new(AssetKind::ALL.to_vec());
     let selected = RwSignal::new(None::<i64>);
+    let selected_asset = RwSignal::new(None::<AssetMarker>);
+    let camera = RwSignal::new(Camera::home(&View::by_id(start)));
+    // A new preset starts at its whole extent.
+    let choose_view = move |id: &'static str| {
+        view_id.set(id);
+        camera.set(Camera::home(&View::by_id(id)));
+    };
+    let assets = Resource::new(
+        move || {
+            let v = View::by_id(view_id.get());
+            let cam = camera.get();
+            (show_assets.get(), v.id, cam.fetch_key(&v), kinds.get())
+        },
+        move |(show, id, _, kinds)| {
+            let cam = camera.get_untracked();
+            let v = View::by_id(id);
+            async move {
+                if !show || kinds.is_empty() {
+                    return Ok((cam.zoom, Vec::new()));
+                }
+                asset_markers(id.to_string(), cam.zoom, cam.bbox(&v).to_vec(), kinds)
+                    .await
+                    .map(|m| (cam.zoom, m))
+            }
+        },
+    );
     let toggle = |label: &'static str, id: &'static str, sig: RwSignal<bool>| {
         view! {
             <label class="layer">
@@ -36,25 +132,54 @@ pub fn MapPage() -> impl IntoView {
                     {VIEWS.into_iter().map(|v| view! {
                         <button type="button" class="preset" data-view=v.id
                             class:active=move || view_id.get() == v.id
-                            on:click=move |_| view_id.set(v.id)>{v.id}</button>
+                            on:click=move |_| choose_view(v.id)>{v.id}</button>
                     }).collect_view()}
                 </span>
                 {toggle(t_string!(i18n, map_layer_cables), "layer-cables", show_cables)}
                 {toggle(t_string!(i18n, map_layer_stations), "layer-stations", show_stations)}
                 {toggle(t_string!(i18n, map_layer_faults), "layer-faults", show_faults)}
+                {toggle(t_string!(i18n, map_layer_assets), "layer-assets", show_assets)}
+                <span class="zoom">
+                    <button type="button" id="zoom-in" title=move || t_string!(i18n, map_zoom_in)
+                        on:click=move |_| camera.update(|c| c.zoom = (c.zoom + 1).min(MAX_ZOOM))>"+"</button>
+                    <button type="button" id="zoom-out" title=move || t_string!(i18n, map_zoom_out)
+                        on:click=move |_| camera.update(|c| c.zoom = c.zoom.saturating_sub(1))>"−"</button>
+                    <button type="button" id="zoom-reset" title=move || t_string!(i18n, map_reset)
+                        on:click=move |_| camera.set(Camera::home(&View::by_id(view_id.get_untracked())))>"⟲"</button>
+                </span>
+                <details class="kinds">
+                    <summary>{t!(i18n, map_layer_assets)}</summary>
+                    {AssetKind::ALL.into_iter().map(|k| view! {
+                        <label class="layer">
+                            <input type="checkbox" data-kind=k.as_str()
+                                prop:checked=move || kinds.with(|ks| ks.contains(&k))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    kinds.update(|ks| {
+                                        ks.retain(|x| *x != k);
+                                        if on { ks.push(k); ks.sort(); }
+                                    });
+                                } />
+                            <span class=format!("swatch asset {}", k.as_str())></span>
+                            {move || asset_kind_label(i18n, k)}
+                        </label>
+                    }).collect_view()}
+                </details>
             </div>
             <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! {
-                            <MapSvg data=d.clone() view_id show_cables show_stations show_faults selected />
+                            <MapSvg data=d.clone() view_id show_cables show_stations show_faults selected
+                                camera assets show_assets selected_asset />
+                            <AssetPanel selected_asset />
                             <FaultPanel data=d selected />
                         }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Suspense>
-            <p class="muted">{t!(i18n, map_note)}" "{shared::map::LAND_ATTRIBUTION}</p>
+            <p class="muted">{t!(i18n, map_note)}" "{t!(i18n, map_assets_synthetic)}" "{shared::map::LAND_ATTRIBUTION}</p>
         </section>
     }
 }
@@ -67,9 +192,61 @@ fn MapSvg(
     show_stations: RwSignal<bool>,
     show_faults: RwSignal<bool>,
     selected: RwSignal<Option<i64>>,
+    camera: RwSignal<Camera>,
+    assets: Resource<Result<(u8, Vec<AssetMarker>), ServerFnError>>,
+    show_assets: RwSignal<bool>,
+    selected_asset: RwSignal<Option<AssetMarker>>,
 ) -> impl IntoView {
     let data = StoredValue::new(data);
     let v = move || View::by_id(view_id.get());
+    // Symbols keep their size on screen whatever the zoom.
+    let k = move || 1.0 / camera.get().scale();
+    // Drag to pan: the start point in client pixels and the camera then.
+    let drag = StoredValue::new(None::<(f64, f64, Camera)>);
+    let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    let units_per_px = move || {
+        let width = svg_ref
+            .get_untracked()
+            .map(|e| f64::from(e.client_width()))
+            .filter(|w| *w > 0.0)
+            .unwrap_or(MAP_WIDTH);
+        MAP_WIDTH / camera.get_untracked().scale() / width
+    };
+    let on_down = move |ev: leptos::ev::PointerEvent| {
+        drag.set_value(Some((
+            f64::from(ev.client_x()),
+            f64::from(ev.client_y()),
+            camera.get_untracked(),
+        )));
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        if let Some((x0, y0, c0)) = drag.get_value() {
+            let u = units_per_px();
+            let (dx, dy) = (f64::from(ev.client_x()) - x0, f64::from(ev.client_y()) - y0);
+            if dx.abs() + dy.abs() > 2.0 {
+                let vv = v();
+                let mut c = c0;
+                c.cx = c0.cx - dx * u;
+                c.cy = c0.cy - dy * u;
+                // Keep the centre where the viewBox can reach.
+                let (x, y, w, h) = c.view_box(&vv);
+                c.cx = x + w / 2.0;
+                c.cy = y + h / 2.0;
+                camera.set(c);
+            }
+        }
+    };
+    let on_up = move |_| drag.set_value(None);
+    let on_wheel = move |ev: leptos::ev::WheelEvent| {
+        ev.prevent_default();
+        camera.update(|c| {
+            c.zoom = if ev.delta_y() < 0.0 {
+                (c.zoom + 1).min(MAX_ZOOM)
+            } else {
+                c.zoom.saturating_sub(1)
+            }
+        });
+    };
     // A round distance about a fifth of the view's width.
     let scale_km = move || match v().east - v().west {
         w if w > 10.0 => 500.0,
@@ -77,8 +254,14 @@ fn MapSvg(
         _ => 10.0,
     };
     view! {
-        <svg id="map" class="map" role="img"
-            viewBox=move || format!("0 0 {MAP_WIDTH} {:.0}", v().height())>
+        <svg id="map" class="map" role="img" node_ref=svg_ref
+            data-zoom=move || camera.get().zoom
+            viewBox=move || {
+                let (x, y, w, h) = camera.get().view_box(&v());
+                format!("{x:.1} {y:.1} {w:.1} {h:.1}")
+            }
+            on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointerleave=on_up
+            on:wheel=on_wheel>
             <rect class="sea" x="0" y="0" width=MAP_WIDTH height=move || format!("{:.0}", v().height()) />
             <path id="land" class="land" d=move || v().land_path() />
             <g id="cables" class:hidden=move || !show_cables.get()>
@@ -105,7 +288,7 @@ fn MapSvg(
                     let (x, y) = v().project(s.lon, s.lat);
                     let class = if s.approximate { "station approximate" } else { "station" };
                     view! {
-                        <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r="4" data-station=s.id.clone()>
+                        <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r=move || format!("{:.2}", 4.0 * k()) data-station=s.id.clone()>
                             <title>{format!("{} {}", s.name_zh, s.name_en)}</title>
                         </circle>
                     }
@@ -116,7 +299,10 @@ fn MapSvg(
                     let (lon, lat) = f.position?;
                     let (x, y) = v().project(lon, lat);
                     let id = f.id;
-                    let points = format!("{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}", x, y - 7.0, x + 7.0, y, x, y + 7.0, x - 7.0, y);
+                    let points = move || {
+                        let r = 7.0 * k();
+                        format!("{:.2},{:.2} {:.2},{:.2} {:.2},{:.2} {:.2},{:.2}", x, y - r, x + r, y, x, y + r, x - r, y)
+                    };
                     Some(view! {
                         <polygon class=format!("pin {}", f.kind.as_str()) points=points data-fault=id data-cable=f.cable.clone()
                             class:selected=move || selected.get() == Some(id)
@@ -126,10 +312,29 @@ fn MapSvg(
                     })
                 }).collect_view())}
             </g>
+            <g id="assets" class:hidden=move || !show_assets.get()>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        let (zoom, markers) = assets.await.unwrap_or_default();
+                        let vv = v();
+                        let kk = 1.0 / f64::from(1u32 << zoom);
+                        markers.into_iter().map(|m| asset_marker(&vv, kk, m, selected_asset, camera)).collect_view()
+                    })}
+                </Transition>
+            </g>
             <g class="scale">
-                <line x1="20" x2=move || format!("{:.1}", 20.0 + v().km_to_px(scale_km()))
-                    y1=move || format!("{:.0}", v().height() - 20.0) y2=move || format!("{:.0}", v().height() - 20.0) />
-                <text x="20" y=move || format!("{:.0}", v().height() - 28.0)>{move || format!("{} km", scale_km())}</text>
+                {move || {
+                    let (x, y, _, h) = camera.get().view_box(&v());
+                    let kk = k();
+                    let km = scale_km() * kk;
+                    let km = if km >= 1.0 { km.round() } else { (km * 10.0).round() / 10.0 };
+                    let (x0, y0) = (x + 20.0 * kk, y + h - 20.0 * kk);
+                    view! {
+                        <line x1=format!("{x0:.2}") x2=format!("{:.2}", x0 + v().km_to_px(km))
+                            y1=format!("{y0:.2}") y2=format!("{y0:.2}") />
+                        <text x=format!("{x0:.2}") y=format!("{:.2}", y0 - 8.0 * kk) font-size=format!("{:.2}", 14.0 * kk)>{format!("{km} km")}</text>
+                    }
+                }}
             </g>
         </svg>
         <Legend />
@@ -190,6 +395,100 @@ fn FaultPanel(data: MapData, selected: RwSignal<Option<i64>>) -> impl IntoView {
                         <li><a href=format!("/faults/{}", f.id)>{format!("{} · {} {} km", f.cable, f.place, f.km)}</a></li>
                     }).collect_view()}
                 </ul>
+            })}
+        </aside>
+    }
+}
+
+/// One marker of the asset layer: a single asset (a dot, or a line for a
+/// microwave link) or a cluster (a disc with its count; a click zooms in).
+fn asset_marker(
+    v: &View,
+    k: f64,
+    m: AssetMarker,
+    selected_asset: RwSignal<Option<AssetMarker>>,
+    camera: RwSignal<Camera>,
+) -> AnyView {
+    let (x, y) = v.project(m.lon, m.lat);
+    let class = format!(
+        "asset {}{}",
+        m.kind.as_str(),
+        if m.attention { " attention" } else { "" }
+    );
+    let title = if m.count > 1 {
+        format!("{} × {}", m.count, m.kind.as_str())
+    } else {
+        format!(
+            "{} ({})",
+            m.name,
+            m.status.map(|s| s.as_str()).unwrap_or_default()
+        )
+    };
+    if m.count > 1 {
+        let r = (7.0 + f64::from(m.count).log10() * 4.0) * k;
+        let count = m.count;
+        let kind = m.kind.as_str();
+        let mm = m.clone();
+        view! {
+            <g class=format!("{class} cluster") data-count=count data-kind=kind
+                on:click=move |_| {
+                    selected_asset.set(Some(mm.clone()));
+                    camera.update(|c| {
+                        c.cx = x;
+                        c.cy = y;
+                        c.zoom = (c.zoom + 1).min(MAX_ZOOM);
+                    });
+                }>
+                <circle cx=format!("{x:.2}") cy=format!("{y:.2}") r=format!("{r:.2}")><title>{title}</title></circle>
+                <text x=format!("{x:.2}") y=format!("{:.2}", y + 3.5 * k) font-size=format!("{:.2}", 10.0 * k)>{count}</text>
+            </g>
+        }
+        .into_any()
+    } else if let Some((ex, ey)) = m.end.map(|(lon, lat)| v.project(lon, lat)) {
+        let id = m.id;
+        view! {
+            <line class=class data-asset=id data-kind=m.kind.as_str()
+                x1=format!("{x:.2}") y1=format!("{y:.2}") x2=format!("{ex:.2}") y2=format!("{ey:.2}")
+                on:click=move |_| selected_asset.set(Some(m.clone()))><title>{title}</title></line>
+        }
+        .into_any()
+    } else {
+        let id = m.id;
+        view! {
+            <circle class=class data-asset=id data-kind=m.kind.as_str()
+                cx=format!("{x:.2}") cy=format!("{y:.2}") r=format!("{:.2}", 4.0 * k)
+                on:click=move |_| selected_asset.set(Some(m.clone()))><title>{title}</title></circle>
+        }
+        .into_any()
+    }
+}
+
+/// What the clicked asset (or cluster) is, with a link to its page or list.
+#[component]
+fn AssetPanel(selected_asset: RwSignal<Option<AssetMarker>>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <aside id="asset-panel" class="map-panel">
+            {move || selected_asset.get().map(|m| {
+                let kind = m.kind;
+                match m.id {
+                    Some(id) if m.count <= 1 => view! {
+                        <h2>{m.name.clone()}
+                            {m.synthetic.then(|| view! { " " <span class="badge synthetic">{t!(i18n, synthetic)}</span> })}
+                        </h2>
+                        <p>{move || asset_kind_label(i18n, kind)}" · "
+                            {m.status.map(|s| asset_status_label(i18n, s))}</p>
+                        <p><a href=format!("/assets/{id}")>{t!(i18n, map_open_asset)}</a></p>
+                    }.into_any(),
+                    _ => {
+                        let count = m.count;
+                        view! {
+                            <h2>{move || asset_kind_label(i18n, kind)}</h2>
+                            <p>{t!(i18n, map_asset_cluster, count = move || count)}</p>
+                            <p><a href=format!("/assets?kind={}", kind.as_str())>{t!(i18n, nav_assets)}</a></p>
+                        }.into_any()
+                    }
+                }
             })}
         </aside>
     }

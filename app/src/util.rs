@@ -1,5 +1,6 @@
 //! Labels for domain values in the current language.
 
+use shared::assets::{AssetKind, AssetStatus};
 use shared::fault::{FaultKind, FaultStatus};
 use shared::roc::Eta;
 
@@ -57,8 +58,36 @@ pub fn field_error_text(
         "bad_km" => t_string!(i18n, err_bad_km),
         "bad_eta" => t_string!(i18n, err_bad_eta),
         "before_detected" => t_string!(i18n, err_before_detected),
+        "bad_choice" => t_string!(i18n, err_bad_choice),
+        "bad_coordinate" => t_string!(i18n, err_bad_coordinate),
+        "bad_number" => t_string!(i18n, err_bad_number),
+        "not_applicable" => t_string!(i18n, err_not_applicable),
         "too_long" => return format!("{} ({message})", t_string!(i18n, err_too_long)),
         _ => return message.to_string(),
     };
     text.to_string()
+}
+
+pub fn asset_kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: AssetKind) -> &'static str {
+    match k {
+        AssetKind::SatTerminal => t_string!(i18n, ak_sat_terminal),
+        AssetKind::SatBackhaul => t_string!(i18n, ak_sat_backhaul),
+        AssetKind::SatVehicle => t_string!(i18n, ak_sat_vehicle),
+        AssetKind::HardenedBaseStation => t_string!(i18n, ak_hardened_base_station),
+        AssetKind::Hub5g => t_string!(i18n, ak_hub_5g),
+        AssetKind::Microwave => t_string!(i18n, ak_microwave),
+        AssetKind::Haps => t_string!(i18n, ak_haps),
+        AssetKind::Ppdr => t_string!(i18n, ak_ppdr),
+        AssetKind::RepairShip => t_string!(i18n, ak_repair_ship),
+    }
+}
+
+pub fn asset_status_label(i18n: leptos_i18n::I18nContext<Locale>, s: AssetStatus) -> &'static str {
+    match s {
+        AssetStatus::Ready => t_string!(i18n, as_ready),
+        AssetStatus::Deployed => t_string!(i18n, as_deployed),
+        AssetStatus::Degraded => t_string!(i18n, as_degraded),
+        AssetStatus::Offline => t_string!(i18n, as_offline),
+        AssetStatus::Maintenance => t_string!(i18n, as_maintenance),
+    }
 }

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use shared::api::ApiError;
+use shared::assets::{AssetFilter, AssetForm};
 use shared::fault::FaultForm;
 use shared::maintenance::MaintenanceForm;
 
@@ -75,6 +76,11 @@ pub fn router(st: AuthState) -> Router {
             "/maintenance/{id}/complete",
             axum::routing::post(complete_maintenance),
         )
+        .route("/assets", get(list_assets).post(create_asset))
+        .route("/assets/{id}", get(get_asset).patch(update_asset))
+        .route("/assets/import", axum::routing::post(import_assets))
+        .route("/assets.geojson", get(assets_geojson))
+        .route("/assets.csv", get(assets_csv))
         .fallback(|| async { Error(ApiError::not_found("no such API route")) })
         .with_state(st)
 }
@@ -324,4 +330,92 @@ async fn faults_geojson(
 
 async fn stations_geojson(State(reg): State<Registry>) -> Result<Response> {
     Ok(geojson(shared::map::stations_geojson(reg.stations())))
+}
+
+async fn list_assets(
+    State(reg): State<Registry>,
+    Query(f): Query<AssetFilter>,
+) -> Result<Response> {
+    Ok(Json(reg.list_assets(&f).await?).into_response())
+}
+
+async fn get_asset(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
+    Ok(Json(reg.asset(id).await?).into_response())
+}
+
+async fn create_asset(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    body: JsonBody<AssetForm>,
+) -> Result<Response> {
+    let Json(form) = body.map_err(json_rejection)?;
+    let a = reg.create_asset(&who.actor(), &form).await?;
+    Ok((StatusCode::CREATED, Json(a)).into_response())
+}
+
+#[derive(Deserialize)]
+struct AssetPatch {
+    version: i64,
+    #[serde(flatten)]
+    form: AssetForm,
+}
+
+async fn update_asset(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    body: JsonBody<AssetPatch>,
+) -> Result<Response> {
+    let Json(p) = body.map_err(json_rejection)?;
+    Ok(Json(
+        reg.update_asset(&who.actor(), id, p.version, &p.form)
+            .await?,
+    )
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    /// `csv` or `geojson`; judged from the body when absent.
+    format: Option<String>,
+    /// `true`: say what would change, write nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn import_assets(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Query(q): Query<ImportQuery>,
+    body: String,
+) -> Result<Response> {
+    let format = crate::assets::ImportFormat::detect(q.format.as_deref(), &body);
+    Ok(Json(
+        reg.import_assets(&who.actor(), format, &body, !q.dry_run)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn assets_geojson(
+    State(reg): State<Registry>,
+    Query(f): Query<AssetFilter>,
+) -> Result<Response> {
+    let assets = reg.assets_matching(&f).await?;
+    Ok(geojson(shared::assets::assets_geojson(&assets)))
+}
+
+async fn assets_csv(State(reg): State<Registry>, Query(f): Query<AssetFilter>) -> Result<Response> {
+    let assets = reg.assets_matching(&f).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cablewatch-assets.csv\"",
+            ),
+        ],
+        shared::assets::write_csv(assets.iter().map(|a| &a.draft)),
+    )
+        .into_response())
 }

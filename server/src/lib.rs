@@ -2,6 +2,7 @@
 //!
 //! - [`db`]: connect and migrate (SQLite default, PostgreSQL for several servers).
 //! - [`registry`]: the fault registry and event log (SQL).
+//! - [`assets`]: the backup-asset registry (SQL), its cache and map index, the demo inventory.
 //! - [`access`]: users, API tokens, kiosks, the audit query (SQL).
 //! - [`auth`]: sessions, sign-in, bearer tokens, rate limits, CSRF, the guard.
 //! - [`policy`]: every route and server function with the capability it needs.
@@ -11,6 +12,7 @@
 
 pub mod access;
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod db;
 pub mod policy;

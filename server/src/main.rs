@@ -56,12 +56,44 @@ enum Command {
     /// Kiosk screens for briefings (read-only, briefing role).
     #[command(subcommand)]
     Kiosk(KioskCmd),
+    /// Backup assets: import, export, the demo inventory, generated benchmark data.
+    #[command(subcommand)]
+    Assets(AssetsCmd),
     /// Import a notice pasted as text (FILE, or - for stdin). All or nothing.
     ImportNotice { file: PathBuf },
     /// Print the notice as it stood on a day (default: today), in the ministry's layout.
     ExportNotice {
         #[arg(long)]
         as_of: Option<NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AssetsCmd {
+    /// Imports CSV or GeoJSON (FILE, or - for stdin): all or nothing, every
+    /// bad line named. A name already present updates that asset.
+    Import {
+        file: PathBuf,
+        /// csv or geojson (default: judged from the text).
+        #[arg(long)]
+        format: Option<String>,
+        /// Say what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Prints every asset as CSV or GeoJSON.
+    Export {
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
+    /// Loads the synthetic demo inventory and the public asset facts (once).
+    Demo,
+    /// Adds COUNT synthetic assets (deterministic for a seed), for benchmarks.
+    Generate {
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -189,6 +221,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     "demo data: imported the 2026-02-14 notice"
                 );
             }
+            if demo {
+                let added = reg.seed_demo_assets().await.map_err(api)?;
+                if added > 0 {
+                    tracing::info!(
+                        added,
+                        "demo data: synthetic asset inventory and public asset facts"
+                    );
+                }
+            }
             let site_root = site_root.unwrap_or_else(server::web::default_site_root);
             if !site_root.join("pkg").join("cablewatch_bg.wasm").exists() {
                 tracing::warn!(site_root = %site_root.display(), "no built site here: pages render but do not hydrate (run cargo xtask build)");
@@ -224,6 +265,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             .await?;
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Command::Assets(cmd) => assets_cmd(&reg, cmd).await,
         Command::ImportNotice { file } => {
             let text = if file.as_os_str() == "-" {
                 let mut s = String::new();
@@ -346,6 +388,99 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             print!("{text}");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_input(file: &std::path::Path) -> anyhow::Result<String> {
+    if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+    }
+}
+
+async fn assets_cmd(
+    reg: &server::Registry,
+    cmd: AssetsCmd,
+) -> anyhow::Result<std::process::ExitCode> {
+    use server::assets::ImportFormat;
+    match cmd {
+        AssetsCmd::Import {
+            file,
+            format,
+            dry_run,
+        } => {
+            let text = read_input(&file)?;
+            let format = ImportFormat::detect(format.as_deref(), &text);
+            match reg.import_assets(&actor(), format, &text, !dry_run).await {
+                Ok(r) => {
+                    println!(
+                        "{}: {} new, {} updated, {} unchanged",
+                        if r.written {
+                            "imported"
+                        } else {
+                            "dry run (nothing written)"
+                        },
+                        r.created,
+                        r.updated,
+                        r.unchanged
+                    );
+                    Ok(std::process::ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {}", e.message);
+                    for l in &e.lines {
+                        eprintln!("  {}: {l}", file.display());
+                    }
+                    Ok(std::process::ExitCode::from(2))
+                }
+            }
+        }
+        AssetsCmd::Export { format } => {
+            let assets = reg
+                .assets_matching(&Default::default())
+                .await
+                .map_err(api)?;
+            let text = match format.as_str() {
+                "csv" => shared::assets::write_csv(assets.iter().map(|a| &a.draft)),
+                "geojson" => format!("{}\n", shared::assets::assets_geojson(&assets)),
+                other => anyhow::bail!("unknown format {other:?}: csv or geojson"),
+            };
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::Error::new(e).context("writing to stdout"))
+                }
+                _ => Ok(std::process::ExitCode::SUCCESS),
+            }
+        }
+        AssetsCmd::Demo => {
+            let added = reg.seed_demo_assets().await.map_err(api)?;
+            println!("added {added} assets (synthetic demo inventory and public facts)");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        AssetsCmd::Generate { count, seed } => {
+            let drafts = tokio::task::spawn_blocking(move || {
+                let mut d = shared::inventory::synthetic_inventory(seed, count);
+                // Distinct names per seed, so generated sets can be stacked.
+                for a in &mut d {
+                    a.name = format!("{}-s{seed}", a.name);
+                }
+                d
+            })
+            .await?;
+            let added = reg
+                .seed_assets(&actor(), &drafts, shared::assets::SOURCE_SYNTHETIC)
+                .await
+                .map_err(api)?;
+            println!("added {added} synthetic assets (seed {seed})");
             Ok(std::process::ExitCode::SUCCESS)
         }
     }

@@ -159,6 +159,8 @@ pub struct Registry {
     pub(crate) write_lock: Arc<Mutex<()>>,
     cables: Arc<Vec<Cable>>,
     stations: Arc<Vec<Station>>,
+    /// The asset registry as last read, with its map index (see `assets`).
+    pub(crate) asset_cache: crate::assets::AssetCache,
 }
 
 impl Registry {
@@ -179,6 +181,7 @@ impl Registry {
             write_lock: Arc::new(Mutex::new(())),
             cables: Arc::new(cables),
             stations: Arc::new(stations),
+            asset_cache: Default::default(),
         };
         reg.load_reference().await?;
         Ok(reg)
@@ -302,7 +305,7 @@ impl Registry {
 
     /// The database's own consistency check: `ok`, or what it found.
     /// SQLite runs `PRAGMA integrity_check`; on both engines every fault and
-    /// maintenance row must have at least one event.
+    /// maintenance row and every asset must have at least one event.
     pub async fn integrity_check(&self) -> Result<String, ApiError> {
         let mut problems = Vec::new();
         if self.engine == Engine::Sqlite {
@@ -314,15 +317,17 @@ impl Registry {
                 problems.extend(rows);
             }
         }
-        let orphans: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM faults f WHERE NOT EXISTS (SELECT 1 FROM events e \
-             WHERE e.entity_type = 'fault' AND e.entity_id = CAST(f.id AS TEXT))",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if orphans > 0 {
-            problems.push(format!("{orphans} fault(s) without an event"));
+        for (table, entity) in [("faults", "fault"), ("assets", "asset")] {
+            let orphans: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM events e \
+                 WHERE e.entity_type = '{entity}' AND e.entity_id = CAST(t.id AS TEXT))"
+            ))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+            if orphans > 0 {
+                problems.push(format!("{orphans} {entity}(s) without an event"));
+            }
         }
         Ok(if problems.is_empty() {
             "ok".to_string()

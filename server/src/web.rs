@@ -20,9 +20,13 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::Registry;
+use shared::api::{AssetDetail, AssetList};
+use shared::assets::{Asset, AssetFilter, AssetForm, AssetImportReport, AssetKind};
+use shared::map::{AssetMarker, View};
 
-/// Largest request body accepted (a notice is a few KB).
-pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Largest request body accepted: a notice is a few KB; an asset import of
+/// 20,000 CSV rows is about 2 MB.
+pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 #[async_trait::async_trait]
 impl Backend for Registry {
@@ -106,6 +110,42 @@ impl Backend for Registry {
     }
     async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError> {
         Registry::revoke_kiosk(self, actor, id).await
+    }
+    async fn list_assets(&self, filter: &AssetFilter) -> Result<AssetList, ApiError> {
+        Registry::list_assets(self, filter).await
+    }
+    async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError> {
+        Registry::asset(self, id).await
+    }
+    async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError> {
+        Registry::create_asset(self, actor, form).await
+    }
+    async fn update_asset(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &AssetForm,
+    ) -> Result<Asset, ApiError> {
+        Registry::update_asset(self, actor, id, version, form).await
+    }
+    async fn import_assets(
+        &self,
+        actor: &str,
+        format: Option<&str>,
+        text: &str,
+        write: bool,
+    ) -> Result<AssetImportReport, ApiError> {
+        let format = crate::assets::ImportFormat::detect(format, text);
+        Registry::import_assets(self, actor, format, text, write).await
+    }
+    async fn asset_markers(
+        &self,
+        view: &View,
+        zoom: u8,
+        kinds: &[AssetKind],
+    ) -> Result<Vec<AssetMarker>, ApiError> {
+        Registry::asset_markers(self, view, zoom, kinds).await
     }
 }
 

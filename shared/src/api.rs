@@ -82,6 +82,18 @@ impl ApiError {
         }
     }
 
+    /// A CSV or GeoJSON asset import with errors: every bad line or feature.
+    pub fn bad_import(lines: Vec<LineIssue>) -> Self {
+        let message = format!(
+            "the file has {} problem(s); nothing was imported",
+            lines.len()
+        );
+        Self {
+            lines,
+            ..Self::new("bad_import", message)
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self.error.as_str() {
@@ -89,7 +101,7 @@ impl ApiError {
             "forbidden" => 403,
             "not_found" => 404,
             "conflict" => 409,
-            "invalid" | "bad_notice" => 422,
+            "invalid" | "bad_notice" | "bad_import" => 422,
             "too_large" => 413,
             "bad_request" => 400,
             "rate_limited" => 429,
@@ -112,4 +124,20 @@ pub struct NoticeReport {
     pub warnings: Vec<LineIssue>,
     /// Events written: 0 for a preview or for a notice already imported.
     pub events_written: usize,
+}
+
+/// One page of the asset list: the matching assets (at most `limit`), how
+/// many matched, and the whole registry's counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssetList {
+    pub assets: Vec<crate::assets::Asset>,
+    pub matched: usize,
+    pub counts: crate::assets::AssetCounts,
+}
+
+/// An asset with its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetDetail {
+    pub asset: crate::assets::Asset,
+    pub events: Vec<Event>,
 }

@@ -12,6 +12,9 @@ pub mod kind {
     pub const MAINTENANCE_RECORDED: &str = "maintenance.recorded";
     pub const MAINTENANCE_UPDATED: &str = "maintenance.updated";
     pub const REFERENCE_LOADED: &str = "reference.loaded";
+    pub const ASSET_CREATED: &str = "asset.created";
+    pub const ASSET_UPDATED: &str = "asset.updated";
+    pub const ASSETS_IMPORTED: &str = "assets.imported";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,13 +11,19 @@
 //! - [`auth`]: roles, capabilities, the signed-in principal, username and password rules.
 //! - [`api`]: bodies of the JSON API and the server functions, and the one error type.
 //! - [`event`]: the event log's entry type.
+//! - [`assets`]: backup assets, their form, CSV/GeoJSON import and export, counts.
+//! - [`inventory`]: the deterministic synthetic demo inventory and the public asset facts.
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod chainage;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod event;
 pub mod fault;
 pub mod import;
+pub mod inventory;
 pub mod maintenance;
 pub mod map;
 pub mod notice;

@@ -286,6 +286,25 @@ pub fn map_data(
     }
 }
 
+/// One marker of the asset layer: a single asset, or a cluster of `count`
+/// assets of one kind (and one health: `attention` for degraded, offline or
+/// in maintenance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetMarker {
+    pub kind: crate::assets::AssetKind,
+    pub attention: bool,
+    pub lon: f64,
+    pub lat: f64,
+    pub count: u32,
+    /// Set for a single asset.
+    pub id: Option<i64>,
+    pub name: String,
+    pub status: Option<crate::assets::AssetStatus>,
+    /// The far end of a single microwave link.
+    pub end: Option<(f64, f64)>,
+    pub synthetic: bool,
+}
+
 /// A named view of the map: a lon/lat box.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct View {
@@ -358,6 +377,22 @@ impl View {
         ((self.south + self.north) / 2.0).to_radians().cos()
     }
 
+    /// The part of this view inside `bbox` (`[west, south, east, north]`),
+    /// keeping the view's scale: the asset layer is fetched for the visible
+    /// area only. A malformed box gives the whole view.
+    pub fn within(&self, bbox: &[f64]) -> View {
+        match bbox {
+            [w, s, e, n] if w < e && s < n && [w, s, e, n].iter().all(|x| x.is_finite()) => View {
+                west: w.max(self.west),
+                south: s.max(self.south),
+                east: e.min(self.east),
+                north: n.min(self.north),
+                ..*self
+            },
+            _ => *self,
+        }
+    }
+
     /// Height of the SVG for this view (equirectangular, scaled at mid-latitude).
     pub fn height(&self) -> f64 {
         MAP_WIDTH * (self.north - self.south) / ((self.east - self.west) * self.kx())
@@ -399,7 +434,7 @@ struct LandFile {
     rings: Vec<Vec<(f64, f64)>>,
 }
 
-fn land() -> &'static [Vec<(f64, f64)>] {
+pub(crate) fn land() -> &'static [Vec<(f64, f64)>] {
     static LAND: std::sync::OnceLock<Vec<Vec<(f64, f64)>>> = std::sync::OnceLock::new();
     LAND.get_or_init(|| {
         serde_json::from_str::<LandFile>(LAND_JSON)

@@ -46,6 +46,8 @@ where
 
 pub struct Server {
     pub base: String,
+    /// The server's database URL (for the CLI against the same data).
+    pub db: String,
     _proc: Guard,
     _dir: PathBuf,
 }
@@ -91,6 +93,7 @@ pub async fn start_server(name: &str) -> Result<Server> {
     .await?;
     Ok(Server {
         base,
+        db,
         _proc: guard,
         _dir: dir,
     })

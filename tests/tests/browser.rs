@@ -301,3 +301,156 @@ async fn the_map_shows_the_notice_and_its_layers_work() -> Result<()> {
     })
     .await
 }
+
+async fn js_true(c: &Client, expr: &str) -> bool {
+    js_string(c, expr)
+        .await
+        .map(|t| t == "true")
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn the_asset_layer_pans_zooms_and_opens_assets() -> Result<()> {
+    scenario("map_assets", |c, base| async move {
+        sign_in(&c, &base, "watch").await?;
+        c.goto(&format!("{base}/map")).await?;
+        // The demo inventory is on the map, clustered, within the element budget.
+        wait_for("asset markers", Duration::from_secs(20), || async {
+            js_true(&c, "document.querySelectorAll('#assets [data-kind]').length > 20").await
+        })
+        .await?;
+        let elements: usize = js_string(&c, "document.querySelectorAll('#map *').length")
+            .await?
+            .parse()?;
+        ensure!(elements <= 1500, "{elements} SVG elements");
+        ensure!(
+            js_true(&c, "document.querySelector('#assets .cluster[data-count]') !== null").await,
+            "clusters carry their count"
+        );
+        wait_hydrated(&c).await?;
+        // The layer switch hides the assets.
+        c.find(Locator::Id("layer-assets")).await?.click().await?;
+        wait_for("the asset layer hidden", Duration::from_secs(10), || async {
+            js_true(&c, "document.getElementById('assets').classList.contains('hidden')").await
+        })
+        .await?;
+        c.find(Locator::Id("layer-assets")).await?.click().await?;
+        // Zooming halves the visible width and fetches the layer for the new scale.
+        let width = |vb: &str| vb.split(' ').nth(2).and_then(|w| w.parse::<f64>().ok()).unwrap_or(0.0);
+        let before = js_string(&c, "document.getElementById('map').getAttribute('viewBox')").await?;
+        c.find(Locator::Id("zoom-in")).await?.click().await?;
+        wait_for("zoomed in", Duration::from_secs(10), || async {
+            js_string(&c, "document.getElementById('map').getAttribute('viewBox')")
+                .await
+                .map(|vb| (width(&vb) * 2.0 - width(&before)).abs() < 1.0)
+                .unwrap_or(false)
+        })
+        .await?;
+        // Dragging pans: the viewBox origin moves.
+        let vb1 = js_string(&c, "document.getElementById('map').getAttribute('viewBox')").await?;
+        c.execute(
+            "const m = document.getElementById('map'); \
+             const ev = (t, x) => new PointerEvent(t, {bubbles: true, clientX: x, clientY: 300}); \
+             m.dispatchEvent(ev('pointerdown', 600)); m.dispatchEvent(ev('pointermove', 500)); m.dispatchEvent(ev('pointerup', 500));",
+            vec![],
+        )
+        .await?;
+        let vb2 = js_string(&c, "document.getElementById('map').getAttribute('viewBox')").await?;
+        ensure!(vb1 != vb2, "a drag pans: {vb1} → {vb2}");
+        // Clicking a single asset opens its panel, labelled synthetic, with a link.
+        wait_for("a single asset", Duration::from_secs(20), || async {
+            js_true(&c, "document.querySelector('#assets circle[data-asset]') !== null").await
+        })
+        .await?;
+        c.execute(
+            "document.querySelector('#assets circle[data-asset]').dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+            vec![],
+        )
+        .await?;
+        wait_for("the asset panel", Duration::from_secs(10), || async {
+            js_true(&c, "document.querySelector('#asset-panel a[href^=\"/assets/\"]') !== null").await
+        })
+        .await?;
+        ensure!(
+            js_true(&c, "document.querySelector('#asset-panel .badge.synthetic') !== null").await,
+            "synthetic assets say so"
+        );
+        // The list: counts per kind, the synthetic note, and no write links for the watch.
+        c.goto(&format!("{base}/assets")).await?;
+        wait_hydrated(&c).await?;
+        let hubs = js_string(&c, "document.querySelector('#asset-counts tr[data-kind=hub_5g] td.total').textContent").await?;
+        ensure!(hubs == "1123", "hub 5G count: {hubs}");
+        ensure!(js_true(&c, "document.getElementById('synthetic-note') !== null").await, "synthetic note");
+        ensure!(
+            js_true(&c, "document.querySelector('a[href=\"/assets/new\"]') === null").await,
+            "the watch cannot add assets"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_officer_adds_an_asset_and_a_bad_import_writes_nothing() -> Result<()> {
+    scenario("asset_form", |c, base| async move {
+        sign_in(&c, &base, "officer").await?;
+        c.goto(&format!("{base}/assets/new")).await?;
+        wait_hydrated(&c).await?;
+        let fill = |name: &'static str, value: &'static str| {
+            let c = c.clone();
+            async move {
+                let el = c.find(Locator::Css(&format!("form.asset-form [name={name}]"))).await?;
+                el.clear().await?;
+                el.send_keys(value).await?;
+                anyhow::Ok(())
+            }
+        };
+        fill("name", "Dongyin LEO test dish").await?;
+        c.find(Locator::Css("form.asset-form select[name=kind] option[value=sat_terminal]")).await?.click().await?;
+        fill("lat", "26.37").await?;
+        fill("lon", "east").await?;
+        fill("region", "Matsu").await?;
+        c.find(Locator::Id("save-asset")).await?.click().await?;
+        wait_for("the longitude error", Duration::from_secs(10), || async {
+            js_string(&c, "document.querySelector('.field-error[data-field=lon]').textContent")
+                .await
+                .map(|t| !t.is_empty())
+                .unwrap_or(false)
+        })
+        .await?;
+        let kept = js_string(&c, "document.querySelector('form.asset-form [name=name]').value").await?;
+        ensure!(kept == "Dongyin LEO test dish", "the typed name is kept: {kept}");
+        fill("lon", "120.49").await?;
+        c.find(Locator::Id("save-asset")).await?.click().await?;
+        wait_for("the asset page", Duration::from_secs(15), || async {
+            js_string(&c, "document.getElementById('asset-source')?.textContent ?? ''")
+                .await
+                .map(|t| t == "user:officer")
+                .unwrap_or(false)
+        })
+        .await?;
+        // A CSV with one bad line: the line is named and nothing is written.
+        c.goto(&format!("{base}/assets/import")).await?;
+        wait_hydrated(&c).await?;
+        let csv = "name,kind,lon,lat,region\\nGood one,ppdr,121.6,24.0,Hualien\\nBad one,ppdr,121.6,95,Hualien";
+        c.execute(
+            &format!("const t = document.getElementById('asset-import-text'); t.value = \"{csv}\"; t.dispatchEvent(new Event('input', {{bubbles: true}}));"),
+            vec![],
+        )
+        .await?;
+        c.find(Locator::Id("asset-import")).await?.click().await?;
+        wait_for("the bad line", Duration::from_secs(10), || async {
+            js_string(&c, "document.getElementById('asset-import-lines')?.textContent ?? ''")
+                .await
+                .map(|t| t.contains("line 3"))
+                .unwrap_or(false)
+        })
+        .await?;
+        c.goto(&format!("{base}/assets?q=Good%20one")).await?;
+        wait_hydrated(&c).await?;
+        let rows = js_string(&c, "document.querySelectorAll('#asset-table tbody tr').length").await?;
+        ensure!(rows == "0", "nothing imported: {rows} rows");
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,505 @@
+//! The backup-asset registry (SQL). Like faults, every change is an event in
+//! the log written in the same transaction as the `assets` row; imports are
+//! all-or-nothing. Reads go through a snapshot cached until the event log
+//! moves (any server's write moves it, so several servers stay correct), and
+//! the map's cluster index is built once per snapshot.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use shared::api::{ApiError, AssetDetail, AssetList};
+use shared::assets::{
+    count_assets, parse_csv, parse_geojson, Asset, AssetDraft, AssetFilter, AssetForm,
+    AssetImportReport, AssetKind, AssetStatus, Orbit, SOURCE_REFERENCE, SOURCE_SYNTHETIC,
+};
+use shared::cluster::AssetIndex;
+use shared::event::kind;
+use shared::map::{AssetMarker, View};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::registry::{append_event, db_err, event_from_row, now, Registry};
+
+/// The assets as of one point of the event log.
+pub struct AssetSnapshot {
+    /// The newest event's sequence number when this was read.
+    pub seq: i64,
+    pub assets: Vec<Asset>,
+    index: OnceLock<AssetIndex>,
+}
+
+impl AssetSnapshot {
+    /// The map's cluster index, built on first use.
+    pub fn index(&self) -> &AssetIndex {
+        self.index.get_or_init(|| AssetIndex::new(&self.assets))
+    }
+}
+
+pub type AssetCache = Arc<Mutex<Option<Arc<AssetSnapshot>>>>;
+
+/// Largest page of the asset list; the counts always cover everything.
+pub const LIST_LIMIT: usize = 500;
+
+const COLS: &str = "id, name, kind, status, lon, lat, end_lon, end_lat, region, capacity_mbps, \
+    orbit, operator, programme, home_port, zone, notes, source, version";
+
+fn from_row(r: &AnyRow) -> Result<Asset, ApiError> {
+    let s = |c: &str| r.try_get::<String, _>(c).map_err(db_err);
+    let f = |c: &str| r.try_get::<f64, _>(c).map_err(db_err);
+    let of = |c: &str| r.try_get::<Option<f64>, _>(c).map_err(db_err);
+    let bad = |what: &str, v: &str| {
+        tracing::error!(what, value = v, "stored asset value does not parse");
+        ApiError::internal()
+    };
+    let kind_s = s("kind")?;
+    let status_s = s("status")?;
+    let orbit = r
+        .try_get::<Option<String>, _>("orbit")
+        .map_err(db_err)?
+        .map(|o| Orbit::parse(&o).ok_or_else(|| bad("orbit", &o)))
+        .transpose()?;
+    Ok(Asset {
+        id: r.try_get("id").map_err(db_err)?,
+        draft: AssetDraft {
+            name: s("name")?,
+            kind: AssetKind::parse(&kind_s).ok_or_else(|| bad("kind", &kind_s))?,
+            status: AssetStatus::parse(&status_s).ok_or_else(|| bad("status", &status_s))?,
+            lon: f("lon")?,
+            lat: f("lat")?,
+            end: match (of("end_lon")?, of("end_lat")?) {
+                (Some(x), Some(y)) => Some((x, y)),
+                _ => None,
+            },
+            region: s("region")?,
+            capacity_mbps: of("capacity_mbps")?,
+            orbit,
+            operator: s("operator")?,
+            programme: s("programme")?,
+            home_port: s("home_port")?,
+            zone: s("zone")?,
+            notes: s("notes")?,
+        },
+        source: s("source")?,
+        version: r.try_get("version").map_err(db_err)?,
+    })
+}
+
+async fn id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<(i64, i64)>, ApiError> {
+    let row = sqlx::query("SELECT id, version FROM assets WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    row.map(|r| {
+        Ok((
+            r.try_get("id").map_err(db_err)?,
+            r.try_get("version").map_err(db_err)?,
+        ))
+    })
+    .transpose()
+}
+
+async fn insert(
+    conn: &mut AnyConnection,
+    actor: &str,
+    d: &AssetDraft,
+    source: &str,
+) -> Result<Asset, ApiError> {
+    if let Some((id, _)) = id_by_name(conn, &d.name).await? {
+        return Err(ApiError {
+            field: Some("name".into()),
+            ..ApiError::conflict(format!(
+                "the name {:?} is already used by asset #{id}",
+                d.name
+            ))
+        });
+    }
+    let ts = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO assets (name, kind, status, lon, lat, end_lon, end_lat, region, capacity_mbps, \
+         orbit, operator, programme, home_port, zone, notes, source, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17) \
+         RETURNING id",
+    )
+    .bind(&d.name)
+    .bind(d.kind.as_str())
+    .bind(d.status.as_str())
+    .bind(d.lon)
+    .bind(d.lat)
+    .bind(d.end.map(|e| e.0))
+    .bind(d.end.map(|e| e.1))
+    .bind(&d.region)
+    .bind(d.capacity_mbps)
+    .bind(d.orbit.map(|o| o.as_str()))
+    .bind(&d.operator)
+    .bind(&d.programme)
+    .bind(&d.home_port)
+    .bind(&d.zone)
+    .bind(&d.notes)
+    .bind(source)
+    .bind(&ts)
+    // Not cached: through `Any`, a NULL and a number bound to the same
+    // parameter give PostgreSQL different types, and a cached statement
+    // keeps the first one ("incorrect binary data format").
+    .persistent(false)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let asset = Asset {
+        id,
+        draft: d.clone(),
+        source: source.to_string(),
+        version: 1,
+    };
+    append_event(
+        conn,
+        actor,
+        kind::ASSET_CREATED,
+        "asset",
+        &id.to_string(),
+        None::<&()>,
+        Some(&asset),
+    )
+    .await?;
+    Ok(asset)
+}
+
+async fn load(conn: &mut AnyConnection, id: i64) -> Result<Asset, ApiError> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM assets WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| ApiError::not_found(format!("no asset #{id}")))?;
+    from_row(&row)
+}
+
+async fn update(
+    conn: &mut AnyConnection,
+    actor: &str,
+    id: i64,
+    version: i64,
+    d: &AssetDraft,
+) -> Result<Asset, ApiError> {
+    let before = load(conn, id).await?;
+    if before.version != version {
+        return Err(ApiError::conflict(format!(
+            "asset #{id} was changed by someone else since you opened it (you edited version {version}, it is now version {}); reload it, your text is kept",
+            before.version
+        )));
+    }
+    if let Some((other, _)) = id_by_name(conn, &d.name).await? {
+        if other != id {
+            return Err(ApiError {
+                field: Some("name".into()),
+                ..ApiError::conflict(format!(
+                    "the name {:?} is already used by asset #{other}",
+                    d.name
+                ))
+            });
+        }
+    }
+    let done = sqlx::query(
+        "UPDATE assets SET name = $1, kind = $2, status = $3, lon = $4, lat = $5, end_lon = $6, \
+         end_lat = $7, region = $8, capacity_mbps = $9, orbit = $10, operator = $11, programme = $12, \
+         home_port = $13, zone = $14, notes = $15, version = version + 1, updated_at = $16 \
+         WHERE id = $17 AND version = $18",
+    )
+    .bind(&d.name)
+    .bind(d.kind.as_str())
+    .bind(d.status.as_str())
+    .bind(d.lon)
+    .bind(d.lat)
+    .bind(d.end.map(|e| e.0))
+    .bind(d.end.map(|e| e.1))
+    .bind(&d.region)
+    .bind(d.capacity_mbps)
+    .bind(d.orbit.map(|o| o.as_str()))
+    .bind(&d.operator)
+    .bind(&d.programme)
+    .bind(&d.home_port)
+    .bind(&d.zone)
+    .bind(&d.notes)
+    .bind(now())
+    .bind(id)
+    .bind(version)
+    .persistent(false)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::conflict(format!(
+            "asset #{id} was changed by someone else since you opened it"
+        )));
+    }
+    let after = Asset {
+        id,
+        draft: d.clone(),
+        source: before.source.clone(),
+        version: version + 1,
+    };
+    append_event(
+        conn,
+        actor,
+        kind::ASSET_UPDATED,
+        "asset",
+        &id.to_string(),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// The import formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    Csv,
+    GeoJson,
+}
+
+impl ImportFormat {
+    /// `csv` or `geojson`; otherwise judged by the first character of the text.
+    pub fn detect(name: Option<&str>, text: &str) -> Self {
+        match name.map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Self::Csv,
+            Some("geojson") | Some("json") => Self::GeoJson,
+            _ if text.trim_start().starts_with('{') => Self::GeoJson,
+            _ => Self::Csv,
+        }
+    }
+}
+
+impl Registry {
+    /// The assets as of the newest event, read again only when the log moved.
+    pub async fn asset_snapshot(&self) -> Result<Arc<AssetSnapshot>, ApiError> {
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if let Some(s) = self.cached_assets() {
+            if s.seq == seq {
+                return Ok(s);
+            }
+        }
+        // Read the rows and the log position in one transaction, so the
+        // snapshot is never newer or older than the seq it is filed under.
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let assets = sqlx::query(&format!("SELECT {COLS} FROM assets ORDER BY id"))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await.map_err(db_err)?;
+        let snap = Arc::new(AssetSnapshot {
+            seq,
+            assets,
+            index: OnceLock::new(),
+        });
+        if let Ok(mut c) = self.asset_cache.lock() {
+            *c = Some(snap.clone());
+        }
+        Ok(snap)
+    }
+
+    fn cached_assets(&self) -> Option<Arc<AssetSnapshot>> {
+        self.asset_cache.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// The list page: matching assets (by kind, then name; at most
+    /// [`LIST_LIMIT`]), how many matched, and the whole registry's counts.
+    pub async fn list_assets(&self, filter: &AssetFilter) -> Result<AssetList, ApiError> {
+        let snap = self.asset_snapshot().await?;
+        let mut matched: Vec<&Asset> = snap.assets.iter().filter(|a| filter.matches(a)).collect();
+        matched.sort_by(|a, b| {
+            (a.draft.kind, &a.draft.region, &a.draft.name).cmp(&(
+                b.draft.kind,
+                &b.draft.region,
+                &b.draft.name,
+            ))
+        });
+        Ok(AssetList {
+            matched: matched.len(),
+            assets: matched.into_iter().take(LIST_LIMIT).cloned().collect(),
+            counts: count_assets(&snap.assets),
+        })
+    }
+
+    /// Every asset matching `filter` (for exports).
+    pub async fn assets_matching(&self, filter: &AssetFilter) -> Result<Vec<Asset>, ApiError> {
+        let snap = self.asset_snapshot().await?;
+        Ok(snap
+            .assets
+            .iter()
+            .filter(|a| filter.matches(a))
+            .cloned()
+            .collect())
+    }
+
+    /// The asset layer of the map for a view, clustered.
+    pub async fn asset_markers(
+        &self,
+        view: &View,
+        zoom: u8,
+        kinds: &[AssetKind],
+    ) -> Result<Vec<AssetMarker>, ApiError> {
+        let snap = self.asset_snapshot().await?;
+        let snap2 = snap.clone();
+        let view = *view;
+        let kinds = kinds.to_vec();
+        // Building the index is CPU work: off the async workers.
+        tokio::task::spawn_blocking(move || {
+            snap2.index().markers(&snap2.assets, &view, zoom, &kinds)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "clustering failed");
+            ApiError::internal()
+        })
+    }
+
+    pub async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let asset = load(&mut conn, id).await?;
+        let events = sqlx::query(
+            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
+             FROM events WHERE entity_type = 'asset' AND entity_id = $1 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<_, _>>()?;
+        Ok(AssetDetail { asset, events })
+    }
+
+    pub async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError> {
+        let draft = form.validate().map_err(ApiError::invalid)?;
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let a = insert(&mut tx, actor, &draft, actor).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(a)
+    }
+
+    /// Edits an asset; refused with a conflict unless `version` is current.
+    pub async fn update_asset(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &AssetForm,
+    ) -> Result<Asset, ApiError> {
+        let draft = form.validate().map_err(ApiError::invalid)?;
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let a = update(&mut tx, actor, id, version, &draft).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(a)
+    }
+
+    /// Imports CSV or GeoJSON: every row valid or nothing is written (every
+    /// bad line named). A name already in the registry updates that asset
+    /// if anything differs; the same file twice writes nothing the second time.
+    pub async fn import_assets(
+        &self,
+        actor: &str,
+        format: ImportFormat,
+        text: &str,
+        write: bool,
+    ) -> Result<AssetImportReport, ApiError> {
+        let drafts = match format {
+            ImportFormat::Csv => parse_csv(text),
+            ImportFormat::GeoJson => parse_geojson(text),
+        }
+        .map_err(ApiError::bad_import)?;
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut report = AssetImportReport {
+            written: write,
+            ..Default::default()
+        };
+        let source = format!("import:{actor}");
+        for d in &drafts {
+            match id_by_name(&mut tx, &d.name).await? {
+                None => {
+                    report.created += 1;
+                    if write {
+                        insert(&mut tx, actor, d, &source).await?;
+                    }
+                }
+                Some((id, version)) => {
+                    if load(&mut tx, id).await?.draft == *d {
+                        report.unchanged += 1;
+                    } else {
+                        report.updated += 1;
+                        if write {
+                            update(&mut tx, actor, id, version, d).await?;
+                        }
+                    }
+                }
+            }
+        }
+        if write && report.created + report.updated > 0 {
+            append_event(
+                &mut tx,
+                actor,
+                kind::ASSETS_IMPORTED,
+                "import",
+                match format {
+                    ImportFormat::Csv => "csv",
+                    ImportFormat::GeoJson => "geojson",
+                },
+                None::<&()>,
+                Some(&report),
+            )
+            .await?;
+            tx.commit().await.map_err(db_err)?;
+        } else {
+            tx.rollback().await.map_err(db_err)?;
+        }
+        Ok(report)
+    }
+
+    /// Loads `drafts` as new assets from `source` (demo or generated data),
+    /// skipping names already present. Returns how many were added.
+    pub async fn seed_assets(
+        &self,
+        actor: &str,
+        drafts: &[AssetDraft],
+        source: &str,
+    ) -> Result<usize, ApiError> {
+        let _w = self.write_lock.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut added = 0;
+        for d in drafts {
+            if id_by_name(&mut tx, &d.name).await?.is_none() {
+                insert(&mut tx, actor, d, source).await?;
+                added += 1;
+            }
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(added)
+    }
+
+    /// The demo inventory (synthetic) and the public facts (reference), once.
+    pub async fn seed_demo_assets(&self) -> Result<usize, ApiError> {
+        let demo = tokio::task::spawn_blocking(shared::inventory::demo_inventory)
+            .await
+            .map_err(|_| ApiError::internal())?;
+        let refs = shared::inventory::reference_assets();
+        Ok(self
+            .seed_assets("system:demo", &demo, SOURCE_SYNTHETIC)
+            .await?
+            + self
+                .seed_assets("system:reference", &refs, SOURCE_REFERENCE)
+                .await?)
+    }
+}

@@ -1,0 +1,357 @@
+//! The map benchmark (`cargo xtask bench-map`): a release server with the
+//! demo data plus generated assets up to `--assets` (20,000), then for every
+//! zoom preset, side by side with the same page with the asset layer off
+//! (`?assets=0`, the baseline): SVG elements, HTML bytes (raw and gzip),
+//! server render time (p50/p95 over `--runs` requests after warm-up), and in
+//! headless Chromium the script time of a pan or zoom step after hydration
+//! (Chrome's own `ScriptDuration` metric, taken before and after each step).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use e2e::{sign_in, start_browser, start_server, wait_for, wait_hydrated};
+use fantoccini::Client;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::rt::TokioExecutor;
+
+const VIEWS: [&str; 6] = [
+    "region",
+    "taiwan",
+    "matsu",
+    "kinmen",
+    "penghu",
+    "xiaoliuqiu",
+];
+
+fn arg(name: &str, default: usize) -> Result<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .context("a value after the flag")?
+            .parse()
+            .context("a number"),
+        None => Ok(default),
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    let mut child = Command::new("gzip")
+        .arg("-6c")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("gzip")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(bytes)?;
+    }
+    Ok(child.wait_with_output()?.stdout.len())
+}
+
+/// Elements inside `<svg id="map">…</svg>`.
+fn svg_elements(html: &str) -> usize {
+    let Some(start) = html.find("<svg id=\"map\"") else {
+        return 0;
+    };
+    let end = html[start..]
+        .find("</svg>")
+        .map_or(html.len(), |e| start + e);
+    let svg = &html[start..end];
+    svg.match_indices('<')
+        .filter(|(i, _)| {
+            svg[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+        })
+        .count()
+}
+
+struct PageFigures {
+    elements: usize,
+    html: usize,
+    gzip: usize,
+    p50: f64,
+    p95: f64,
+}
+
+async fn measure_page(
+    http: &HttpClient<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    base: &str,
+    token: &str,
+    path: &str,
+    runs: usize,
+) -> Result<PageFigures> {
+    let get = || async {
+        let req = hyper::Request::get(format!("{base}{path}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))?;
+        let t0 = Instant::now();
+        let resp = http.request(req).await?;
+        ensure!(resp.status() == 200, "{path}: {}", resp.status());
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok::<_, anyhow::Error>((t0.elapsed().as_secs_f64() * 1000.0, body))
+    };
+    for _ in 0..5 {
+        get().await?;
+    }
+    let mut times = Vec::with_capacity(runs);
+    let mut last = Bytes::new();
+    for _ in 0..runs {
+        let (ms, body) = get().await?;
+        times.push(ms);
+        last = body;
+    }
+    times.sort_by(f64::total_cmp);
+    let html = String::from_utf8_lossy(&last);
+    Ok(PageFigures {
+        elements: svg_elements(&html),
+        html: last.len(),
+        gzip: gzip_len(&last)?,
+        p50: percentile(&times, 0.5),
+        p95: percentile(&times, 0.95),
+    })
+}
+
+/// Chrome DevTools `Performance.*` through chromedriver's CDP endpoint.
+#[derive(Debug)]
+struct Cdp(&'static str);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> std::result::Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(serde_json::json!({"cmd": self.0, "params": {}}).to_string()),
+        )
+    }
+}
+
+async fn script_seconds(c: &Client) -> Result<f64> {
+    let v = c.issue_cmd(Cdp("Performance.getMetrics")).await?;
+    let metrics = v["metrics"].as_array().context("metrics")?;
+    metrics
+        .iter()
+        .find(|m| m["name"] == "ScriptDuration")
+        .and_then(|m| m["value"].as_f64())
+        .context("ScriptDuration")
+}
+
+/// One step in the page: the event, then the page settles (two macrotask
+/// turns, and for a step that refetches the asset layer, its redraw).
+const STEP_JS: &str = r#"
+const [kind, done] = [arguments[0], arguments[arguments.length - 1]];
+const m = document.getElementById('map');
+const assets = document.getElementById('assets');
+const ch = new MessageChannel();
+const turn = () => new Promise(r => { ch.port1.onmessage = () => r(); ch.port2.postMessage(0); });
+let changed = false;
+const obs = new MutationObserver(() => { changed = true; });
+obs.observe(assets, {childList: true, subtree: true});
+if (kind === 'pan') {
+  m.dispatchEvent(new PointerEvent('pointerdown', {clientX: 600, clientY: 300, bubbles: true}));
+  m.dispatchEvent(new PointerEvent('pointermove', {clientX: 540, clientY: 280, bubbles: true}));
+  m.dispatchEvent(new PointerEvent('pointerup', {clientX: 540, clientY: 280, bubbles: true}));
+} else if (kind === 'in' || kind === 'out') {
+  m.dispatchEvent(new WheelEvent('wheel', {deltaY: kind === 'in' ? -100 : 100, bubbles: true, cancelable: true}));
+} else {
+  m.dispatchEvent(new Event('nothing', {bubbles: true}));
+}
+(async () => {
+  await turn(); await turn();
+  // A zoom fetches the layer again: wait (on the condition) for its redraw.
+  const until = performance.now() + 3000;
+  if (kind === 'in' || kind === 'out') {
+    while (!changed && performance.now() < until) { await new Promise(r => setTimeout(r, 5)); }
+    await turn(); await turn();
+  }
+  obs.disconnect();
+  done(changed);
+})();
+"#;
+
+struct StepFigures {
+    p50: f64,
+    max: f64,
+    redraws: usize,
+}
+
+async fn measure_steps(
+    c: &Client,
+    base: &str,
+    path: &str,
+    rounds: usize,
+) -> Result<(StepFigures, StepFigures)> {
+    c.goto(&format!("{base}{path}")).await?;
+    wait_hydrated(c).await?;
+    c.issue_cmd(Cdp("Performance.enable")).await?;
+    let mut steps = Vec::new();
+    let mut idle = Vec::new();
+    let mut redraws = 0;
+    for i in 0..rounds {
+        for kind in ["in", "pan", "out", "idle"] {
+            let s0 = script_seconds(c).await?;
+            let changed = c
+                .execute_async(STEP_JS, vec![serde_json::json!(kind)])
+                .await?
+                .as_bool()
+                .unwrap_or(false);
+            let ms = (script_seconds(c).await? - s0) * 1000.0;
+            if kind == "idle" {
+                idle.push(ms);
+            } else if i > 0 {
+                // The first round warms the code paths up.
+                steps.push(ms);
+                redraws += usize::from(changed);
+            }
+        }
+    }
+    let stats = |mut v: Vec<f64>, redraws| {
+        v.sort_by(f64::total_cmp);
+        StepFigures {
+            p50: percentile(&v, 0.5),
+            max: v.last().copied().unwrap_or(f64::NAN),
+            redraws,
+        }
+    };
+    Ok((stats(steps, redraws), stats(idle, 0)))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let total = arg("--assets", 20_000)?;
+    let runs = arg("--runs", 50)?;
+    let rounds = arg("--rounds", 6)?;
+    let bin = std::env::var("CABLEWATCH_BIN")
+        .context("CABLEWATCH_BIN (run through cargo xtask bench-map)")?;
+    let server = start_server("bench-map").await?;
+    let cli = |args: &[&str]| -> Result<String> {
+        let out = Command::new(&bin)
+            .args(args)
+            .env("CABLEWATCH_DATABASE_URL", &server.db)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "cablewatch {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    // Wait for the demo seed (the server loads it at start), then top up.
+    let http: HttpClient<_, Full<Bytes>> = HttpClient::builder(TokioExecutor::new()).build_http();
+    let token_out = cli(&["token", "create", "watch"])?;
+    let token = token_out
+        .split_whitespace()
+        .find(|w| w.starts_with("cw_"))
+        .context("a token in the CLI output")?
+        .to_string();
+    let count = || async {
+        let req = hyper::Request::get(format!("{}/api/v1/assets?kind=none", server.base))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))?;
+        let body = http
+            .request(req)
+            .await?
+            .into_body()
+            .collect()
+            .await?
+            .to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        Ok::<_, anyhow::Error>(v["counts"]["total"].as_u64().unwrap_or(0) as usize)
+    };
+    wait_for("the demo inventory", Duration::from_secs(60), || async {
+        count().await.map(|n| n > 2000).unwrap_or(false)
+    })
+    .await?;
+    let have = count().await?;
+    if total > have {
+        let t0 = Instant::now();
+        cli(&[
+            "assets",
+            "generate",
+            "--count",
+            &(total - have).to_string(),
+            "--seed",
+            "7",
+        ])?;
+        eprintln!(
+            "generated {} assets in {:.1} s",
+            total - have,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    let have = count().await?;
+    if have != total {
+        bail!("expected {total} assets, the registry has {have}");
+    }
+    // The first request after a write builds the cluster index: time it alone.
+    let t0 = Instant::now();
+    measure_page(&http, &server.base, &token, "/map?view=taiwan", 1).await?;
+    let index_ms = t0.elapsed().as_secs_f64() * 1000.0;
+
+    println!("## Map benchmark: {have} assets, {runs} requests per page after 5 warm-up, release build\n");
+    println!("First request after the asset data changed (builds the cluster index, then 6 requests): {index_ms:.0} ms\n");
+    println!("| view | SVG elements | HTML KB | gzip KB | render p50 ms | render p95 ms | baseline (asset layer off): elements / gzip KB / p50 / p95 |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    for v in VIEWS {
+        let on = measure_page(&http, &server.base, &token, &format!("/map?view={v}"), runs).await?;
+        let off = measure_page(
+            &http,
+            &server.base,
+            &token,
+            &format!("/map?view={v}&assets=0"),
+            runs,
+        )
+        .await?;
+        println!(
+            "| {v} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} / {:.1} / {:.1} / {:.1} |",
+            on.elements,
+            on.html as f64 / 1024.0,
+            on.gzip as f64 / 1024.0,
+            on.p50,
+            on.p95,
+            off.elements,
+            off.gzip as f64 / 1024.0,
+            off.p50,
+            off.p95
+        );
+    }
+    let browser = start_browser("bench-map").await?;
+    let c = browser.client.clone();
+    let result = async {
+        sign_in(&c, &server.base, "watch").await?;
+        let (on, idle_on) = measure_steps(&c, &server.base, "/map?view=taiwan", rounds).await?;
+        let (off, idle_off) = measure_steps(&c, &server.base, "/map?view=taiwan&assets=0", rounds).await?;
+        println!("\n## Pan/zoom step after hydration, Taiwan view, {} steps each (zoom in, pan, zoom out), script ms (Chrome ScriptDuration)\n", (rounds - 1) * 3);
+        println!("| page | step p50 | step max | steps that redrew the asset layer | measuring overhead (no-op step) p50 |");
+        println!("|---|---:|---:|---:|---:|");
+        println!("| asset layer on | {:.1} | {:.1} | {} | {:.1} |", on.p50, on.max, on.redraws, idle_on.p50);
+        println!("| baseline: asset layer off | {:.1} | {:.1} | {} | {:.1} |", off.p50, off.max, off.redraws, idle_off.p50);
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}
