@@ -301,3 +301,37 @@ pub async fn asset_markers(
         .await
         .map_err(|e| ServerFnError::new(e.message))
 }
+
+/// The duty-watch board and whether the caller may acknowledge its alerts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchData {
+    pub board: shared::watch::Board,
+    pub can_ack: bool,
+}
+
+#[server(prefix = "/api/fn", endpoint = "watch_board")]
+pub async fn watch_board() -> Result<WatchData, ServerFnError> {
+    let who = caller(Capability::Read)?;
+    let board = backend()?
+        .board()
+        .await
+        .map_err(|e| ServerFnError::new(e.message))?;
+    Ok(WatchData {
+        board,
+        can_ack: who.can(Capability::Acknowledge),
+    })
+}
+
+#[server(prefix = "/api/fn", endpoint = "ack_alert")]
+pub async fn ack_alert(id: i64) -> ServerResult<shared::watch::Alert> {
+    let who = caller(Capability::Acknowledge)?.actor();
+    Ok(backend()?.ack_alert(&who, id).await)
+}
+
+/// The newest event the server has published: a page starts its live stream
+/// after it.
+#[server(prefix = "/api/fn", endpoint = "live_seq")]
+pub async fn live_seq() -> Result<i64, ServerFnError> {
+    caller(Capability::Read)?;
+    Ok(backend()?.live_head())
+}

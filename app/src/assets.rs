@@ -27,7 +27,11 @@ pub fn AssetListPage() -> impl IntoView {
             q: q.get("q").unwrap_or_default(),
         })
     };
-    let data = Resource::new(filter, list_assets);
+    let live = crate::live::use_live();
+    let data = Resource::new(
+        move || (filter(), live.assets.get()),
+        |(f, _)| list_assets(f),
+    );
     let export = move |fmt: &str| {
         let f = filter();
         let qs: Vec<String> = [
@@ -83,7 +87,7 @@ pub fn AssetListPage() -> impl IntoView {
                 </label>
                 <button type="submit" id="apply-filter">{t!(i18n, asset_filter)}</button>
             </form>
-            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(Ok(list)) => view! { <AssetTables list /> }.into_any(),
@@ -91,7 +95,7 @@ pub fn AssetListPage() -> impl IntoView {
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

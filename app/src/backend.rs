@@ -84,6 +84,12 @@ pub trait Backend: Send + Sync + 'static {
         zoom: u8,
         kinds: &[AssetKind],
     ) -> Result<Vec<AssetMarker>, ApiError>;
+    /// The newest event the live stream has published.
+    fn live_head(&self) -> i64;
+    /// The duty-watch board.
+    async fn board(&self) -> Result<shared::watch::Board, ApiError>;
+    /// Acknowledges an alert (an event with actor and time).
+    async fn ack_alert(&self, actor: &str, id: i64) -> Result<shared::watch::Alert, ApiError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

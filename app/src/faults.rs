@@ -13,7 +13,9 @@ use crate::util::{eta_label, kind_label, status_label, taipei};
 #[component]
 pub fn FaultListPage() -> impl IntoView {
     let i18n = use_i18n();
-    let data = Resource::new(|| (), |_| list_faults());
+    let live = crate::live::use_live();
+    // Re-read (keeping what is shown meanwhile) on every fault event.
+    let data = Resource::new(move || live.faults.get(), |_| list_faults());
     let show_restored = RwSignal::new(false);
     view! {
         <section class="faults">
@@ -24,14 +26,14 @@ pub fn FaultListPage() -> impl IntoView {
                     {move || if show_restored.get() { t_string!(i18n, hide_restored) } else { t_string!(i18n, show_restored) }}
                 </button>
             </div>
-            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(page) => view! { <FaultTable faults=page.faults cables=page.cables show_restored /> }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
@@ -131,68 +133,101 @@ fn FaultTable(
 #[component]
 pub fn FaultPage() -> impl IntoView {
     let i18n = use_i18n();
+    let live = crate::live::use_live();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
-    let detail = Resource::new(id, |id| async move {
+    let load = |id: Option<i64>| async move {
         match id {
             Some(id) => get_fault(id).await,
             None => Ok(Err(shared::api::ApiError::not_found("no such fault"))),
         }
+    };
+    // The editor starts from the fault as first loaded; facts and history
+    // follow the live stream.
+    let opened = Resource::new(id, load);
+    let current = Resource::new(move || (id(), live.faults.get()), move |(id, _)| load(id));
+    let latest = Signal::derive(move || {
+        current
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|r| r.ok())
+            .map(|d| d.fault)
     });
     view! {
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(Ok(d)) => {
-                        let f = d.fault.clone();
-                        let title = format!("#{} {} — {}", f.id, f.cable, f.description);
-                        let status = f.status;
-                        let kind = f.kind;
-                        let eta = f.eta;
-                        view! {
-                            <section class="fault-page">
-                                <h1>{title}</h1>
-                                <dl class="facts">
-                                    <dt>{t!(i18n, field_kind)}</dt><dd>{move || kind_label(i18n, kind)}</dd>
-                                    <dt>{t!(i18n, field_status)}</dt><dd id="fault-status">{move || status_label(i18n, status)}</dd>
-                                    <dt>{t!(i18n, field_place)}</dt>
-                                    <dd>{f.chainage.place.clone()}" · "{f.chainage.km_text()}" km"
-                                        {f.chainage.station.is_none().then(|| view! { <em class="unresolved">" ("{t!(i18n, unresolved_place)}")"</em> })}
-                                    </dd>
-                                    <dt>{t!(i18n, col_eta)}</dt><dd>{move || eta_label(i18n, &eta)}</dd>
-                                    <dt>{t!(i18n, provenance)}</dt><dd>{f.provenance.clone()}</dd>
-                                    <dt>{t!(i18n, version)}</dt><dd id="fault-version">{f.version}</dd>
-                                    <dt>{t!(i18n, field_notes)}</dt><dd class="notes">{f.notes.clone()}</dd>
-                                </dl>
-                                <h2>{t!(i18n, edit_fault_title)}</h2>
-                                <FaultEditor fault=Some(f) />
-                                <h2>{t!(i18n, history)}</h2>
-                                <table class="history">
-                                    <thead><tr>
-                                        <th>{t!(i18n, ev_seq)}</th><th>{t!(i18n, ev_time)}</th>
-                                        <th>{t!(i18n, ev_actor)}</th><th>{t!(i18n, ev_kind)}</th><th>{t!(i18n, ev_changes)}</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {d.events.into_iter().rev().map(|e| {
-                                            let changes = describe_changes(&e.before, &e.after);
-                                            view! {
-                                                <tr>
-                                                    <td>{e.seq}</td><td>{taipei(&e.at)}</td><td>{e.actor.clone()}</td>
-                                                    <td>{e.kind.clone()}</td>
-                                                    <td><ul>{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul></td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </section>
-                        }.into_any()
-                    }
+                match opened.await {
+                    Ok(Ok(d)) => view! {
+                        <section class="fault-page">
+                            <Transition>
+                                {move || Suspend::new(async move {
+                                    current.await.ok().and_then(|r| r.ok()).map(|d| view! { <FaultFacts f=d.fault /> })
+                                })}
+                            </Transition>
+                            <h2>{t!(i18n, edit_fault_title)}</h2>
+                            <FaultEditor fault=Some(d.fault) latest />
+                            <h2>{t!(i18n, history)}</h2>
+                            <Transition>
+                                {move || Suspend::new(async move {
+                                    current.await.ok().and_then(|r| r.ok()).map(|d| view! { <History events=d.events /> })
+                                })}
+                            </Transition>
+                        </section>
+                    }.into_any(),
                     Ok(Err(e)) => view! { <p class="error">{t!(i18n, not_found)}": "{e.message}</p> }.into_any(),
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn FaultFacts(f: Fault) -> impl IntoView {
+    let i18n = use_i18n();
+    let title = format!("#{} {} — {}", f.id, f.cable, f.description);
+    let status = f.status;
+    let kind = f.kind;
+    let eta = f.eta;
+    view! {
+        <h1>{title}</h1>
+        <dl class="facts">
+            <dt>{t!(i18n, field_kind)}</dt><dd>{move || kind_label(i18n, kind)}</dd>
+            <dt>{t!(i18n, field_status)}</dt><dd id="fault-status">{move || status_label(i18n, status)}</dd>
+            <dt>{t!(i18n, field_place)}</dt>
+            <dd>{f.chainage.place.clone()}" · "{f.chainage.km_text()}" km"
+                {f.chainage.station.is_none().then(|| view! { <em class="unresolved">" ("{t!(i18n, unresolved_place)}")"</em> })}
+            </dd>
+            <dt>{t!(i18n, col_eta)}</dt><dd id="fault-eta">{move || eta_label(i18n, &eta)}</dd>
+            <dt>{t!(i18n, provenance)}</dt><dd>{f.provenance.clone()}</dd>
+            <dt>{t!(i18n, version)}</dt><dd id="fault-version">{f.version}</dd>
+            <dt>{t!(i18n, field_notes)}</dt><dd class="notes">{f.notes.clone()}</dd>
+        </dl>
+    }
+}
+
+#[component]
+fn History(events: Vec<shared::event::Event>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <table class="history">
+            <thead><tr>
+                <th>{t!(i18n, ev_seq)}</th><th>{t!(i18n, ev_time)}</th>
+                <th>{t!(i18n, ev_actor)}</th><th>{t!(i18n, ev_kind)}</th><th>{t!(i18n, ev_changes)}</th>
+            </tr></thead>
+            <tbody>
+                {events.into_iter().rev().map(|e| {
+                    let changes = describe_changes(&e.before, &e.after);
+                    view! {
+                        <tr>
+                            <td>{e.seq}</td><td>{taipei(&e.at)}</td><td>{e.actor.clone()}</td>
+                            <td>{e.kind.clone()}</td>
+                            <td><ul>{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

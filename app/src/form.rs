@@ -21,8 +21,14 @@ pub fn NewFaultPage() -> impl IntoView {
     }
 }
 
+/// The form. On a fault's page, `latest` is the fault as the live stream
+/// last saw it: when someone else saves a newer version, the form says so
+/// (keeping what was typed) and offers to load it.
 #[component]
-pub fn FaultEditor(fault: Option<Fault>) -> impl IntoView {
+pub fn FaultEditor(
+    fault: Option<Fault>,
+    #[prop(optional, into)] latest: Option<Signal<Option<Fault>>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let id = fault.as_ref().map(|f| f.id);
     let version = RwSignal::new(fault.as_ref().map(|f| f.version));
@@ -84,7 +90,24 @@ pub fn FaultEditor(fault: Option<Fault>) -> impl IntoView {
     let (status_v, status_set) = bind!(status);
     let (rest_v, rest_set) = bind!(restored_on);
     let (notes_v, notes_set) = bind!(notes);
+    let newer = move || {
+        latest
+            .and_then(|l| l.get())
+            .filter(|f| version.get().is_some_and(|v| f.version > v))
+    };
+    let load_newer = move |_| {
+        if let Some(f) = newer() {
+            form.set(FaultForm::from_fault(&f));
+            version.set(Some(f.version));
+        }
+    };
     view! {
+        {move || newer().map(|f| view! {
+            <p class="stale" id="stale-version" role="status">
+                {t!(i18n, stale_version, version = move || f.version)}" "
+                <button type="button" id="load-newer" on:click=load_newer>{t!(i18n, load_newer)}</button>
+            </p>
+        })}
         <form class="fault-form" on:submit=submit novalidate>
             <label>{t!(i18n, field_cable)}
                 <select name="cable" prop:value=cable_v on:change=cable_set>

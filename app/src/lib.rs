@@ -13,10 +13,12 @@ mod assets;
 pub mod backend;
 mod faults;
 mod form;
+mod live;
 mod maintenance;
 mod map;
 mod notice;
 mod util;
+mod watch;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -93,6 +95,7 @@ fn Layout() -> impl IntoView {
         i18n.set_locale(next);
     };
     let me = access::use_me();
+    live::provide_live();
     view! {
         <Title text=move || t_string!(i18n, app_name).to_string() />
         <Router>
@@ -104,6 +107,7 @@ fn Layout() -> impl IntoView {
                         <A href="/faults/new">{t!(i18n, nav_new_fault)}</A>
                         <A href="/import">{t!(i18n, nav_import)}</A>
                     </IfCan>
+                    <IfCan me cap=Capability::Read><A href="/watch">{t!(i18n, nav_watch)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/map">{t!(i18n, nav_map)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/assets">{t!(i18n, nav_assets)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
@@ -119,6 +123,7 @@ fn Layout() -> impl IntoView {
                     {move || if hydrated.get() { "●" } else { "○" }}
                 </span>
             </header>
+            <live::LiveBanner />
             <main>
                 <Routes fallback=|| view! { <p class="error">"404"</p> }>
                     <Route path=path!("") view=faults::FaultListPage />
@@ -133,6 +138,7 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/assets/new") view=assets::NewAssetPage />
                     <Route path=path!("/assets/import") view=assets::AssetImportPage />
                     <Route path=path!("/assets/:id") view=assets::AssetPage />
+                    <Route path=path!("/watch") view=watch::WatchPage ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=access::SignInPage />
                     <Route path=path!("/audit") view=access::AuditPage />
                     <Route path=path!("/account") view=access::AccountPage />

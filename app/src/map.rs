@@ -69,7 +69,9 @@ impl Camera {
 #[component]
 pub fn MapPage() -> impl IntoView {
     let i18n = use_i18n();
-    let data = Resource::new(|| (), |_| map_data());
+    let live = crate::live::use_live();
+    // Re-read when a fault, notice or maintenance event arrives.
+    let data = Resource::new(move || live.faults.get(), |_| map_data());
     let show_cables = RwSignal::new(true);
     let show_stations = RwSignal::new(true);
     let show_faults = RwSignal::new(true);
@@ -100,9 +102,15 @@ pub fn MapPage() -> impl IntoView {
         move || {
             let v = View::by_id(view_id.get());
             let cam = camera.get();
-            (show_assets.get(), v.id, cam.fetch_key(&v), kinds.get())
+            (
+                show_assets.get(),
+                v.id,
+                cam.fetch_key(&v),
+                kinds.get(),
+                live.assets.get(),
+            )
         },
-        move |(show, id, _, kinds)| {
+        move |(show, id, _, kinds, _)| {
             let cam = camera.get_untracked();
             let v = View::by_id(id);
             async move {
@@ -166,7 +174,7 @@ pub fn MapPage() -> impl IntoView {
                     }).collect_view()}
                 </details>
             </div>
-            <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! {
@@ -178,7 +186,7 @@ pub fn MapPage() -> impl IntoView {
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
             <p class="muted">{t!(i18n, map_note)}" "{t!(i18n, map_assets_synthetic)}" "{shared::map::LAND_ATTRIBUTION}</p>
         </section>
     }

@@ -225,8 +225,7 @@ impl Registry {
             ..ApiError::bad_request(m)
         })?;
         let hash = hash_password(password).await?;
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         if sqlx::query("SELECT id FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -321,8 +320,7 @@ impl Registry {
         column: &'static str,
         value: &str,
     ) -> Result<(), ApiError> {
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         // `column` is one of three literals above, never input.
         let sql = match column {
             "disabled" => "UPDATE users SET disabled = 1, updated_at = $1 WHERE id = $2",
@@ -396,8 +394,7 @@ impl Registry {
         let label = label_ok("label", label)?;
         let expires_at = expiry(expires_days)?;
         let secret = new_secret("cw_");
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (user_id, label, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -460,8 +457,7 @@ impl Registry {
         let name = label_ok("name", name)?;
         let expires_at = expiry(Some(expires_days))?;
         let secret = new_secret("cwk_");
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO kiosks (name, token_hash, created_by, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -542,8 +538,7 @@ impl Registry {
         event: &str,
         entity: &str,
     ) -> Result<(), ApiError> {
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let mut q = sqlx::query(sql).bind(now()).bind(id);
         if let Some(o) = owner {
             q = q.bind(o);

@@ -81,8 +81,91 @@ pub fn router(st: AuthState) -> Router {
         .route("/assets/import", axum::routing::post(import_assets))
         .route("/assets.geojson", get(assets_geojson))
         .route("/assets.csv", get(assets_csv))
+        .route("/events", get(events))
+        .route("/alerts", get(list_alerts))
+        .route("/alerts/{id}/ack", axum::routing::post(ack_alert))
+        .route("/watch", get(watch_board))
         .fallback(|| async { Error(ApiError::not_found("no such API route")) })
         .with_state(st)
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    /// Where to resume when the client cannot send `Last-Event-ID` (a new
+    /// `EventSource` after a hard failure).
+    after: Option<i64>,
+}
+
+/// The live tail of the event log as server-sent events: each event with its
+/// `seq` as id; after `Last-Event-ID` (or `?after=`) every later event in
+/// order, then `ready`, then live events and a `heartbeat` every 10 s.
+/// Events about users, tokens and kiosks only reach those who may read the
+/// audit trail.
+async fn events(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Query(q): Query<EventsQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response> {
+    use axum::response::sse::Sse;
+    use futures_util::StreamExt;
+    let after = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .filter(|s| *s >= 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request("Last-Event-ID must be the seq of an event (a number)")
+                })?,
+        ),
+        None => q.after.filter(|s| *s >= 0),
+    };
+    let audit = who.can(shared::auth::Capability::ReadAudit);
+    let stream = reg
+        .live()
+        .stream(reg.clone(), after, audit)
+        .map(|out| Ok::<_, std::convert::Infallible>(out.to_sse()));
+    Ok((
+        [(header::HeaderName::from_static("x-accel-buffering"), "no")],
+        Sse::new(stream),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct AlertsQuery {
+    /// `open` (default) or `all`.
+    status: Option<String>,
+}
+
+async fn list_alerts(
+    State(reg): State<Registry>,
+    Query(q): Query<AlertsQuery>,
+) -> Result<Response> {
+    let open = match q.status.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(other) => {
+            return Err(Error(ApiError {
+                field: Some("status".into()),
+                ..ApiError::bad_request(format!("status must be open or all, not {other:?}"))
+            }))
+        }
+    };
+    Ok(Json(reg.alerts(open, 500).await?).into_response())
+}
+
+async fn ack_alert(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    Ok(Json(reg.ack_alert(&who.actor(), id).await?).into_response())
+}
+
+async fn watch_board(State(reg): State<Registry>) -> Result<Response> {
+    Ok(Json(reg.board().await?).into_response())
 }
 
 /// Public for load balancers: says only whether the database answers.

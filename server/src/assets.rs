@@ -382,8 +382,7 @@ impl Registry {
 
     pub async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError> {
         let draft = form.validate().map_err(ApiError::invalid)?;
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let a = insert(&mut tx, actor, &draft, actor).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(a)
@@ -398,8 +397,7 @@ impl Registry {
         form: &AssetForm,
     ) -> Result<Asset, ApiError> {
         let draft = form.validate().map_err(ApiError::invalid)?;
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let a = update(&mut tx, actor, id, version, &draft).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(a)
@@ -420,8 +418,7 @@ impl Registry {
             ImportFormat::GeoJson => parse_geojson(text),
         }
         .map_err(ApiError::bad_import)?;
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let mut report = AssetImportReport {
             written: write,
             ..Default::default()
@@ -476,8 +473,7 @@ impl Registry {
         drafts: &[AssetDraft],
         source: &str,
     ) -> Result<usize, ApiError> {
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let mut added = 0;
         for d in drafts {
             if id_by_name(&mut tx, &d.name).await?.is_none() {

@@ -9,15 +9,19 @@
 //! - [`signin`]: sign-in and sign-out handlers, kiosk entry, password change.
 //! - [`api`]: the JSON API under `/api/v1`, thin handlers over the registry.
 //! - [`web`]: the axum router: API, server-side rendered pages, site files.
+//! - [`live`]: the live tail of the event log as server-sent events (one pump per server, LISTEN/NOTIFY).
+//! - [`watch`]: the duty watch: alerts raised with fault events, acknowledgements, the board.
 
 pub mod access;
 pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod db;
+pub mod live;
 pub mod policy;
 pub mod registry;
 pub mod signin;
+pub mod watch;
 pub mod web;
 
 pub use registry::Registry;

@@ -250,6 +250,14 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 });
             }
             let config = server::web::WebConfig { secure_cookies };
+            // The live stream: on PostgreSQL, every server LISTENs for the
+            // others' writes.
+            let pg = cli
+                .database_url
+                .starts_with("postgres")
+                .then(|| cli.database_url.clone());
+            reg.live().start(reg.clone(), pg).await.map_err(api)?;
+            let live = reg.live().clone();
             let app = server::web::router(reg, sessions, &site_root, &config);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -259,8 +267,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 listener,
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down: ending live streams, finishing requests");
+                // Open event streams would keep graceful shutdown waiting forever.
+                live.shut_down();
             })
             .await?;
             Ok(std::process::ExitCode::SUCCESS)
@@ -483,5 +494,28 @@ async fn assets_cmd(
             println!("added {added} synthetic assets (seed {seed})");
             Ok(std::process::ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -150,6 +150,44 @@ mod erased {
     }
 }
 
+/// A write transaction: holds this process's writer lock and, on PostgreSQL,
+/// an advisory transaction lock shared by every server, so event `seq`s
+/// commit in order (the live stream relies on it). Committing wakes the live
+/// stream. Derefs to the connection like a `Transaction`.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _writer: tokio::sync::OwnedMutexGuard<()>,
+    live: crate::live::Live,
+}
+
+/// The advisory lock key every cablewatch writer takes on PostgreSQL.
+const WRITER_LOCK: i64 = 0x6361_626c_6577;
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        self.live.poke();
+        Ok(())
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
 /// The fault registry on one database.
 #[derive(Clone)]
 pub struct Registry {
@@ -161,6 +199,8 @@ pub struct Registry {
     stations: Arc<Vec<Station>>,
     /// The asset registry as last read, with its map index (see `assets`).
     pub(crate) asset_cache: crate::assets::AssetCache,
+    /// The live tail of the event log (see `live`).
+    live: crate::live::Live,
 }
 
 impl Registry {
@@ -182,6 +222,7 @@ impl Registry {
             cables: Arc::new(cables),
             stations: Arc::new(stations),
             asset_cache: Default::default(),
+            live: Default::default(),
         };
         reg.load_reference().await?;
         Ok(reg)
@@ -191,13 +232,35 @@ impl Registry {
         self.engine
     }
 
+    /// The live event stream of this server.
+    pub fn live(&self) -> &crate::live::Live {
+        &self.live
+    }
+
+    /// Begins a write: see [`WriteTx`].
+    pub(crate) async fn write(&self) -> Result<WriteTx, ApiError> {
+        let writer = self.write_lock.clone().lock_owned().await;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITER_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(WriteTx {
+            tx,
+            _writer: writer,
+            live: self.live.clone(),
+        })
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
     async fn load_reference(&self) -> Result<(), ApiError> {
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let mut added = Vec::new();
         for c in self.cables.iter() {
             let exists: Option<String> =
@@ -352,8 +415,7 @@ impl Registry {
     /// Logs a new fault from an officer's form.
     pub async fn create_fault(&self, actor: &str, form: &FaultForm) -> Result<Fault, ApiError> {
         let draft = self.validate(form)?;
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let fault = insert_fault(&mut tx, actor, &draft, actor).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(fault)
@@ -368,8 +430,7 @@ impl Registry {
         form: &FaultForm,
     ) -> Result<Fault, ApiError> {
         let draft = self.validate(form)?;
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let fault = update_fault_tx(&mut tx, actor, id, version, &draft).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(fault)
@@ -396,8 +457,7 @@ impl Registry {
         if !parsed.errors.is_empty() {
             return Err(ApiError::bad_notice(parsed.errors));
         }
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let existing: Vec<Fault> = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults"))
             .fetch_all(&mut *tx)
             .await
@@ -506,8 +566,7 @@ impl Registry {
         let line = form
             .validate(&self.cable_index())
             .map_err(ApiError::invalid)?;
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let id = insert_maintenance(&mut tx, actor, &line, actor).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(Maintenance {
@@ -528,8 +587,7 @@ impl Registry {
         version: i64,
         completed_on: NaiveDate,
     ) -> Result<Maintenance, ApiError> {
-        let _w = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.write().await?;
         let before = maintenance_rows(&mut tx, true)
             .await?
             .into_iter()
@@ -765,7 +823,7 @@ async fn insert_fault(
     .await
     .map_err(db_err)?;
     let fault = fault_from_draft(id, d, provenance, 1);
-    append_event(
+    let seq = append_event(
         conn,
         actor,
         kind::FAULT_REPORTED,
@@ -775,6 +833,7 @@ async fn insert_fault(
         Some(&fault),
     )
     .await?;
+    crate::watch::raise_alerts(conn, seq, None, &fault).await?;
     Ok(fault)
 }
 
@@ -854,7 +913,7 @@ async fn update_fault_tx(
     } else {
         kind::FAULT_UPDATED
     };
-    append_event(
+    let seq = append_event(
         conn,
         actor,
         ev,
@@ -864,5 +923,6 @@ async fn update_fault_tx(
         Some(&after),
     )
     .await?;
+    crate::watch::raise_alerts(conn, seq, Some(&before), &after).await?;
     Ok(after)
 }

@@ -147,6 +147,15 @@ impl Backend for Registry {
     ) -> Result<Vec<AssetMarker>, ApiError> {
         Registry::asset_markers(self, view, zoom, kinds).await
     }
+    fn live_head(&self) -> i64 {
+        self.live().head()
+    }
+    async fn board(&self) -> Result<shared::watch::Board, ApiError> {
+        Registry::board(self).await
+    }
+    async fn ack_alert(&self, actor: &str, id: i64) -> Result<shared::watch::Alert, ApiError> {
+        Registry::ack_alert(self, actor, id).await
+    }
 }
 
 /// Where the site files are: `--site-root`, else `site/` beside the binary's

@@ -15,6 +15,7 @@ pub mod kind {
     pub const ASSET_CREATED: &str = "asset.created";
     pub const ASSET_UPDATED: &str = "asset.updated";
     pub const ASSETS_IMPORTED: &str = "assets.imported";
+    pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

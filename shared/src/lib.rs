@@ -13,6 +13,7 @@
 //! - [`event`]: the event log's entry type.
 //! - [`assets`]: backup assets, their form, CSV/GeoJSON import and export, counts.
 //! - [`inventory`]: the deterministic synthetic demo inventory and the public asset facts.
+//! - [`watch`]: the duty watch: which changes raise alerts, islands affected, the board.
 
 pub mod api;
 pub mod assets;
@@ -29,3 +30,4 @@ pub mod map;
 pub mod notice;
 pub mod reference;
 pub mod roc;
+pub mod watch;

@@ -11,6 +11,7 @@ use anyhow::{bail, ensure, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 pub mod crash;
+pub mod load;
 
 pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -48,25 +49,26 @@ pub struct Server {
     pub base: String,
     /// The server's database URL (for the CLI against the same data).
     pub db: String,
-    _proc: Guard,
+    pub port: u16,
+    proc: Option<Guard>,
     _dir: PathBuf,
 }
 
-/// Starts the built binary (`CABLEWATCH_BIN`) with demo data on a free port.
-pub async fn start_server(name: &str) -> Result<Server> {
-    let bin = std::env::var("CABLEWATCH_BIN")
-        .context("CABLEWATCH_BIN is not set: run the browser tests through `cargo xtask test`")?;
-    let site = std::env::var("CABLEWATCH_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
-    let port = free_port()?;
-    let dir = std::env::temp_dir().join(format!("cablewatch-e2e-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let db = format!("sqlite://{}/cw.db", dir.display());
-    // One user per role, each with the same test password read from stdin.
+fn bin() -> Result<String> {
+    std::env::var("CABLEWATCH_BIN")
+        .context("CABLEWATCH_BIN is not set: run the browser tests through `cargo xtask test`")
+}
+
+/// The test password of every test user.
+pub const PASSWORD: &str = "browser test password";
+
+/// Adds one user per role (admin, officer, watch, briefing) to `db`.
+pub fn add_users(db: &str) -> Result<()> {
+    let bin = bin()?;
     for role in ["admin", "officer", "watch", "briefing"] {
         let mut add = Command::new(&bin)
             .args(["user", "add", role, "--role", role])
-            .env("CABLEWATCH_DATABASE_URL", &db)
+            .env("CABLEWATCH_DATABASE_URL", db)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -77,26 +79,77 @@ pub async fn start_server(name: &str) -> Result<Server> {
         }
         ensure!(add.wait()?.success(), "cablewatch user add {role} failed");
     }
-    let child = Command::new(&bin)
+    Ok(())
+}
+
+/// An API token of `user` on `db` (made with the CLI).
+pub fn token(db: &str, user: &str) -> Result<String> {
+    let out = Command::new(bin()?)
+        .args(["token", "create", user])
+        .env("CABLEWATCH_DATABASE_URL", db)
+        .stderr(Stdio::null())
+        .output()
+        .context("creating a token")?;
+    ensure!(out.status.success(), "cablewatch token create failed");
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+fn spawn_server(db: &str, port: u16) -> Result<Guard> {
+    let site = std::env::var("CABLEWATCH_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let child = Command::new(bin()?)
         .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
-        .env("CABLEWATCH_DATABASE_URL", &db)
+        .env("CABLEWATCH_DATABASE_URL", db)
         .env("CABLEWATCH_SITE_ROOT", site)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .context("starting cablewatch")?;
-    let guard = Guard(child);
-    let base = format!("http://127.0.0.1:{port}");
+    Ok(Guard(child))
+}
+
+async fn listening(port: u16) -> Result<()> {
     wait_for("the server to listen", Duration::from_secs(30), || async {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     })
-    .await?;
+    .await
+}
+
+/// Starts the built binary (`CABLEWATCH_BIN`) with demo data on a free port
+/// and a fresh SQLite database.
+pub async fn start_server(name: &str) -> Result<Server> {
+    let dir = std::env::temp_dir().join(format!("cablewatch-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let db = format!("sqlite://{}/cw.db", dir.display());
+    add_users(&db)?;
+    start_server_on(&db, dir).await
+}
+
+/// Starts a server on an existing database (users already added).
+pub async fn start_server_on(db: &str, dir: PathBuf) -> Result<Server> {
+    let port = free_port()?;
+    let guard = spawn_server(db, port)?;
+    listening(port).await?;
     Ok(Server {
-        base,
-        db,
-        _proc: guard,
+        base: format!("http://127.0.0.1:{port}"),
+        db: db.to_string(),
+        port,
+        proc: Some(guard),
         _dir: dir,
     })
+}
+
+impl Server {
+    /// Kills the server (SIGKILL: connections drop as in a crash).
+    pub fn stop(&mut self) {
+        self.proc = None;
+    }
+
+    /// Starts it again on the same port and database.
+    pub async fn start(&mut self) -> Result<()> {
+        self.proc = Some(spawn_server(&self.db, self.port)?);
+        listening(self.port).await
+    }
 }
 
 pub struct Browser {
@@ -168,9 +221,6 @@ pub async fn js_string(c: &Client, expr: &str) -> Result<String> {
     Ok(v.as_str().unwrap_or_default().to_string())
 }
 
-/// The password of every test user (one per role, named after the role).
-pub const PASSWORD: &str = "browser test password";
-
 /// Signs in through the sign-in page as `user` and waits for the list to hydrate.
 pub async fn sign_in(c: &Client, base: &str, user: &str) -> Result<()> {
     c.goto(&format!("{base}/signin")).await?;
@@ -194,4 +244,33 @@ pub async fn sign_in(c: &Client, base: &str, user: &str) -> Result<()> {
     })
     .await?;
     wait_hydrated(c).await
+}
+
+/// One JSON request with a bearer token: (status, JSON body or Null).
+pub async fn api_json(
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<(u16, serde_json::Value)> {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        )))?;
+    let res = client.request(req).await?;
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await?.to_bytes();
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    ))
 }

@@ -454,3 +454,150 @@ async fn an_officer_adds_an_asset_and_a_bad_import_writes_nothing() -> Result<()
     })
     .await
 }
+
+/// Waits until the page's live stream is caught up (`#live-state` = live).
+async fn wait_live(c: &Client) -> Result<()> {
+    wait_for("the live stream", Duration::from_secs(20), || async {
+        js_true(
+            c,
+            "document.getElementById('live-state')?.dataset.state === 'live'",
+        )
+        .await
+    })
+    .await
+}
+
+fn cut_on_tdm3(km: u32) -> serde_json::Value {
+    serde_json::json!({
+        "cable": "TDM3", "detected_on": "2026-11-01", "kind": "cut", "place": "桃園草漯",
+        "km": km.to_string(), "alternate_routes": "微波", "eta": "", "status": "open",
+        "restored_on": "", "notes": "",
+    })
+}
+
+#[tokio::test]
+async fn a_fault_logged_in_one_window_appears_in_the_other_without_reload() -> Result<()> {
+    scenario("live_windows", |c, base| async move {
+        sign_in(&c, &base, "officer").await?;
+        // Window A: the fault list, marked so a reload would show.
+        c.goto(&base).await?;
+        wait_hydrated(&c).await?;
+        wait_live(&c).await?;
+        let list = c.window().await?;
+        c.execute("window.__notReloaded = 'yes'", vec![]).await?;
+        ensure!(!visible_cables(&c).await?.contains(&"TDM3".to_string()), "TDM3 has no fault yet");
+        // Window B: log a fault through the form.
+        let form = c.new_window(true).await?;
+        c.switch_to_window(form.handle).await?;
+        c.goto(&format!("{base}/faults/new")).await?;
+        wait_hydrated(&c).await?;
+        wait_for("cable options", Duration::from_secs(10), || async {
+            js_true(&c, "document.querySelectorAll('select[name=cable] option').length > 20").await
+        })
+        .await?;
+        c.execute(
+            "const set=(n,v,e)=>{const x=document.querySelector(`[name=${n}]`); x.value=v; x.dispatchEvent(new Event(e,{bubbles:true}));};\
+             set('cable','TDM3','change'); set('kind','cut','change'); set('detected_on','2026-02-10','input');\
+             set('place','桃園草漯','input'); set('km','40','input');",
+            vec![],
+        )
+        .await?;
+        c.find(Locator::Id("save-fault")).await?.click().await?;
+        wait_for("the saved fault's page", Duration::from_secs(15), || async {
+            c.current_url().await.map(|u| u.path().starts_with("/faults/") && !u.path().ends_with("/new")).unwrap_or(false)
+        })
+        .await?;
+        // Back in window A: the new fault is listed, the page never reloaded.
+        c.switch_to_window(list).await?;
+        wait_for("TDM3 in the other window", Duration::from_secs(10), || async {
+            visible_cables(&c).await.map(|v| v.contains(&"TDM3".to_string())).unwrap_or(false)
+        })
+        .await?;
+        ensure!(js_true(&c, "window.__notReloaded === 'yes'").await, "the list was updated in place");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_watch_board_raises_an_alert_and_a_watch_member_acknowledges_it() -> Result<()> {
+    let server = start_server("watch_board").await?;
+    let officer = e2e::token(&server.db, "officer")?;
+    let browser = start_browser("watch_board").await?;
+    let c = browser.client.clone();
+    let result = async {
+        c.set_window_size(1920, 1080).await?;
+        sign_in(&c, &server.base, "watch").await?;
+        c.goto(&format!("{}/watch", server.base)).await?;
+        wait_hydrated(&c).await?;
+        wait_live(&c).await?;
+        let count = || async { js_string(&c, "document.getElementById('alert-count')?.textContent").await.unwrap_or_default() };
+        let before: usize = count().await.parse()?;
+        let (status, fault) = e2e::api_json(&server.base, &officer, "POST", "/api/v1/faults", Some(cut_on_tdm3(40))).await?;
+        ensure!(status == 201, "fault posted: {status} {fault}");
+        // New fault + the cable becoming cut, live, newest first.
+        wait_for("the new alerts", Duration::from_secs(10), || async { count().await == (before + 2).to_string() }).await?;
+        ensure!(
+            js_true(&c, "document.querySelector('#alerts li.alert-cable_cut')?.textContent.includes('TDM3')").await,
+            "the cable-cut alert names TDM3"
+        );
+        ensure!(js_true(&c, "[...document.querySelectorAll('#islands li')].some(l => l.dataset.region === 'matsu')").await, "Matsu is affected");
+        let id = js_string(&c, "document.querySelector('#alerts li.alert-cable_cut').dataset.alert").await?;
+        c.find(Locator::Css(&format!("button[data-ack='{id}']"))).await?.click().await?;
+        wait_for("the acknowledged alert to leave", Duration::from_secs(10), || async {
+            count().await == (before + 1).to_string()
+                && !js_true(&c, &format!("!!document.querySelector(\"#alerts li[data-alert='{id}']\")")).await
+        })
+        .await?;
+        ensure!(
+            js_true(&c, "[...document.querySelectorAll('#feed li .kind')].some(k => k.textContent === 'alert.acknowledged')").await,
+            "the acknowledgement is in the feed"
+        );
+        // A wall screen: nothing to scroll at 1920×1080.
+        ensure!(
+            js_true(&c, "document.documentElement.scrollHeight <= window.innerHeight && document.documentElement.scrollWidth <= window.innerWidth").await,
+            "the board fits the screen: {}",
+            js_string(&c, "document.documentElement.scrollHeight + ' x ' + window.innerHeight").await?
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}
+
+#[tokio::test]
+async fn a_lost_stream_shows_the_banner_and_catching_up_clears_it() -> Result<()> {
+    let mut server = start_server("live_lost").await?;
+    let officer = e2e::token(&server.db, "officer")?;
+    let browser = start_browser("live_lost").await?;
+    let c = browser.client.clone();
+    let result = async {
+        sign_in(&c, &server.base, "briefing").await?;
+        c.goto(&server.base).await?;
+        wait_hydrated(&c).await?;
+        wait_live(&c).await?;
+        ensure!(!js_true(&c, "!!document.getElementById('live-lost')").await, "no banner while live");
+        server.stop();
+        wait_for("the connection-lost banner", Duration::from_secs(30), || async {
+            js_true(&c, "/\\d\\d:\\d\\d:\\d\\d/.test(document.getElementById('live-lost')?.textContent ?? '')").await
+        })
+        .await?;
+        server.start().await?;
+        // The fault is written while the screen is still reconnecting.
+        let (status, _) = e2e::api_json(&server.base, &officer, "POST", "/api/v1/faults", Some(cut_on_tdm3(41))).await?;
+        ensure!(status == 201, "fault posted after the restart: {status}");
+        wait_for("the banner to clear", Duration::from_secs(30), || async {
+            !js_true(&c, "!!document.getElementById('live-lost')").await
+        })
+        .await?;
+        wait_for("the fault written meanwhile", Duration::from_secs(10), || async {
+            visible_cables(&c).await.map(|v| v.contains(&"TDM3".to_string())).unwrap_or(false)
+        })
+        .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}

@@ -55,6 +55,20 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// The live-stream load run: N SSE clients, faults posted at a steady
+    /// rate, delivery latency against a bare axum SSE baseline in the same run.
+    Loadtest {
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        #[arg(long, default_value_t = 100)]
+        events: usize,
+        /// Posts per second.
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// Run cablewatch on PostgreSQL (a fresh database) instead of SQLite.
+        #[arg(long)]
+        pg: bool,
+    },
     /// The crash-durability test for as many SIGKILL cycles as asked.
     CrashTest {
         #[arg(long, default_value_t = 1000)]
@@ -647,6 +661,65 @@ fn main() -> Result<()> {
                 ])
                 .env("CABLEWATCH_BIN", root().join("target/release/cablewatch"))
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
+        }
+        Cmd::Loadtest {
+            clients,
+            events,
+            rate,
+            pg,
+        } => {
+            setup(false)?;
+            step("build: server and load tool (release)");
+            run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "cablewatch-server",
+                "--bin",
+                "cablewatch",
+                "-p",
+                "cablewatch-e2e",
+                "--bin",
+                "loadtest",
+            ]))?;
+            let mut args = vec![
+                "--clients".to_string(),
+                clients.to_string(),
+                "--events".to_string(),
+                events.to_string(),
+                "--rate".to_string(),
+                rate.to_string(),
+            ];
+            let mut pg_ctl = None;
+            if pg {
+                let (url, ctl) = postgres()?;
+                pg_ctl = ctl;
+                let db = format!("cw_load_{}", std::process::id());
+                for sql in [
+                    format!("DROP DATABASE IF EXISTS {db}"),
+                    format!("CREATE DATABASE {db}"),
+                ] {
+                    run(Command::new("psql").args([url.as_str(), "-q", "-c", &sql]))?;
+                }
+                let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
+                args.extend(["--database-url".to_string(), format!("{base}/{db}")]);
+            }
+            step(&format!(
+                "load run: {clients} clients, {events} events at {rate}/s"
+            ));
+            let result = run(Command::new(root().join("target/release/loadtest"))
+                .args(&args)
+                .env("CABLEWATCH_BIN", root().join("target/release/cablewatch")));
+            if let Some(pg_ctl) = pg_ctl {
+                let _ = Command::new("runuser")
+                    .args(["-u", "postgres", "--"])
+                    .arg(pg_ctl)
+                    .args(["-D"])
+                    .arg(root().join("target/pg/data"))
+                    .args(["-m", "fast", "stop"])
+                    .status();
+            }
+            result
         }
         Cmd::CrashTest { cycles } => {
             step(&format!("crash test: {cycles} SIGKILL cycles"));

@@ -1,0 +1,203 @@
+//! The duty-watch board (`/watch`), built for a 1920×1080 wall screen: cable
+//! and fault counts, islands affected, open alerts with their acknowledge
+//! button, and the newest events. Live: it re-reads on every event.
+
+use leptos::prelude::*;
+use shared::map::CableState;
+use shared::watch::{Alert, AlertKind, Board};
+
+use crate::api::{ack_alert, watch_board, WatchData};
+use crate::i18n::*;
+use crate::live::use_live;
+use crate::util::{kind_label, taipei};
+
+/// Alerts shown at once; the rest are counted (the board never scrolls).
+const ALERTS_SHOWN: usize = 6;
+/// Events in the feed.
+const FEED: usize = 10;
+
+pub fn state_label(i18n: leptos_i18n::I18nContext<Locale>, s: CableState) -> &'static str {
+    match s {
+        CableState::Cut => t_string!(i18n, map_state_cut),
+        CableState::Degraded => t_string!(i18n, map_state_degraded),
+        CableState::Maintenance => t_string!(i18n, map_state_maintenance),
+        CableState::InService => t_string!(i18n, map_state_in_service),
+    }
+}
+
+fn alert_label(i18n: leptos_i18n::I18nContext<Locale>, k: AlertKind) -> &'static str {
+    match k {
+        AlertKind::NewFault => t_string!(i18n, alert_new_fault),
+        AlertKind::CableCut => t_string!(i18n, alert_cable_cut),
+        AlertKind::EtaLater => t_string!(i18n, alert_eta_later),
+        AlertKind::Restored => t_string!(i18n, alert_restored),
+    }
+}
+
+pub fn island_label(i18n: leptos_i18n::I18nContext<Locale>, region: &str) -> String {
+    match region {
+        "penghu" => t_string!(i18n, island_penghu).to_string(),
+        "kinmen" => t_string!(i18n, island_kinmen).to_string(),
+        "matsu" => t_string!(i18n, island_matsu).to_string(),
+        "xiaoliuqiu" => t_string!(i18n, island_xiaoliuqiu).to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[component]
+pub fn WatchPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let live = use_live();
+    let data = Resource::new(move || live.any.get(), |_| watch_board());
+    let sound = RwSignal::new(false);
+    // Sound: a short tone when an alert newer than those seen arrives.
+    #[cfg(feature = "hydrate")]
+    {
+        let seen = StoredValue::new(None::<i64>);
+        Effect::new(move |_| {
+            if let Some(Ok(page)) = data.get() {
+                let newest = page.board.alerts.first().map(|a| a.id);
+                let before = seen.get_value();
+                seen.set_value(newest.or(before));
+                if sound.get_untracked() && before.is_some() && newest > before {
+                    beep();
+                }
+            }
+        });
+    }
+    view! {
+        <section class="watch-board" id="watch-board">
+            <div class="watch-head">
+                <h1>{t!(i18n, watch_title)}</h1>
+                <label class="sound">
+                    <input type="checkbox" id="watch-sound"
+                        prop:checked=move || sound.get()
+                        on:change=move |ev| sound.set(event_target_checked(&ev)) />
+                    {t!(i18n, watch_sound)}
+                </label>
+            </div>
+            <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(page) => view! { <BoardView page /> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn BoardView(page: WatchData) -> impl IntoView {
+    let i18n = use_i18n();
+    let WatchData { board, can_ack } = page;
+    let Board {
+        cables,
+        faults,
+        islands,
+        alerts,
+        events,
+        ..
+    } = board;
+    let more = alerts.len().saturating_sub(ALERTS_SHOWN);
+    let open_alerts = alerts.len();
+    view! {
+        <div class="tiles">
+            {cables.into_iter().map(|(s, n)| view! {
+                <div class=format!("tile cable-{}", s.as_str()) data-state=s.as_str()>
+                    <span class="n">{n}</span>
+                    <span class="what">{move || state_label(i18n, s)}</span>
+                </div>
+            }).collect_view()}
+            {faults.into_iter().map(|(k, n)| view! {
+                <div class=format!("tile fault-{}", k.as_str()) data-kind=k.as_str()>
+                    <span class="n">{n}</span>
+                    <span class="what">{move || kind_label(i18n, k)}</span>
+                </div>
+            }).collect_view()}
+        </div>
+        <div class="watch-grid">
+            <div class="panel alerts">
+                <h2>{t!(i18n, watch_alerts)}" "<span class="count" id="alert-count">{open_alerts}</span></h2>
+                {(open_alerts == 0).then(|| view! { <p class="quiet">{t!(i18n, watch_no_alerts)}</p> })}
+                <ul id="alerts">
+                    {alerts.into_iter().take(ALERTS_SHOWN).map(|a| view! { <AlertRow a can_ack /> }).collect_view()}
+                </ul>
+                {(more > 0).then(|| view! { <p class="more">{format!("+{more}")}</p> })}
+            </div>
+            <div class="panel islands">
+                <h2>{t!(i18n, watch_islands)}</h2>
+                {islands.is_empty().then(|| view! { <p class="quiet">{t!(i18n, watch_no_islands)}</p> })}
+                <ul id="islands">
+                    {islands.into_iter().map(|i| {
+                        let region = i.region.clone();
+                        view! {
+                            <li class=if i.cut_off { "cut-off" } else { "" } data-region=i.region.clone()>
+                                <strong>{move || island_label(i18n, &region)}</strong>
+                                {i.cut_off.then(|| view! { <span class="badge cut">{t!(i18n, watch_cut_off)}</span> })}
+                                <span class="cables">{format!("{} / {}", i.down.join(", "), i.cables.join(", "))}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </div>
+            <div class="panel feed">
+                <h2>{t!(i18n, watch_feed)}</h2>
+                <ol id="feed">
+                    {events.into_iter().take(FEED).map(|e| view! {
+                        <li data-seq=e.seq>
+                            <time>{taipei(&e.at)}</time>
+                            <span class="kind">{e.kind.clone()}</span>
+                            <span class="entity">{format!("{} #{}", e.entity_type, e.entity_id)}</span>
+                            <span class="actor">{e.actor.clone()}</span>
+                        </li>
+                    }).collect_view()}
+                </ol>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn AlertRow(a: Alert, can_ack: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let ack = Action::new(move |id: &i64| ack_alert(*id));
+    let id = a.id;
+    let kind = a.kind;
+    let failed = move || match ack.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        Some(Ok(Err(e))) => Some(e.message),
+        _ => None,
+    };
+    view! {
+        <li class=format!("alert alert-{}", kind.as_str()) data-alert=id>
+            <span class="what">{move || alert_label(i18n, kind)}</span>
+            <a href=format!("/faults/{}", a.fault_id)>{a.summary.clone()}</a>
+            <time>{taipei(&a.raised_at)}</time>
+            {can_ack.then(|| view! {
+                <button class="ack" data-ack=id disabled=move || ack.pending().get()
+                    on:click=move |_| { ack.dispatch(id); }>
+                    {t!(i18n, watch_ack)}
+                </button>
+            })}
+            {move || failed().map(|m| view! { <span class="error">{m}</span> })}
+        </li>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn beep() {
+    let Ok(ctx) = web_sys::AudioContext::new() else {
+        return;
+    };
+    let Ok(osc) = ctx.create_oscillator() else {
+        return;
+    };
+    osc.frequency().set_value(880.0);
+    if osc.connect_with_audio_node(&ctx.destination()).is_ok() {
+        let t = ctx.current_time();
+        let _ = osc.start();
+        let _ = osc.stop_with_when(t + 0.3);
+    }
+}

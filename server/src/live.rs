@@ -1,0 +1,373 @@
+//! The live tail of the event log, served as server-sent events.
+//!
+//! One **pump** task per server reads the log in `seq` order and publishes
+//! each event to an in-memory ring (the newest [`RING`] events) and a
+//! broadcast channel. It wakes when this server commits a write, when
+//! PostgreSQL notifies that another server did (`LISTEN cablewatch_events`,
+//! the payload is only the `seq`), and every [`CATCH_UP`] regardless, so a
+//! lost notification or a write by another process (the CLI on SQLite) is
+//! picked up by the next tick. The pump always reads the table, never trusts
+//! a payload, so every server publishes exactly the log.
+//!
+//! A subscriber first subscribes to the broadcast, then replays what it
+//! missed (`Last-Event-ID`) from the ring when the ring still covers it, else
+//! from the database, then sends `ready` and follows the broadcast. If it
+//! falls behind the broadcast (lagged), it goes back to replaying. Ids are
+//! `seq`s, strictly increasing, so a reconnecting client never sees a gap or a
+//! duplicate. Writes are serialised (one writer per process, and on
+//! PostgreSQL an advisory transaction lock), so `seq` order is commit order.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::response::sse;
+use shared::api::ApiError;
+use shared::event::Event;
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::watch::ACCESS_ENTITIES;
+use crate::Registry;
+
+/// Events kept in memory for reconnecting clients.
+pub const RING: usize = 4096;
+/// How often the pump reads the log even without a notification.
+pub const CATCH_UP: Duration = Duration::from_secs(1);
+/// How often every stream gets a `heartbeat` event (a screen shows "connection
+/// lost" when it hears nothing for 30 s).
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+/// Events read from the database per query when replaying.
+const PAGE: i64 = 512;
+/// The PostgreSQL channel the `events` insert trigger notifies.
+pub const CHANNEL: &str = "cablewatch_events";
+
+/// One event as sent: its `seq` and the JSON of [`Event`], encoded once.
+#[derive(Debug)]
+pub struct Item {
+    pub seq: i64,
+    pub access: bool,
+    pub json: Box<str>,
+}
+
+impl Item {
+    fn new(e: &Event) -> Result<Self, ApiError> {
+        Ok(Self {
+            seq: e.seq,
+            access: ACCESS_ENTITIES.contains(&e.entity_type.as_str()),
+            json: serde_json::to_string(e)
+                .map_err(|err| {
+                    tracing::error!(error = %err, "encoding an event");
+                    ApiError::internal()
+                })?
+                .into_boxed_str(),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Msg {
+    Event(Arc<Item>),
+    Heartbeat,
+}
+
+struct Ring {
+    items: VecDeque<Arc<Item>>,
+    /// Every event with `seq > floor` that the pump has published is in `items`.
+    floor: i64,
+}
+
+struct Inner {
+    ring: RwLock<Ring>,
+    tx: broadcast::Sender<Msg>,
+    poke: Notify,
+    /// The newest `seq` published.
+    head: AtomicI64,
+    shutdown: watch::Sender<bool>,
+}
+
+/// The live hub of one server. Cheap to clone.
+#[derive(Clone)]
+pub struct Live(Arc<Inner>);
+
+impl Default for Live {
+    fn default() -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        let (shutdown, _) = watch::channel(false);
+        Self(Arc::new(Inner {
+            ring: RwLock::new(Ring {
+                items: VecDeque::new(),
+                floor: i64::MAX,
+            }),
+            tx,
+            poke: Notify::new(),
+            head: AtomicI64::new(0),
+            shutdown,
+        }))
+    }
+}
+
+impl Live {
+    /// Wakes the pump: a write was committed.
+    pub fn poke(&self) {
+        self.0.poke.notify_one();
+    }
+
+    /// The newest `seq` this server has published.
+    pub fn head(&self) -> i64 {
+        self.0.head.load(Ordering::Acquire)
+    }
+
+    /// Open streams (for logs and the load tool).
+    pub fn subscribers(&self) -> usize {
+        self.0.tx.receiver_count()
+    }
+
+    /// Ends every stream (graceful shutdown would otherwise wait for them).
+    pub fn shut_down(&self) {
+        let _ = self.0.shutdown.send(true);
+    }
+
+    /// Starts the pump (and, on PostgreSQL, the listener). Publishing starts
+    /// after the newest event in the log at this moment.
+    pub async fn start(&self, reg: Registry, pg_url: Option<String>) -> Result<(), ApiError> {
+        let head = reg.last_seq().await?;
+        self.0.head.store(head, Ordering::Release);
+        if let Ok(mut r) = self.0.ring.write() {
+            r.floor = head;
+        }
+        if let Some(url) = pg_url {
+            let live = self.clone();
+            tokio::spawn(async move { live.listen(url).await });
+        }
+        let live = self.clone();
+        tokio::spawn(async move { live.pump(reg).await });
+        let live = self.clone();
+        tokio::spawn(async move {
+            let mut shutdown = live.0.shutdown.subscribe();
+            let mut tick = tokio::time::interval(HEARTBEAT);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => { let _ = live.0.tx.send(Msg::Heartbeat); }
+                    _ = shutdown.changed() => break,
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn pump(&self, reg: Registry) {
+        let mut shutdown = self.0.shutdown.subscribe();
+        loop {
+            if let Err(e) = self.publish_new(&reg).await {
+                tracing::warn!(error = %e.message, "reading the event log for the live stream; retrying");
+            }
+            tokio::select! {
+                _ = self.0.poke.notified() => {}
+                _ = tokio::time::sleep(CATCH_UP) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Publishes every event after `head`, in order.
+    async fn publish_new(&self, reg: &Registry) -> Result<(), ApiError> {
+        loop {
+            let head = self.head();
+            let events = reg.events_after(head, PAGE).await?;
+            let n = events.len();
+            for e in events {
+                let item = Arc::new(Item::new(&e)?);
+                if let Ok(mut r) = self.0.ring.write() {
+                    r.items.push_back(item.clone());
+                    while r.items.len() > RING {
+                        if let Some(old) = r.items.pop_front() {
+                            r.floor = old.seq;
+                        }
+                    }
+                }
+                self.0.head.store(item.seq, Ordering::Release);
+                // No receivers is not an error.
+                let _ = self.0.tx.send(Msg::Event(item));
+            }
+            if (n as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn listen(&self, url: String) {
+        use sqlx::postgres::PgListener;
+        let mut shutdown = self.0.shutdown.subscribe();
+        loop {
+            let mut listener = match PgListener::connect(&url).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection failed; the pump catches up every second meanwhile");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            };
+            if let Err(e) = listener.listen(CHANNEL).await {
+                tracing::warn!(error = %e, "LISTEN failed");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+            loop {
+                tokio::select! {
+                    n = listener.recv() => match n {
+                        Ok(_) => self.poke(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                            break;
+                        }
+                    },
+                    _ = shutdown.changed() => return,
+                }
+            }
+            // Whatever was notified while reconnecting is read by the pump.
+            self.poke();
+        }
+    }
+
+    /// What a subscriber that has seen `after` missed, up to the newest
+    /// published event: from the ring if it still covers `after`, else one
+    /// page from the database.
+    async fn replay(&self, reg: &Registry, after: i64) -> Result<Vec<Arc<Item>>, ApiError> {
+        if let Ok(r) = self.0.ring.read() {
+            if after >= r.floor {
+                let start = r.items.partition_point(|i| i.seq <= after);
+                return Ok(r.items.iter().skip(start).cloned().collect());
+            }
+        }
+        reg.events_after(after, PAGE)
+            .await?
+            .iter()
+            .map(|e| Item::new(e).map(Arc::new))
+            .collect()
+    }
+
+    /// The stream a client receives: the events after `after` (`None`: only
+    /// new ones), then `ready`, then live events and heartbeats.
+    pub fn stream(
+        &self,
+        reg: Registry,
+        after: Option<i64>,
+        audit: bool,
+    ) -> impl futures_util::Stream<Item = Out> + Send + 'static {
+        let sub = Sub {
+            rx: self.0.tx.subscribe(),
+            shutdown: self.0.shutdown.subscribe(),
+            last: after.unwrap_or_else(|| self.head()),
+            pending: VecDeque::new(),
+            caught_up: false,
+            audit,
+            live: self.clone(),
+            reg,
+        };
+        futures_util::stream::unfold(sub, |mut s| async move {
+            let out = s.next().await?;
+            Some((out, s))
+        })
+    }
+}
+
+struct Sub {
+    live: Live,
+    reg: Registry,
+    rx: broadcast::Receiver<Msg>,
+    shutdown: watch::Receiver<bool>,
+    /// The newest `seq` this client has (been sent or skipped).
+    last: i64,
+    pending: VecDeque<Arc<Item>>,
+    caught_up: bool,
+    audit: bool,
+}
+
+/// What a stream yields.
+#[derive(Debug, Clone)]
+pub enum Out {
+    /// An event of the log, sent with its `seq` as the SSE id.
+    Event(Arc<Item>),
+    /// Caught up: everything up to this `seq` was sent.
+    Ready(i64),
+    Heartbeat(i64),
+}
+
+impl Out {
+    /// The message on the wire. `ready` also tells the browser to retry
+    /// after 2 s when the connection drops.
+    pub fn to_sse(&self) -> sse::Event {
+        match self {
+            Out::Event(item) => sse::Event::default()
+                .id(item.seq.to_string())
+                .data(&*item.json),
+            Out::Ready(seq) => sse::Event::default()
+                .event("ready")
+                .retry(Duration::from_secs(2))
+                .data(seq.to_string()),
+            Out::Heartbeat(seq) => sse::Event::default()
+                .event("heartbeat")
+                .data(seq.to_string()),
+        }
+    }
+}
+
+impl Sub {
+    /// Takes `item` if it is new to this client; `Some` if it may see it.
+    fn take(&mut self, item: &Arc<Item>) -> Option<Out> {
+        if item.seq <= self.last {
+            return None;
+        }
+        self.last = item.seq;
+        (self.audit || !item.access).then(|| Out::Event(item.clone()))
+    }
+
+    async fn next(&mut self) -> Option<Out> {
+        loop {
+            if *self.shutdown.borrow() {
+                return None;
+            }
+            if let Some(item) = self.pending.pop_front() {
+                if let Some(ev) = self.take(&item) {
+                    return Some(ev);
+                }
+                continue;
+            }
+            if !self.caught_up {
+                match self.live.replay(&self.reg, self.last).await {
+                    Ok(items) if items.is_empty() => {
+                        self.caught_up = true;
+                        return Some(Out::Ready(self.last));
+                    }
+                    Ok(items) => {
+                        self.pending = items.into();
+                        continue;
+                    }
+                    Err(e) => {
+                        // The client reconnects with its Last-Event-ID.
+                        tracing::warn!(error = %e.message, "replaying events to a client failed; closing its stream");
+                        return None;
+                    }
+                }
+            }
+            tokio::select! {
+                m = self.rx.recv() => match m {
+                    Ok(Msg::Event(item)) => {
+                        if let Some(ev) = self.take(&item) {
+                            return Some(ev);
+                        }
+                    }
+                    Ok(Msg::Heartbeat) => {
+                        return Some(Out::Heartbeat(self.last));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.caught_up = false,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = self.shutdown.changed() => return None,
+            }
+        }
+    }
+}

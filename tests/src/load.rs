@@ -1,0 +1,399 @@
+//! The live-stream load run: N server-sent-event clients on one server, a
+//! writer posting at a steady rate, and the delivery latency from the start
+//! of each POST to each client's receipt of its event. Used by the load tool
+//! (`cargo xtask loadtest`) and by the short CI run in `tests/tests/live.rs`.
+//!
+//! Events are matched by the `entity_id` in their data (the fault id the POST
+//! answered with), so nothing depends on `seq` arithmetic. A client that has
+//! not received every posted event when the run ends counts them as lost.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+/// Where the clients connect and what the writer posts.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `127.0.0.1:PORT`
+    pub addr: String,
+    /// The stream's path (`/api/v1/events`).
+    pub stream_path: String,
+    /// The write's path (`/api/v1/faults`).
+    pub post_path: String,
+    /// Bearer token for both (none for the bare baseline).
+    pub token: Option<String>,
+    /// PID of the server, to read its memory.
+    pub pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub clients: usize,
+    pub events: usize,
+    /// Posts per second.
+    pub rate: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub clients: usize,
+    pub events: usize,
+    /// Every (client, event) delivery latency, ms, sorted.
+    pub all_ms: Vec<f64>,
+    /// Per event, the slowest client's latency, ms, sorted.
+    pub slowest_ms: Vec<f64>,
+    /// Per client, its p99, ms, sorted.
+    pub client_p99_ms: Vec<f64>,
+    /// POST round trips, ms, sorted.
+    pub post_ms: Vec<f64>,
+    pub lost: usize,
+    /// Clients whose stream ended before the run did.
+    pub dropped: usize,
+    /// Server resident memory added per open stream, bytes.
+    pub rss_per_conn: Option<f64>,
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Resident memory of a process, bytes (Linux).
+pub fn rss(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Pulls `"entity_id":"N"` out of an event's JSON without parsing all of it.
+fn entity_id(data: &str) -> Option<u64> {
+    let at = data.find("\"entity_id\":\"")? + "\"entity_id\":\"".len();
+    let rest = &data[at..];
+    rest[..rest.find('"')?].parse().ok()
+}
+
+struct ClientResult {
+    /// (entity id, when it arrived)
+    got: Vec<(u64, Instant)>,
+    dropped: bool,
+}
+
+async fn connect(addr: &str) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let stream = TcpStream::connect(addr).await.context("connecting")?;
+    stream.set_nodelay(true)?;
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(send)
+}
+
+/// One SSE client: connects, reports when the server says `ready`, records
+/// every event until `stop`.
+async fn client(
+    target: Arc<Target>,
+    ready: Arc<AtomicUsize>,
+    received: Arc<AtomicUsize>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<ClientResult> {
+    let mut send = connect(&target.addr).await?;
+    let mut req = hyper::Request::get(&target.stream_path)
+        .header("host", &target.addr)
+        .header("accept", "text/event-stream");
+    if let Some(t) = &target.token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let res = send
+        .send_request(req.body(Full::new(Bytes::new()))?)
+        .await?;
+    ensure!(res.status() == 200, "stream answered {}", res.status());
+    let mut body = res.into_body();
+    let mut buf = String::new();
+    let mut got = Vec::new();
+    let mut is_ready = false;
+    loop {
+        let frame = tokio::select! {
+            f = body.frame() => f,
+            _ = stop.changed() => return Ok(ClientResult { got, dropped: false }),
+        };
+        let Some(frame) = frame else {
+            return Ok(ClientResult { got, dropped: true });
+        };
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let now = Instant::now();
+        buf.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = buf.find("\n\n") {
+            let msg: String = buf.drain(..end + 2).collect();
+            let mut event = "message";
+            let mut payload = "";
+            for line in msg.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    payload = v.trim();
+                }
+            }
+            match event {
+                "ready" if !is_ready => {
+                    is_ready = true;
+                    ready.fetch_add(1, Ordering::Relaxed);
+                }
+                "message" => {
+                    if let Some(id) = entity_id(payload) {
+                        got.push((id, now));
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+async fn post(
+    send: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    target: &Target,
+    body: String,
+) -> Result<u64> {
+    let mut req = hyper::Request::post(&target.post_path)
+        .header("host", &target.addr)
+        .header("content-type", "application/json");
+    if let Some(t) = &target.token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let res = send
+        .send_request(req.body(Full::new(Bytes::from(body)))?)
+        .await?;
+    let status = res.status();
+    let bytes = res.into_body().collect().await?.to_bytes();
+    ensure!(
+        status.is_success(),
+        "POST answered {status}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+    v.get("id")
+        .and_then(|id| id.as_u64())
+        .context("the POST answer has no id")
+}
+
+/// A fault form for write `i` (each one a distinct fault: the chainage
+/// differs; callers number writes across runs on one database). Partial damage on TDM3, so the picture stays sane.
+pub fn fault_body(i: usize) -> String {
+    serde_json::json!({
+        "cable": "TDM3",
+        "detected_on": "2026-11-01",
+        "kind": "partial_damage",
+        "place": "桃園草漯",
+        "km": format!("{}.{:03}", 1 + i / 1000, i % 1000),
+        "alternate_routes": "",
+        "eta": "",
+        "status": "open",
+        "restored_on": "",
+        "notes": format!("load run, event {i}"),
+    })
+    .to_string()
+}
+
+/// Runs one load: connects every client, posts `events` at `rate`, waits
+/// for delivery (at most 10 s after the last post), and measures.
+pub async fn run(
+    target: Target,
+    cfg: Config,
+    body: impl Fn(usize) -> String,
+    progress: impl Fn(&str),
+) -> Result<Report> {
+    run_split(target.clone(), target, cfg, body, progress).await
+}
+
+/// [`run`] with the clients on `clients` and the writer on `writer` (two
+/// servers sharing one database).
+pub async fn run_split(
+    clients: Target,
+    writer_target: Target,
+    cfg: Config,
+    body: impl Fn(usize) -> String,
+    progress: impl Fn(&str),
+) -> Result<Report> {
+    let target = Arc::new(clients);
+    let rss0 = target.pid.and_then(rss);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::with_capacity(cfg.clients);
+    // Open in waves so the listen backlog never overflows.
+    for wave in (0..cfg.clients).collect::<Vec<_>>().chunks(250) {
+        let before = ready.load(Ordering::Relaxed);
+        for _ in wave {
+            tasks.push(tokio::spawn(client(
+                target.clone(),
+                ready.clone(),
+                received.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        let want = before + wave.len();
+        let until = Instant::now() + Duration::from_secs(60);
+        while ready.load(Ordering::Relaxed) < want {
+            if Instant::now() > until || tasks.iter().any(|t| t.is_finished()) {
+                bail!(
+                    "only {} of {} clients connected",
+                    ready.load(Ordering::Relaxed),
+                    want
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        progress(&format!("{want} clients connected"));
+    }
+    let rss1 = target.pid.and_then(rss);
+    let rss_per_conn = match (rss0, rss1) {
+        (Some(a), Some(b)) if cfg.clients > 0 => {
+            Some((b.saturating_sub(a)) as f64 / cfg.clients as f64)
+        }
+        _ => None,
+    };
+    let mut writer = connect(&writer_target.addr).await?;
+    let mut posts = Vec::with_capacity(cfg.events);
+    let mut post_ms = Vec::with_capacity(cfg.events);
+    let interval = Duration::from_secs_f64(1.0 / cfg.rate.max(0.1));
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for i in 0..cfg.events {
+        tick.tick().await;
+        let t0 = Instant::now();
+        let id = post(&mut writer, &writer_target, body(i)).await?;
+        post_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        posts.push((id, t0));
+    }
+    progress(&format!("{} events posted", cfg.events));
+    let want = cfg.clients * cfg.events;
+    let until = Instant::now() + Duration::from_secs(10);
+    while received.load(Ordering::Relaxed) < want && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop_tx.send(true);
+    let mut all = Vec::with_capacity(want);
+    let mut slowest = vec![0.0f64; posts.len()];
+    let mut client_p99 = Vec::with_capacity(cfg.clients);
+    let mut lost = 0;
+    let mut dropped = 0;
+    let index: std::collections::HashMap<u64, (usize, Instant)> = posts
+        .iter()
+        .enumerate()
+        .map(|(i, (id, t))| (*id, (i, *t)))
+        .collect();
+    for t in tasks {
+        let r = t.await.context("a client task")??;
+        if r.dropped {
+            dropped += 1;
+        }
+        let mut mine = Vec::with_capacity(posts.len());
+        let mut seen = vec![false; posts.len()];
+        for (id, at) in r.got {
+            if let Some((i, t0)) = index.get(&id) {
+                if !seen[*i] {
+                    seen[*i] = true;
+                    let ms = at.saturating_duration_since(*t0).as_secs_f64() * 1e3;
+                    mine.push(ms);
+                    slowest[*i] = slowest[*i].max(ms);
+                }
+            }
+        }
+        lost += seen.iter().filter(|s| !**s).count();
+        let mine = sorted(mine);
+        client_p99.push(percentile(&mine, 0.99));
+        all.extend(mine);
+    }
+    Ok(Report {
+        clients: cfg.clients,
+        events: cfg.events,
+        all_ms: sorted(all),
+        slowest_ms: sorted(slowest),
+        client_p99_ms: sorted(client_p99),
+        post_ms: sorted(post_ms),
+        lost,
+        dropped,
+        rss_per_conn,
+    })
+}
+
+/// The bare baseline: an axum server with one broadcast channel, no
+/// database, no sessions. `POST /post` broadcasts `{"entity_id":"N"}` with
+/// id N; `GET /events` streams them after a `ready` event.
+pub async fn serve_baseline(listener: tokio::net::TcpListener) -> Result<()> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use axum::routing::{get, post};
+    use futures_util::StreamExt;
+    use std::sync::atomic::AtomicU64;
+
+    #[derive(Clone)]
+    struct St {
+        tx: tokio::sync::broadcast::Sender<Arc<str>>,
+        next: Arc<AtomicU64>,
+    }
+    let (tx, _) = tokio::sync::broadcast::channel(1024);
+    let st = St {
+        tx,
+        next: Arc::new(AtomicU64::new(1)),
+    };
+    let app = axum::Router::new()
+        .route(
+            "/events",
+            get(
+                |axum::extract::State(st): axum::extract::State<St>| async move {
+                    let rx = st.tx.subscribe();
+                    let ready = futures_util::stream::once(async {
+                        Ok::<_, std::convert::Infallible>(Event::default().event("ready").data("0"))
+                    });
+                    let live = futures_util::stream::unfold(rx, |mut rx| async move {
+                        loop {
+                            match rx.recv().await {
+                                Ok(d) => {
+                                    let ev = Event::default().data(&*d);
+                                    return Some((Ok::<_, std::convert::Infallible>(ev), rx));
+                                }
+                                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                    continue
+                                }
+                                Err(_) => return None,
+                            }
+                        }
+                    });
+                    Sse::new(ready.chain(live)).keep_alive(KeepAlive::default())
+                },
+            ),
+        )
+        .route(
+            "/post",
+            post(
+                |axum::extract::State(st): axum::extract::State<St>| async move {
+                    let n = st.next.fetch_add(1, Ordering::Relaxed);
+                    let data: Arc<str> = format!("{{\"entity_id\":\"{n}\"}}").into();
+                    let _ = st.tx.send(data);
+                    axum::Json(serde_json::json!({ "id": n }))
+                },
+            ),
+        )
+        .with_state(st);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
