@@ -54,6 +54,8 @@ pub struct Report {
     /// POST round trips, ms, sorted.
     pub post_ms: Vec<f64>,
     pub lost: usize,
+    /// For each posted event (in order), how many clients missed it.
+    pub lost_by_event: Vec<usize>,
     /// Clients whose stream ended before the run did.
     pub dropped: usize,
     /// Server resident memory added per open stream, bytes.
@@ -80,6 +82,9 @@ pub fn rss(pid: u32) -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
+
+/// What marks an event as one of the run's writes.
+const POSTED_KIND: &str = "\"kind\":\"fault.reported\"";
 
 /// Pulls `"entity_id":"N"` out of an event's JSON without parsing all of it.
 fn entity_id(data: &str) -> Option<u64> {
@@ -156,7 +161,9 @@ async fn client(
                     is_ready = true;
                     ready.fetch_add(1, Ordering::Relaxed);
                 }
-                "message" => {
+                // Only the writes of this run count (other events, e.g. a
+                // token created meanwhile, are not part of it).
+                "message" if payload.contains(POSTED_KIND) => {
                     if let Some(id) = entity_id(payload) {
                         got.push((id, now));
                         received.fetch_add(1, Ordering::Relaxed);
@@ -295,6 +302,7 @@ pub async fn run_split(
     let mut slowest = vec![0.0f64; posts.len()];
     let mut client_p99 = Vec::with_capacity(cfg.clients);
     let mut lost = 0;
+    let mut lost_by_event = vec![0usize; posts.len()];
     let mut dropped = 0;
     let index: std::collections::HashMap<u64, (usize, Instant)> = posts
         .iter()
@@ -319,6 +327,11 @@ pub async fn run_split(
             }
         }
         lost += seen.iter().filter(|s| !**s).count();
+        for (i, s) in seen.iter().enumerate() {
+            if !s {
+                lost_by_event[i] += 1;
+            }
+        }
         let mine = sorted(mine);
         client_p99.push(percentile(&mine, 0.99));
         all.extend(mine);
@@ -331,14 +344,15 @@ pub async fn run_split(
         client_p99_ms: sorted(client_p99),
         post_ms: sorted(post_ms),
         lost,
+        lost_by_event,
         dropped,
         rss_per_conn,
     })
 }
 
 /// The bare baseline: an axum server with one broadcast channel, no
-/// database, no sessions. `POST /post` broadcasts `{"entity_id":"N"}` with
-/// id N; `GET /events` streams them after a `ready` event.
+/// database, no sessions. `POST /post` broadcasts
+/// `{"kind":"fault.reported","entity_id":"N"}`; `GET /events` streams them after a `ready` event.
 pub async fn serve_baseline(listener: tokio::net::TcpListener) -> Result<()> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use axum::routing::{get, post};
@@ -387,7 +401,8 @@ pub async fn serve_baseline(listener: tokio::net::TcpListener) -> Result<()> {
             post(
                 |axum::extract::State(st): axum::extract::State<St>| async move {
                     let n = st.next.fetch_add(1, Ordering::Relaxed);
-                    let data: Arc<str> = format!("{{\"entity_id\":\"{n}\"}}").into();
+                    let data: Arc<str> =
+                        format!("{{\"kind\":\"fault.reported\",\"entity_id\":\"{n}\"}}").into();
                     let _ = st.tx.send(data);
                     axum::Json(serde_json::json!({ "id": n }))
                 },

@@ -526,8 +526,11 @@ async fn the_watch_board_raises_an_alert_and_a_watch_member_acknowledges_it() ->
     let browser = start_browser("watch_board").await?;
     let c = browser.client.clone();
     let result = async {
-        c.set_window_size(1920, 1080).await?;
         sign_in(&c, &server.base, "watch").await?;
+        // A wall screen's viewport is 1920×1080: size the window so the page gets that.
+        c.set_window_size(1920, 1080).await?;
+        let chrome: u32 = js_string(&c, "window.outerHeight - window.innerHeight").await?.parse().unwrap_or(0);
+        c.set_window_size(1920, 1080 + chrome).await?;
         c.goto(&format!("{}/watch", server.base)).await?;
         wait_hydrated(&c).await?;
         wait_live(&c).await?;
@@ -554,6 +557,8 @@ async fn the_watch_board_raises_an_alert_and_a_watch_member_acknowledges_it() ->
             "the acknowledgement is in the feed"
         );
         // A wall screen: nothing to scroll at 1920×1080.
+        ensure!(js_true(&c, "window.innerWidth === 1920 && window.innerHeight === 1080").await, "viewport 1920×1080: {}",
+            js_string(&c, "window.innerWidth + ' x ' + window.innerHeight").await?);
         ensure!(
             js_true(&c, "document.documentElement.scrollHeight <= window.innerHeight && document.documentElement.scrollWidth <= window.innerWidth").await,
             "the board fits the screen: {}",

@@ -26,7 +26,12 @@ async fn a_short_load_run_loses_no_event() -> Result<()> {
         |m| eprintln!("   {m}"),
     )
     .await?;
-    ensure!(report.lost == 0, "{} events lost", report.lost);
+    ensure!(
+        report.lost == 0,
+        "{} events lost; per posted event: {:?}",
+        report.lost,
+        report.lost_by_event
+    );
     ensure!(report.dropped == 0, "{} clients dropped", report.dropped);
     ensure!(
         report.all_ms.len() == 200 * 20,
