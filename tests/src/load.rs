@@ -186,6 +186,8 @@ async fn post(
     if let Some(t) = &target.token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
+    // The connection may still be finishing the previous exchange.
+    send.ready().await?;
     let res = send
         .send_request(req.body(Full::new(Bytes::from(body)))?)
         .await?;

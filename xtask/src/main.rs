@@ -548,6 +548,19 @@ fn demo_users(bin: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Stops the private PostgreSQL cluster [`postgres`] started, if it did.
+fn stop_postgres(pg_ctl: Option<PathBuf>) {
+    if let Some(pg_ctl) = pg_ctl {
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(pg_ctl)
+            .args(["-D"])
+            .arg(root().join("target/pg/data"))
+            .args(["-m", "fast", "stop"])
+            .status();
+    }
+}
+
 fn test() -> Result<()> {
     let started = Instant::now();
     setup(true)?;
@@ -604,15 +617,7 @@ fn test() -> Result<()> {
         .env("CABLEWATCH_TEST_PG", &pg_url)
         .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))
         .env("CABLEWATCH_SITE_ROOT", root().join("target/site")));
-    if let Some(pg_ctl) = pg_ctl {
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg_ctl)
-            .args(["-D"])
-            .arg(root().join("target/pg/data"))
-            .args(["-m", "fast", "stop"])
-            .status();
-    }
+    stop_postgres(pg_ctl);
     result?;
     eprintln!(
         "\nall checks passed in {:.0} s",
@@ -710,15 +715,7 @@ fn main() -> Result<()> {
             let result = run(Command::new(root().join("target/release/loadtest"))
                 .args(&args)
                 .env("CABLEWATCH_BIN", root().join("target/release/cablewatch")));
-            if let Some(pg_ctl) = pg_ctl {
-                let _ = Command::new("runuser")
-                    .args(["-u", "postgres", "--"])
-                    .arg(pg_ctl)
-                    .args(["-D"])
-                    .arg(root().join("target/pg/data"))
-                    .args(["-m", "fast", "stop"])
-                    .status();
-            }
+            stop_postgres(pg_ctl);
             result
         }
         Cmd::CrashTest { cycles } => {
