@@ -10,9 +10,8 @@ use shared::auth::Capability;
 
 use crate::access::{use_me, IfCan};
 use crate::api::{get_asset, import_assets, list_assets, save_asset, SaveAssetRequest};
-use crate::faults::describe_changes;
 use crate::i18n::*;
-use crate::util::{asset_kind_label, asset_status_label, field_error_text, taipei};
+use crate::util::{asset_kind_label, asset_status_label, field_error_text};
 
 #[component]
 pub fn AssetListPage() -> impl IntoView {
@@ -247,24 +246,7 @@ pub fn AssetPage() -> impl IntoView {
                                     <AssetEditor asset=Some(a.clone()) />
                                 </IfCan>
                                 <h2>{t!(i18n, history)}</h2>
-                                <table class="history">
-                                    <thead><tr>
-                                        <th>{t!(i18n, ev_seq)}</th><th>{t!(i18n, ev_time)}</th>
-                                        <th>{t!(i18n, ev_actor)}</th><th>{t!(i18n, ev_kind)}</th><th>{t!(i18n, ev_changes)}</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {d.events.into_iter().rev().map(|e| {
-                                            let changes = describe_changes(&e.before, &e.after);
-                                            view! {
-                                                <tr>
-                                                    <td>{e.seq}</td><td>{taipei(&e.at)}</td><td>{e.actor.clone()}</td>
-                                                    <td>{e.kind.clone()}</td>
-                                                    <td><ul>{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul></td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
+                                <crate::faults::History events=d.events />
                             </section>
                         }.into_any()
                     }
@@ -388,18 +370,7 @@ pub fn AssetEditor(asset: Option<Asset>) -> impl IntoView {
                     {move || if save.pending().get() { t_string!(i18n, saving) } else { t_string!(i18n, save) }}
                 </button>
                 <span id="form-status" role="status">
-                    {move || result.with(|r| match r {
-                        Some(Ok(Err(e))) if e.error == "conflict" => Some(view! {
-                            <strong class="conflict">{t!(i18n, conflict_title)}": "{e.message.clone()}</strong>
-                        }.into_any()),
-                        Some(Ok(Err(e))) if e.error == "invalid" => Some(view! {
-                            <strong class="error">{t!(i18n, form_has_errors)}</strong>
-                        }.into_any()),
-                        Some(Ok(Err(e))) => Some(view! { <strong class="error">{e.message.clone()}</strong> }.into_any()),
-                        Some(Err(e)) => Some(view! { <strong class="error">{e.to_string()}</strong> }.into_any()),
-                        Some(Ok(Ok(_))) => Some(view! { <span>{t!(i18n, saved)}</span> }.into_any()),
-                        None => None,
-                    })}
+                    {move || result.with(|r| crate::form::save_status(i18n, r))}
                 </span>
             </div>
         </form>

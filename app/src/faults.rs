@@ -206,8 +206,9 @@ fn FaultFacts(f: Fault) -> impl IntoView {
     }
 }
 
+/// The history table of a fault or an asset: every event, newest first.
 #[component]
-fn History(events: Vec<shared::event::Event>) -> impl IntoView {
+pub(crate) fn History(events: Vec<shared::event::Event>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <table class="history">

@@ -176,20 +176,37 @@ pub fn FaultEditor(
                     {move || if save.pending().get() { t_string!(i18n, saving) } else { t_string!(i18n, save) }}
                 </button>
                 <span id="form-status" role="status">
-                    {move || result.with(|r| match r {
-                        Some(Ok(Err(e))) if e.error == "conflict" => Some(view! {
-                            <strong class="conflict">{t!(i18n, conflict_title)}": "{e.message.clone()}</strong>
-                        }.into_any()),
-                        Some(Ok(Err(e))) if e.error == "invalid" => Some(view! {
-                            <strong class="error">{t!(i18n, form_has_errors)}</strong>
-                        }.into_any()),
-                        Some(Ok(Err(e))) => Some(view! { <strong class="error">{e.message.clone()}</strong> }.into_any()),
-                        Some(Err(e)) => Some(view! { <strong class="error">{e.to_string()}</strong> }.into_any()),
-                        Some(Ok(Ok(_))) => Some(view! { <span>{t!(i18n, saved)}</span> }.into_any()),
-                        None => None,
-                    })}
+                    {move || result.with(|r| crate::form::save_status(i18n, r))}
                 </span>
             </div>
         </form>
+    }
+}
+
+/// What a form's save came to: saved, a conflict (the text stays), invalid
+/// fields (shown beside them), or another error.
+pub(crate) fn save_status<T>(
+    i18n: leptos_i18n::I18nContext<Locale>,
+    r: &Option<crate::util::ServerResult<T>>,
+) -> Option<AnyView> {
+    match r {
+        Some(Ok(Err(e))) if e.error == "conflict" => Some(
+            view! {
+                <strong class="conflict">{t!(i18n, conflict_title)}": "{e.message.clone()}</strong>
+            }
+            .into_any(),
+        ),
+        Some(Ok(Err(e))) if e.error == "invalid" => Some(
+            view! {
+                <strong class="error">{t!(i18n, form_has_errors)}</strong>
+            }
+            .into_any(),
+        ),
+        Some(Ok(Err(e))) => {
+            Some(view! { <strong class="error">{e.message.clone()}</strong> }.into_any())
+        }
+        Some(Err(e)) => Some(view! { <strong class="error">{e.to_string()}</strong> }.into_any()),
+        Some(Ok(Ok(_))) => Some(view! { <span>{t!(i18n, saved)}</span> }.into_any()),
+        None => None,
     }
 }

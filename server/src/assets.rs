@@ -98,6 +98,40 @@ async fn id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<(i64,
     .transpose()
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a draft's fields as `$1`–`$15`, in the column order INSERT and
+/// UPDATE share. Statements binding them are not cached (`persistent(false)`):
+/// through `Any`, a NULL and a number bound to the same parameter give
+/// PostgreSQL different types, and a cached statement keeps the first one
+/// ("incorrect binary data format").
+fn bind_draft<'q>(q: AnyQuery<'q>, d: &'q AssetDraft) -> AnyQuery<'q> {
+    q.bind(&d.name)
+        .bind(d.kind.as_str())
+        .bind(d.status.as_str())
+        .bind(d.lon)
+        .bind(d.lat)
+        .bind(d.end.map(|e| e.0))
+        .bind(d.end.map(|e| e.1))
+        .bind(&d.region)
+        .bind(d.capacity_mbps)
+        .bind(d.orbit.map(|o| o.as_str()))
+        .bind(&d.operator)
+        .bind(&d.programme)
+        .bind(&d.home_port)
+        .bind(&d.zone)
+        .bind(&d.notes)
+}
+
+fn name_taken(name: &str, other: i64) -> ApiError {
+    ApiError {
+        field: Some("name".into()),
+        ..ApiError::conflict(format!(
+            "the name {name:?} is already used by asset #{other}"
+        ))
+    }
+}
+
 async fn insert(
     conn: &mut AnyConnection,
     actor: &str,
@@ -105,44 +139,25 @@ async fn insert(
     source: &str,
 ) -> Result<Asset, ApiError> {
     if let Some((id, _)) = id_by_name(conn, &d.name).await? {
-        return Err(ApiError {
-            field: Some("name".into()),
-            ..ApiError::conflict(format!(
-                "the name {:?} is already used by asset #{id}",
-                d.name
-            ))
-        });
+        return Err(name_taken(&d.name, id));
     }
     let ts = now();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO assets (name, kind, status, lon, lat, end_lon, end_lat, region, capacity_mbps, \
-         orbit, operator, programme, home_port, zone, notes, source, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17) \
-         RETURNING id",
+    let id: i64 = bind_draft(
+        sqlx::query(
+            "INSERT INTO assets (name, kind, status, lon, lat, end_lon, end_lat, region, capacity_mbps, \
+             orbit, operator, programme, home_port, zone, notes, source, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17) \
+             RETURNING id",
+        ),
+        d,
     )
-    .bind(&d.name)
-    .bind(d.kind.as_str())
-    .bind(d.status.as_str())
-    .bind(d.lon)
-    .bind(d.lat)
-    .bind(d.end.map(|e| e.0))
-    .bind(d.end.map(|e| e.1))
-    .bind(&d.region)
-    .bind(d.capacity_mbps)
-    .bind(d.orbit.map(|o| o.as_str()))
-    .bind(&d.operator)
-    .bind(&d.programme)
-    .bind(&d.home_port)
-    .bind(&d.zone)
-    .bind(&d.notes)
     .bind(source)
     .bind(&ts)
-    // Not cached: through `Any`, a NULL and a number bound to the same
-    // parameter give PostgreSQL different types, and a cached statement
-    // keeps the first one ("incorrect binary data format").
     .persistent(false)
     .fetch_one(&mut *conn)
     .await
+    .map_err(db_err)?
+    .try_get("id")
     .map_err(db_err)?;
     let asset = Asset {
         id,
@@ -189,36 +204,18 @@ async fn update(
     }
     if let Some((other, _)) = id_by_name(conn, &d.name).await? {
         if other != id {
-            return Err(ApiError {
-                field: Some("name".into()),
-                ..ApiError::conflict(format!(
-                    "the name {:?} is already used by asset #{other}",
-                    d.name
-                ))
-            });
+            return Err(name_taken(&d.name, other));
         }
     }
-    let done = sqlx::query(
-        "UPDATE assets SET name = $1, kind = $2, status = $3, lon = $4, lat = $5, end_lon = $6, \
-         end_lat = $7, region = $8, capacity_mbps = $9, orbit = $10, operator = $11, programme = $12, \
-         home_port = $13, zone = $14, notes = $15, version = version + 1, updated_at = $16 \
-         WHERE id = $17 AND version = $18",
+    let done = bind_draft(
+        sqlx::query(
+            "UPDATE assets SET name = $1, kind = $2, status = $3, lon = $4, lat = $5, end_lon = $6, \
+             end_lat = $7, region = $8, capacity_mbps = $9, orbit = $10, operator = $11, programme = $12, \
+             home_port = $13, zone = $14, notes = $15, version = version + 1, updated_at = $16 \
+             WHERE id = $17 AND version = $18",
+        ),
+        d,
     )
-    .bind(&d.name)
-    .bind(d.kind.as_str())
-    .bind(d.status.as_str())
-    .bind(d.lon)
-    .bind(d.lat)
-    .bind(d.end.map(|e| e.0))
-    .bind(d.end.map(|e| e.1))
-    .bind(&d.region)
-    .bind(d.capacity_mbps)
-    .bind(d.orbit.map(|o| o.as_str()))
-    .bind(&d.operator)
-    .bind(&d.programme)
-    .bind(&d.home_port)
-    .bind(&d.zone)
-    .bind(&d.notes)
     .bind(now())
     .bind(id)
     .bind(version)

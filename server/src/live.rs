@@ -118,11 +118,6 @@ impl Live {
         self.0.head.load(Ordering::Acquire)
     }
 
-    /// Open streams (for logs and the load tool).
-    pub fn subscribers(&self) -> usize {
-        self.0.tx.receiver_count()
-    }
-
     /// Ends every stream (graceful shutdown would otherwise wait for them).
     pub fn shut_down(&self) {
         let _ = self.0.shutdown.send(true);

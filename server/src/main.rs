@@ -278,16 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Assets(cmd) => assets_cmd(&reg, cmd).await,
         Command::ImportNotice { file } => {
-            let text = if file.as_os_str() == "-" {
-                let mut s = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut s)
-                    .context("reading stdin")?;
-                s
-            } else {
-                std::fs::read_to_string(&file)
-                    .with_context(|| format!("reading {}", file.display()))?
-            };
+            let text = read_input(&file)?;
             match reg.import_notice(&actor(), &text).await {
                 Ok(r) => {
                     for w in &r.warnings {
@@ -304,13 +295,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     );
                     Ok(std::process::ExitCode::SUCCESS)
                 }
-                Err(e) => {
-                    eprintln!("error: {}", e.message);
-                    for l in &e.lines {
-                        eprintln!("  {}: {l}", file.display());
-                    }
-                    Ok(std::process::ExitCode::from(2))
-                }
+                Err(e) => Ok(refused(&e, &file)),
             }
         }
         Command::DbCheck => {
@@ -404,6 +389,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     }
 }
 
+/// An import refused: the reason and every bad line, named after the file; exit code 2.
+fn refused(e: &shared::api::ApiError, file: &std::path::Path) -> std::process::ExitCode {
+    eprintln!("error: {}", e.message);
+    for l in &e.lines {
+        eprintln!("  {}: {l}", file.display());
+    }
+    std::process::ExitCode::from(2)
+}
+
 fn read_input(file: &std::path::Path) -> anyhow::Result<String> {
     if file.as_os_str() == "-" {
         let mut s = String::new();
@@ -444,13 +438,7 @@ async fn assets_cmd(
                     );
                     Ok(std::process::ExitCode::SUCCESS)
                 }
-                Err(e) => {
-                    eprintln!("error: {}", e.message);
-                    for l in &e.lines {
-                        eprintln!("  {}: {l}", file.display());
-                    }
-                    Ok(std::process::ExitCode::from(2))
-                }
+                Err(e) => Ok(refused(&e, &file)),
             }
         }
         AssetsCmd::Export { format } => {
