@@ -212,6 +212,8 @@ fn MapSvg(
     // Drag to pan: the start point in client pixels and the camera then.
     let drag = StoredValue::new(None::<(f64, f64, Camera)>);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    // The asset markers drawn now, in `data-i` order.
+    let shown = StoredValue::new(Vec::<AssetMarker>::new());
     let units_per_px = move || {
         let width = svg_ref
             .get_untracked()
@@ -320,13 +322,31 @@ fn MapSvg(
                     })
                 }).collect_view())}
             </g>
-            <g id="assets" class:hidden=move || !show_assets.get()>
+            // The asset layer is one string of markup (`View::asset_layer_svg`)
+            // set in one go, and one click handler finds the marker by its
+            // `data-i`: a redraw costs no per-marker views or closures.
+            <g id="assets" class:hidden=move || !show_assets.get()
+                on:click=move |ev| {
+                    let Some(m) = marker_index(&ev).and_then(|i| shown.with_value(|ms| ms.get(i).cloned())) else {
+                        return;
+                    };
+                    if m.count > 1 {
+                        // A cluster: zoom in on it.
+                        let (x, y) = v().project(m.lon, m.lat);
+                        camera.update(|c| {
+                            c.cx = x;
+                            c.cy = y;
+                            c.zoom = (c.zoom + 1).min(MAX_ZOOM);
+                        });
+                    }
+                    selected_asset.set(Some(m));
+                }>
                 <Transition>
                     {move || Suspend::new(async move {
                         let (zoom, markers) = assets.await.unwrap_or_default();
-                        let vv = v();
-                        let kk = 1.0 / f64::from(1u32 << zoom);
-                        markers.into_iter().map(|m| asset_marker(&vv, kk, m, selected_asset, camera)).collect_view()
+                        let markup = v().asset_layer_svg(1.0 / f64::from(1u32 << zoom), &markers);
+                        shown.set_value(markers);
+                        view! { <g class="markers" inner_html=markup></g> }
                     })}
                 </Transition>
             </g>
@@ -408,67 +428,15 @@ fn FaultPanel(data: MapData, selected: RwSignal<Option<i64>>) -> impl IntoView {
     }
 }
 
-/// One marker of the asset layer: a single asset (a dot, or a line for a
-/// microwave link) or a cluster (a disc with its count; a click zooms in).
-fn asset_marker(
-    v: &View,
-    k: f64,
-    m: AssetMarker,
-    selected_asset: RwSignal<Option<AssetMarker>>,
-    camera: RwSignal<Camera>,
-) -> AnyView {
-    let (x, y) = v.project(m.lon, m.lat);
-    let class = format!(
-        "asset {}{}",
-        m.kind.as_str(),
-        if m.attention { " attention" } else { "" }
-    );
-    let title = if m.count > 1 {
-        format!("{} × {}", m.count, m.kind.as_str())
-    } else {
-        format!(
-            "{} ({})",
-            m.name,
-            m.status.map(|s| s.as_str()).unwrap_or_default()
-        )
-    };
-    if m.count > 1 {
-        let r = (7.0 + f64::from(m.count).log10() * 4.0) * k;
-        let count = m.count;
-        let kind = m.kind.as_str();
-        let mm = m.clone();
-        view! {
-            <g class=format!("{class} cluster") data-count=count data-kind=kind
-                on:click=move |_| {
-                    selected_asset.set(Some(mm.clone()));
-                    camera.update(|c| {
-                        c.cx = x;
-                        c.cy = y;
-                        c.zoom = (c.zoom + 1).min(MAX_ZOOM);
-                    });
-                }>
-                <circle cx=format!("{x:.2}") cy=format!("{y:.2}") r=format!("{r:.2}")><title>{title}</title></circle>
-                <text x=format!("{x:.2}") y=format!("{:.2}", y + 3.5 * k) font-size=format!("{:.2}", 10.0 * k)>{count}</text>
-            </g>
-        }
-        .into_any()
-    } else if let Some((ex, ey)) = m.end.map(|(lon, lat)| v.project(lon, lat)) {
-        let id = m.id;
-        view! {
-            <line class=class data-asset=id data-kind=m.kind.as_str()
-                x1=format!("{x:.2}") y1=format!("{y:.2}") x2=format!("{ex:.2}") y2=format!("{ey:.2}")
-                on:click=move |_| selected_asset.set(Some(m.clone()))><title>{title}</title></line>
-        }
-        .into_any()
-    } else {
-        let id = m.id;
-        view! {
-            <circle class=class data-asset=id data-kind=m.kind.as_str()
-                cx=format!("{x:.2}") cy=format!("{y:.2}") r=format!("{:.2}", 4.0 * k)
-                on:click=move |_| selected_asset.set(Some(m.clone()))><title>{title}</title></circle>
-        }
-        .into_any()
-    }
+/// The `data-i` of the clicked marker of the asset layer.
+fn marker_index(ev: &leptos::ev::MouseEvent) -> Option<usize> {
+    use leptos::wasm_bindgen::JsCast;
+    ev.target()?
+        .dyn_into::<leptos::web_sys::Element>()
+        .ok()?
+        .get_attribute("data-i")?
+        .parse()
+        .ok()
 }
 
 /// What the clicked asset (or cluster) is, with a link to its page or list.

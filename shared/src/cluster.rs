@@ -6,10 +6,10 @@
 use supercluster::{CoordinateSystem, Supercluster};
 
 use crate::assets::{Asset, AssetKind};
-use crate::map::{AssetMarker, View, MAP_WIDTH};
+use crate::map::{asset_elements, AssetMarker, View, ASSET_ELEMENT_BUDGET, MAP_WIDTH};
 
 /// Markers closer than this many map pixels merge.
-pub const CLUSTER_RADIUS_PX: f64 = 26.0;
+pub const CLUSTER_RADIUS_PX: f64 = 40.0;
 const MAX_ZOOM: u8 = 16;
 
 /// The web-mercator zoom whose pixel matches one map unit of `view` at
@@ -78,7 +78,10 @@ impl AssetIndex {
     }
 
     /// The markers inside `view` at `zoom` steps in (each step doubles the
-    /// scale), for the kinds asked for.
+    /// scale), for the kinds asked for. Where the assets are too dense for
+    /// [`ASSET_ELEMENT_BUDGET`], they are clustered a zoom level coarser
+    /// (twice the radius) until they fit, so the map stays light whatever
+    /// the size of the registry.
     pub fn markers(
         &self,
         assets: &[Asset],
@@ -88,8 +91,24 @@ impl AssetIndex {
     ) -> Vec<AssetMarker> {
         // The scale is the preset's (a view narrowed with `View::within`
         // keeps its preset id); the box is the view's own.
-        let z = mercator_zoom(&View::by_id(view.id), zoom);
+        let mut z = mercator_zoom(&View::by_id(view.id), zoom);
         let bbox = [view.west, view.south, view.east, view.north];
+        loop {
+            let out = self.markers_at(assets, bbox, z, kinds);
+            if z == 0 || asset_elements(&out) <= ASSET_ELEMENT_BUDGET {
+                return out;
+            }
+            z -= 1;
+        }
+    }
+
+    fn markers_at(
+        &self,
+        assets: &[Asset],
+        bbox: [f64; 4],
+        z: u8,
+        kinds: &[AssetKind],
+    ) -> Vec<AssetMarker> {
         let mut out = Vec::new();
         for layer in self.layers.iter().filter(|l| kinds.contains(&l.kind)) {
             let Ok(features) = layer.index.get_clusters(bbox, z) else {
@@ -136,5 +155,96 @@ impl AssetIndex {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assets::SOURCE_SYNTHETIC;
+    use crate::inventory::{demo_inventory, synthetic_inventory};
+    use crate::map::VIEWS;
+
+    /// The benchmark's registry: the demo inventory topped up to 20,000.
+    fn registry() -> Vec<Asset> {
+        let mut drafts = demo_inventory();
+        let more = 20_000 - drafts.len();
+        drafts.extend(synthetic_inventory(7, more));
+        drafts
+            .into_iter()
+            .enumerate()
+            .map(|(i, draft)| Asset {
+                id: i as i64 + 1,
+                draft,
+                source: SOURCE_SYNTHETIC.into(),
+                version: 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_view_fits_the_element_budget_and_loses_no_asset() {
+        let assets = registry();
+        let index = AssetIndex::new(&assets);
+        for v in VIEWS {
+            for zoom in 0..=5 {
+                let markers = index.markers(&assets, &v, zoom, &AssetKind::ALL);
+                let drawn = asset_elements(&markers);
+                assert!(
+                    drawn <= ASSET_ELEMENT_BUDGET,
+                    "{} zoom {zoom}: {drawn} elements",
+                    v.id
+                );
+                assert!(!markers.is_empty(), "{} zoom {zoom}", v.id);
+            }
+        }
+        // At Taiwan's extent every asset in the box is counted exactly once.
+        let v = View::by_id("taiwan");
+        let inside = assets
+            .iter()
+            .filter(|a| {
+                (v.west..=v.east).contains(&a.draft.lon)
+                    && (v.south..=v.north).contains(&a.draft.lat)
+            })
+            .count();
+        let shown: u32 = index
+            .markers(&assets, &v, 0, &AssetKind::ALL)
+            .iter()
+            .map(|m| m.count)
+            .sum();
+        assert_eq!(shown as usize, inside);
+    }
+
+    #[test]
+    fn sparse_views_keep_their_single_assets() {
+        // Matsu's few hundred assets need no coarsening: zoomed in, most are
+        // single markers with their own id.
+        let assets = registry();
+        let index = AssetIndex::new(&assets);
+        let markers = index.markers(&assets, &View::by_id("matsu"), 5, &AssetKind::ALL);
+        let single = markers.iter().filter(|m| m.id.is_some()).count();
+        assert!(single * 2 > markers.len(), "{single} of {}", markers.len());
+    }
+
+    #[test]
+    fn the_layer_markup_is_one_element_per_marker_and_a_count_per_cluster() {
+        let assets = registry();
+        let index = AssetIndex::new(&assets);
+        let v = View::by_id("taiwan");
+        let markers = index.markers(&assets, &v, 0, &AssetKind::ALL);
+        let svg = v.asset_layer_svg(1.0, &markers);
+        let tags = svg.matches('<').count() - svg.matches("</").count();
+        assert_eq!(tags, asset_elements(&markers), "one tag per element");
+        for (i, m) in markers.iter().enumerate() {
+            assert!(svg.contains(&format!("data-i=\"{i}\"")), "marker {i}");
+            if let Some(id) = m.id {
+                assert!(svg.contains(&format!("data-asset=\"{id}\"")));
+            }
+        }
+        assert!(svg.contains("class=\"count\""), "clusters show their count");
+        // Asset names never reach the markup.
+        assert!(!markers
+            .iter()
+            .any(|m| !m.name.is_empty() && svg.contains(&m.name)));
     }
 }

@@ -305,6 +305,27 @@ pub struct AssetMarker {
     pub synthetic: bool,
 }
 
+/// How many SVG elements the asset layer may draw in one view. With the
+/// land, cables, stations, pins and scale bar (about 100 more) the whole map
+/// stays within 1,500 elements, so it renders and redraws quickly.
+pub const ASSET_ELEMENT_BUDGET: usize = 1200;
+
+impl AssetMarker {
+    /// SVG elements this marker draws: one, and a cluster adds its count.
+    pub fn elements(&self) -> usize {
+        if self.count > 1 {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// SVG elements drawn for `markers`.
+pub fn asset_elements(markers: &[AssetMarker]) -> usize {
+    markers.iter().map(AssetMarker::elements).sum()
+}
+
 /// A named view of the map: a lon/lat box.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct View {
@@ -415,6 +436,50 @@ impl View {
         out.trim_end().to_string()
     }
 
+    /// The asset layer as SVG markup, its symbols drawn at scale `k` (1 at
+    /// the preset's own zoom, halved for each step in). A single asset is one
+    /// element (a dot, or a dashed line for a microwave link); a cluster is a
+    /// disc and its count. Each element carries `data-i`, the marker's index
+    /// in `markers`, for the page's one click handler.
+    ///
+    /// Only numbers and the fixed kind and status names are written: no
+    /// asset name or other typed text, so nothing here needs escaping.
+    pub fn asset_layer_svg(&self, k: f64, markers: &[AssetMarker]) -> String {
+        use std::fmt::Write;
+        let mut out = String::with_capacity(markers.len() * 120);
+        for (i, m) in markers.iter().enumerate() {
+            let (x, y) = self.project(m.lon, m.lat);
+            let kind = m.kind.as_str();
+            let attention = if m.attention { " attention" } else { "" };
+            // Writing to a String cannot fail.
+            let _ = if m.count > 1 {
+                let r = (7.0 + f64::from(m.count).log10() * 4.0) * k;
+                write!(
+                    out,
+                    r#"<circle class="asset {kind}{attention} cluster" data-i="{i}" data-kind="{kind}" data-count="{n}" cx="{x:.2}" cy="{y:.2}" r="{r:.2}"/><text class="count" data-i="{i}" x="{x:.2}" y="{ty:.2}" font-size="{fs:.2}">{n}</text>"#,
+                    n = m.count,
+                    ty = y + 3.5 * k,
+                    fs = 10.0 * k,
+                )
+            } else {
+                let id = m.id.unwrap_or_default();
+                let status = m.status.map(|s| s.as_str()).unwrap_or_default();
+                match m.end.map(|(lon, lat)| self.project(lon, lat)) {
+                    Some((ex, ey)) => write!(
+                        out,
+                        r#"<line class="asset {kind}{attention}" data-i="{i}" data-asset="{id}" data-kind="{kind}" data-status="{status}" x1="{x:.2}" y1="{y:.2}" x2="{ex:.2}" y2="{ey:.2}"/>"#
+                    ),
+                    None => write!(
+                        out,
+                        r#"<circle class="asset {kind}{attention}" data-i="{i}" data-asset="{id}" data-kind="{kind}" data-status="{status}" cx="{x:.2}" cy="{y:.2}" r="{r:.2}"/>"#,
+                        r = 4.0 * k
+                    ),
+                }
+            };
+        }
+        out
+    }
+
     /// Length in SVG units of `km` at the view's mid-latitude (for the scale bar).
     pub fn km_to_px(&self, km: f64) -> f64 {
         let deg = km / (111.32 * self.kx());
@@ -446,7 +511,18 @@ pub(crate) fn land() -> &'static [Vec<(f64, f64)>] {
 impl View {
     /// The land inside this view as one SVG path, simplified to about one
     /// SVG unit (so the element count stays constant whatever the zoom).
+    ///
+    /// A preset's path is made once per process and reused.
     pub fn land_path(&self) -> String {
+        static PRESETS: [std::sync::OnceLock<String>; VIEWS.len()] =
+            [const { std::sync::OnceLock::new() }; VIEWS.len()];
+        match VIEWS.iter().position(|v| v == self) {
+            Some(i) => PRESETS[i].get_or_init(|| self.make_land_path()).clone(),
+            None => self.make_land_path(),
+        }
+    }
+
+    fn make_land_path(&self) -> String {
         use geo::{BoundingRect, Intersects, Simplify};
         let area = geo::Rect::new(
             geo::coord! { x: self.west, y: self.south },
