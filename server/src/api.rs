@@ -107,7 +107,6 @@ async fn events(
     Query(q): Query<EventsQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response> {
-    use axum::response::sse::Sse;
     use futures_util::StreamExt;
     let after = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -122,13 +121,19 @@ async fn events(
         None => q.after.filter(|s| *s >= 0),
     };
     let audit = who.can(shared::auth::Capability::ReadAudit);
+    // Each event's message is encoded once (`live::Item`) and shared by
+    // every stream, so the body is written from those bytes directly.
     let stream = reg
         .live()
         .stream(reg.clone(), after, audit)
-        .map(|out| Ok::<_, std::convert::Infallible>(out.to_sse()));
+        .map(|out| Ok::<_, std::convert::Infallible>(out.frame()));
     Ok((
-        [(header::HeaderName::from_static("x-accel-buffering"), "no")],
-        Sse::new(stream),
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }

@@ -11,18 +11,20 @@
 //!
 //! A subscriber first subscribes to the broadcast, then replays what it
 //! missed (`Last-Event-ID`) from the ring when the ring still covers it, else
-//! from the database, then sends `ready` and follows the broadcast. If it
+//! from the database; once the pump has read the log after the client
+//! connected (so everything committed before is replayed), it sends `ready`
+//! and follows the broadcast. If it
 //! falls behind the broadcast (lagged), it goes back to replaying. Ids are
 //! `seq`s, strictly increasing, so a reconnecting client never sees a gap or a
 //! duplicate. Writes are serialised (one writer per process, and on
 //! PostgreSQL an advisory transaction lock), so `seq` order is commit order.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::response::sse;
+use axum::body::Bytes;
 use shared::api::ApiError;
 use shared::event::Event;
 use tokio::sync::{broadcast, watch, Notify};
@@ -42,27 +44,50 @@ const PAGE: i64 = 512;
 /// The PostgreSQL channel the `events` insert trigger notifies.
 pub const CHANNEL: &str = "cablewatch_events";
 
-/// One event as sent: its `seq` and the JSON of [`Event`], encoded once.
+/// One event as sent: its `seq` and its whole SSE message (`id: SEQ`, then
+/// the JSON of [`Event`] as `data:`), encoded once and shared by every
+/// stream, so sending it to a client is a reference-count increment.
 #[derive(Debug)]
 pub struct Item {
     pub seq: i64,
     pub access: bool,
-    pub json: Box<str>,
+    pub frame: Bytes,
 }
 
 impl Item {
     fn new(e: &Event) -> Result<Self, ApiError> {
+        let json = serde_json::to_string(e).map_err(|err| {
+            tracing::error!(error = %err, "encoding an event");
+            ApiError::internal()
+        })?;
         Ok(Self {
             seq: e.seq,
             access: ACCESS_ENTITIES.contains(&e.entity_type.as_str()),
-            json: serde_json::to_string(e)
-                .map_err(|err| {
-                    tracing::error!(error = %err, "encoding an event");
-                    ApiError::internal()
-                })?
-                .into_boxed_str(),
+            frame: frame(None, Some(e.seq), None, &json),
         })
     }
+}
+
+/// One SSE message: optional `event:`, `id:` and `retry:` fields, then the
+/// data, one `data:` line per line of it, then the blank line that ends it.
+fn frame(event: Option<&str>, id: Option<i64>, retry: Option<Duration>, data: &str) -> Bytes {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(data.len() + 48);
+    // Writing to a String cannot fail.
+    if let Some(event) = event {
+        let _ = writeln!(out, "event: {event}");
+    }
+    if let Some(id) = id {
+        let _ = writeln!(out, "id: {id}");
+    }
+    if let Some(retry) = retry {
+        let _ = writeln!(out, "retry: {}", retry.as_millis());
+    }
+    for line in data.split('\n') {
+        let _ = writeln!(out, "data: {line}");
+    }
+    out.push('\n');
+    Bytes::from(out)
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +108,11 @@ struct Inner {
     poke: Notify,
     /// The newest `seq` published.
     head: AtomicI64,
+    /// The pump runs (`start` was called).
+    pumping: AtomicBool,
+    /// Pump cycles (reads of the log) started, and finished.
+    cycles_started: AtomicU64,
+    cycles_finished: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -102,6 +132,9 @@ impl Default for Live {
             tx,
             poke: Notify::new(),
             head: AtomicI64::new(0),
+            pumping: AtomicBool::new(false),
+            cycles_started: AtomicU64::new(0),
+            cycles_finished: watch::channel(0).0,
             shutdown,
         }))
     }
@@ -136,6 +169,7 @@ impl Live {
             tokio::spawn(async move { live.listen(url).await });
         }
         let live = self.clone();
+        self.0.pumping.store(true, Ordering::Release);
         tokio::spawn(async move { live.pump(reg).await });
         let live = self.clone();
         tokio::spawn(async move {
@@ -154,9 +188,11 @@ impl Live {
     async fn pump(&self, reg: Registry) {
         let mut shutdown = self.0.shutdown.subscribe();
         loop {
+            let n = self.0.cycles_started.fetch_add(1, Ordering::AcqRel) + 1;
             if let Err(e) = self.publish_new(&reg).await {
                 tracing::warn!(error = %e.message, "reading the event log for the live stream; retrying");
             }
+            self.0.cycles_finished.send_replace(n);
             tokio::select! {
                 _ = self.0.poke.notified() => {}
                 _ = tokio::time::sleep(CATCH_UP) => {}
@@ -227,6 +263,23 @@ impl Live {
         }
     }
 
+    /// Returns once the pump has read the log at least once after this call
+    /// began, so everything committed before it is published (or the server
+    /// is shutting down).
+    async fn sync(&self) {
+        if !self.0.pumping.load(Ordering::Acquire) {
+            return;
+        }
+        let mut finished = self.0.cycles_finished.subscribe();
+        let mut shutdown = self.0.shutdown.subscribe();
+        let before = self.0.cycles_started.load(Ordering::Acquire);
+        self.poke();
+        tokio::select! {
+            _ = finished.wait_for(|f| *f > before) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+
     /// What a subscriber that has seen `after` missed, up to the newest
     /// published event: from the ring if it still covers `after`, else one
     /// page from the database.
@@ -258,6 +311,7 @@ impl Live {
             last: after.unwrap_or_else(|| self.head()),
             pending: VecDeque::new(),
             caught_up: false,
+            synced: false,
             audit,
             live: self.clone(),
             reg,
@@ -278,6 +332,9 @@ struct Sub {
     last: i64,
     pending: VecDeque<Arc<Item>>,
     caught_up: bool,
+    /// The pump has read the log since this client connected: what was
+    /// committed before it connected is in the ring.
+    synced: bool,
     audit: bool,
 }
 
@@ -294,18 +351,16 @@ pub enum Out {
 impl Out {
     /// The message on the wire. `ready` also tells the browser to retry
     /// after 2 s when the connection drops.
-    pub fn to_sse(&self) -> sse::Event {
+    pub fn frame(&self) -> Bytes {
         match self {
-            Out::Event(item) => sse::Event::default()
-                .id(item.seq.to_string())
-                .data(&*item.json),
-            Out::Ready(seq) => sse::Event::default()
-                .event("ready")
-                .retry(Duration::from_secs(2))
-                .data(seq.to_string()),
-            Out::Heartbeat(seq) => sse::Event::default()
-                .event("heartbeat")
-                .data(seq.to_string()),
+            Out::Event(item) => item.frame.clone(),
+            Out::Ready(seq) => frame(
+                Some("ready"),
+                None,
+                Some(Duration::from_secs(2)),
+                &seq.to_string(),
+            ),
+            Out::Heartbeat(seq) => frame(Some("heartbeat"), None, None, &seq.to_string()),
         }
     }
 }
@@ -333,6 +388,13 @@ impl Sub {
             }
             if !self.caught_up {
                 match self.live.replay(&self.reg, self.last).await {
+                    Ok(items) if items.is_empty() && !self.synced => {
+                        // The pump may not have published the newest commits
+                        // yet: they belong to the replay, before `ready`.
+                        self.live.sync().await;
+                        self.synced = true;
+                        continue;
+                    }
                     Ok(items) if items.is_empty() => {
                         self.caught_up = true;
                         return Some(Out::Ready(self.last));
@@ -364,5 +426,31 @@ impl Sub {
                 _ = self.shutdown.changed() => return None,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_follow_the_sse_format() {
+        assert_eq!(
+            &frame(None, Some(7), None, "{\"a\":1}")[..],
+            b"id: 7\ndata: {\"a\":1}\n\n"
+        );
+        assert_eq!(
+            &Out::Ready(12).frame()[..],
+            b"event: ready\nretry: 2000\ndata: 12\n\n"
+        );
+        assert_eq!(
+            &Out::Heartbeat(3).frame()[..],
+            b"event: heartbeat\ndata: 3\n\n"
+        );
+        // A line break in the data would end the field: each line gets its own.
+        assert_eq!(
+            &frame(None, None, None, "a\nb")[..],
+            b"data: a\ndata: b\n\n"
+        );
     }
 }

@@ -259,9 +259,17 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             reg.live().start(reg.clone(), pg).await.map_err(api)?;
             let live = reg.live().clone();
             let app = server::web::router(reg, sessions, &site_root, &config);
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
+            // No Nagle delay: a live event goes out the moment it is written.
+            let listener = axum::serve::ListenerExt::tap_io(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?,
+                |tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %e, "TCP_NODELAY");
+                    }
+                },
+            );
             tracing::info!(database = %server::db::redact(&cli.database_url), "listening on http://{addr}");
             axum::serve(
                 listener,

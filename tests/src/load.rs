@@ -84,13 +84,35 @@ pub fn rss(pid: u32) -> Option<u64> {
 }
 
 /// What marks an event as one of the run's writes.
-const POSTED_KIND: &str = "\"kind\":\"fault.reported\"";
+const POSTED_KIND: &[u8] = b"\"kind\":\"fault.reported\"";
 
 /// Pulls `"entity_id":"N"` out of an event's JSON without parsing all of it.
-fn entity_id(data: &str) -> Option<u64> {
-    let at = data.find("\"entity_id\":\"")? + "\"entity_id\":\"".len();
+fn entity_id(data: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"entity_id\":\"";
+    let at = find(data, KEY)? + KEY.len();
     let rest = &data[at..];
-    rest[..rest.find('"')?].parse().ok()
+    std::str::from_utf8(&rest[..rest.iter().position(|&b| b == b'"')?])
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One SSE message's `event:` (default `message`) and `data:` fields.
+fn fields(msg: &[u8]) -> (&[u8], &[u8]) {
+    let mut event: &[u8] = b"message";
+    let mut data: &[u8] = b"";
+    for line in msg.split(|&b| b == b'\n') {
+        if let Some(v) = line.strip_prefix(b"event:") {
+            event = v.trim_ascii();
+        } else if let Some(v) = line.strip_prefix(b"data:") {
+            data = v.trim_ascii();
+        }
+    }
+    (event, data)
 }
 
 struct ClientResult {
@@ -129,7 +151,9 @@ async fn client(
         .await?;
     ensure!(res.status() == 200, "stream answered {}", res.status());
     let mut body = res.into_body();
-    let mut buf = String::new();
+    // The client's own work per message is kept small (bytes, no copies):
+    // on one machine it shares the CPU with the server it measures.
+    let mut buf: Vec<u8> = Vec::new();
     let mut got = Vec::new();
     let mut is_ready = false;
     loop {
@@ -144,26 +168,19 @@ async fn client(
             continue;
         };
         let now = Instant::now();
-        buf.push_str(&String::from_utf8_lossy(&data));
-        while let Some(end) = buf.find("\n\n") {
-            let msg: String = buf.drain(..end + 2).collect();
-            let mut event = "message";
-            let mut payload = "";
-            for line in msg.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    payload = v.trim();
-                }
-            }
+        buf.extend_from_slice(&data);
+        let mut start = 0;
+        while let Some(end) = find(&buf[start..], b"\n\n") {
+            let (event, payload) = fields(&buf[start..start + end]);
+            start += end + 2;
             match event {
-                "ready" if !is_ready => {
+                b"ready" if !is_ready => {
                     is_ready = true;
                     ready.fetch_add(1, Ordering::Relaxed);
                 }
                 // Only the writes of this run count (other events, e.g. a
                 // token created meanwhile, are not part of it).
-                "message" if payload.contains(POSTED_KIND) => {
+                b"message" if find(payload, POSTED_KIND).is_some() => {
                     if let Some(id) = entity_id(payload) {
                         got.push((id, now));
                         received.fetch_add(1, Ordering::Relaxed);
@@ -172,6 +189,7 @@ async fn client(
                 _ => {}
             }
         }
+        buf.drain(..start);
     }
 }
 
@@ -411,6 +429,27 @@ pub async fn serve_baseline(listener: tokio::net::TcpListener) -> Result<()> {
             ),
         )
         .with_state(st);
+    // As `cablewatch serve` does: no Nagle delay on the streams.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_reads_sse_fields_and_the_entity() {
+        let (event, data) =
+            fields(b"id: 4\ndata: {\"kind\":\"fault.reported\",\"entity_id\":\"42\"}");
+        assert_eq!(event, b"message");
+        assert!(find(data, POSTED_KIND).is_some());
+        assert_eq!(entity_id(data), Some(42));
+        let (event, data) = fields(b"event: ready\nretry: 2000\ndata: 9");
+        assert_eq!((event, data), (&b"ready"[..], &b"9"[..]));
+        assert_eq!(entity_id(b"{\"entity_id\":\"x\"}"), None);
+    }
 }
