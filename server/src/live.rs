@@ -305,9 +305,9 @@ impl Live {
         after: Option<i64>,
         audit: bool,
     ) -> impl futures_util::Stream<Item = Out> + Send + 'static {
+        use futures_util::StreamExt;
         let sub = Sub {
             rx: self.0.tx.subscribe(),
-            shutdown: self.0.shutdown.subscribe(),
             last: after.unwrap_or_else(|| self.head()),
             pending: VecDeque::new(),
             caught_up: false,
@@ -316,10 +316,17 @@ impl Live {
             live: self.clone(),
             reg,
         };
+        // Shutdown ends the stream from outside: one waiter per stream, not
+        // one per message.
+        let mut shutdown = self.0.shutdown.subscribe();
+        let stop = async move {
+            let _ = shutdown.wait_for(|down| *down).await;
+        };
         futures_util::stream::unfold(sub, |mut s| async move {
             let out = s.next().await?;
             Some((out, s))
         })
+        .take_until(stop)
     }
 }
 
@@ -327,7 +334,6 @@ struct Sub {
     live: Live,
     reg: Registry,
     rx: broadcast::Receiver<Msg>,
-    shutdown: watch::Receiver<bool>,
     /// The newest `seq` this client has (been sent or skipped).
     last: i64,
     pending: VecDeque<Arc<Item>>,
@@ -377,9 +383,6 @@ impl Sub {
 
     async fn next(&mut self) -> Option<Out> {
         loop {
-            if *self.shutdown.borrow() {
-                return None;
-            }
             if let Some(item) = self.pending.pop_front() {
                 if let Some(ev) = self.take(&item) {
                     return Some(ev);
@@ -410,20 +413,17 @@ impl Sub {
                     }
                 }
             }
-            tokio::select! {
-                m = self.rx.recv() => match m {
-                    Ok(Msg::Event(item)) => {
-                        if let Some(ev) = self.take(&item) {
-                            return Some(ev);
-                        }
+            match self.rx.recv().await {
+                Ok(Msg::Event(item)) => {
+                    if let Some(ev) = self.take(&item) {
+                        return Some(ev);
                     }
-                    Ok(Msg::Heartbeat) => {
-                        return Some(Out::Heartbeat(self.last));
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.caught_up = false,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                _ = self.shutdown.changed() => return None,
+                }
+                Ok(Msg::Heartbeat) => {
+                    return Some(Out::Heartbeat(self.last));
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => self.caught_up = false,
+                Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
     }

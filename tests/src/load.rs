@@ -98,7 +98,7 @@ fn entity_id(data: &[u8]) -> Option<u64> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// One SSE message's `event:` (default `message`) and `data:` fields.
