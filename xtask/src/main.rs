@@ -55,6 +55,9 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// Retakes the README's screenshots (`docs/*.png`) in headless Chromium
+    /// against the demo data.
+    Screenshots,
     /// The live-stream load run: N SSE clients, faults posted at a steady
     /// rate, delivery latency against a bare axum SSE baseline in the same run.
     Loadtest {
@@ -667,6 +670,14 @@ fn main() -> Result<()> {
                 .env("CABLEWATCH_BIN", root().join("target/release/cablewatch"))
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
         }
+        Cmd::Screenshots => {
+            build(false)?;
+            step("screenshots: docs/screenshot.png, docs/map.png, docs/watch.png");
+            run(cargo()
+                .args(["run", "-p", "cablewatch-e2e", "--bin", "screenshots"])
+                .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))
+                .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
+        }
         Cmd::Loadtest {
             clients,
             events,
@@ -674,7 +685,11 @@ fn main() -> Result<()> {
             pg,
         } => {
             setup(false)?;
-            step("build: server and load tool (release)");
+            // Two builds, each with its own package's features, so the
+            // server binary is the same one `build --release` and
+            // `bench-map` make (one command would unify features and
+            // rebuild it).
+            step("build: server (release)");
             run(cargo().args([
                 "build",
                 "--release",
@@ -682,6 +697,11 @@ fn main() -> Result<()> {
                 "cablewatch-server",
                 "--bin",
                 "cablewatch",
+            ]))?;
+            step("build: load tool (release)");
+            run(cargo().args([
+                "build",
+                "--release",
                 "-p",
                 "cablewatch-e2e",
                 "--bin",

@@ -196,6 +196,13 @@ struct StepFigures {
     p50: f64,
     max: f64,
     redraws: usize,
+    /// p50 and max per kind of step: zoom in, pan, zoom out.
+    by_kind: Vec<(&'static str, f64, f64)>,
+}
+
+fn step_stats(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (percentile(&v, 0.5), v.last().copied().unwrap_or(f64::NAN))
 }
 
 async fn measure_steps(
@@ -207,7 +214,7 @@ async fn measure_steps(
     c.goto(&format!("{base}{path}")).await?;
     wait_hydrated(c).await?;
     c.issue_cmd(Cdp("Performance.enable")).await?;
-    let mut steps = Vec::new();
+    let mut steps: Vec<(&'static str, f64)> = Vec::new();
     let mut idle = Vec::new();
     let mut redraws = 0;
     for i in 0..rounds {
@@ -223,27 +230,41 @@ async fn measure_steps(
                 idle.push(ms);
             } else if i > 0 {
                 // The first round warms the code paths up.
-                steps.push(ms);
+                steps.push((kind, ms));
                 redraws += usize::from(changed);
             }
         }
     }
-    let stats = |mut v: Vec<f64>, redraws| {
-        v.sort_by(f64::total_cmp);
+    let (p50, max) = step_stats(steps.iter().map(|s| s.1).collect());
+    let by_kind = ["in", "pan", "out"]
+        .into_iter()
+        .map(|k| {
+            let (p50, max) = step_stats(steps.iter().filter(|s| s.0 == k).map(|s| s.1).collect());
+            (k, p50, max)
+        })
+        .collect();
+    let (idle_p50, idle_max) = step_stats(idle);
+    Ok((
         StepFigures {
-            p50: percentile(&v, 0.5),
-            max: v.last().copied().unwrap_or(f64::NAN),
+            p50,
+            max,
             redraws,
-        }
-    };
-    Ok((stats(steps, redraws), stats(idle, 0)))
+            by_kind,
+        },
+        StepFigures {
+            p50: idle_p50,
+            max: idle_max,
+            redraws: 0,
+            by_kind: Vec::new(),
+        },
+    ))
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let total = arg("--assets", 20_000)?;
     let runs = arg("--runs", 50)?;
-    let rounds = arg("--rounds", 6)?;
+    let rounds = arg("--rounds", 11)?;
     let bin = std::env::var("CABLEWATCH_BIN")
         .context("CABLEWATCH_BIN (run through cargo xtask bench-map)")?;
     let server = start_server("bench-map").await?;
@@ -345,10 +366,12 @@ async fn main() -> Result<()> {
         let (on, idle_on) = measure_steps(&c, &server.base, "/map?view=taiwan", rounds).await?;
         let (off, idle_off) = measure_steps(&c, &server.base, "/map?view=taiwan&assets=0", rounds).await?;
         println!("\n## Pan/zoom step after hydration, Taiwan view, {} steps each (zoom in, pan, zoom out), script ms (Chrome ScriptDuration)\n", (rounds - 1) * 3);
-        println!("| page | step p50 | step max | steps that redrew the asset layer | measuring overhead (no-op step) p50 |");
-        println!("|---|---:|---:|---:|---:|");
-        println!("| asset layer on | {:.1} | {:.1} | {} | {:.1} |", on.p50, on.max, on.redraws, idle_on.p50);
-        println!("| baseline: asset layer off | {:.1} | {:.1} | {} | {:.1} |", off.p50, off.max, off.redraws, idle_off.p50);
+        println!("| page | step p50 | step max | zoom in p50 / max | pan p50 / max | zoom out p50 / max | steps that redrew the asset layer | measuring overhead (no-op step) p50 |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (name, f, idle) in [("asset layer on", &on, &idle_on), ("baseline: asset layer off", &off, &idle_off)] {
+            let kinds: Vec<String> = f.by_kind.iter().map(|(_, p, m)| format!("{p:.1} / {m:.1}")).collect();
+            println!("| {name} | {:.1} | {:.1} | {} | {} | {:.1} |", f.p50, f.max, kinds.join(" | "), f.redraws, idle.p50);
+        }
         Ok::<_, anyhow::Error>(())
     }
     .await;
