@@ -672,6 +672,27 @@ fn main() -> Result<()> {
         }
         Cmd::Screenshots => {
             build(false)?;
+            step(
+                "setup: a font with Traditional Chinese (Debian fonts-noto-cjk), for the pictures",
+            );
+            let has_zh = Command::new("fc-list")
+                .arg(":lang=zh-tw")
+                .output()
+                .map(|o| !o.stdout.is_empty())
+                .unwrap_or(false);
+            if has_zh {
+                eprintln!("   a zh-TW font is installed");
+            } else {
+                let sudo = if have("sudo") && !is_root() {
+                    "sudo "
+                } else {
+                    ""
+                };
+                run(Command::new("sh").args([
+                    "-c",
+                    &format!("{sudo}apt-get update && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y fonts-noto-cjk"),
+                ]))?;
+            }
             step("screenshots: docs/screenshot.png, docs/map.png, docs/watch.png");
             run(cargo()
                 .args(["run", "-p", "cablewatch-e2e", "--bin", "screenshots"])
