@@ -337,20 +337,25 @@ fn setup(browser: bool) -> Result<()> {
         if have("chromium") && have("chromedriver") {
             eprintln!("   chromium and chromedriver already installed");
         } else {
-            let sudo = if have("sudo") && !is_root() {
-                "sudo "
-            } else {
-                ""
-            };
-            run(Command::new("sh").args([
-                "-c",
-                &format!(
-                    "{sudo}apt-get update && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y chromium chromium-driver"
-                ),
-            ]))?;
+            apt_install("chromium chromium-driver")?;
         }
     }
     Ok(())
+}
+
+/// Installs Debian packages (through sudo when not root), showing apt's progress.
+fn apt_install(packages: &str) -> Result<()> {
+    let sudo = if have("sudo") && !is_root() {
+        "sudo "
+    } else {
+        ""
+    };
+    run(Command::new("sh").args([
+        "-c",
+        &format!(
+            "{sudo}apt-get update && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y {packages}"
+        ),
+    ]))
 }
 
 fn is_root() -> bool {
@@ -683,15 +688,7 @@ fn main() -> Result<()> {
             if has_zh {
                 eprintln!("   a zh-TW font is installed");
             } else {
-                let sudo = if have("sudo") && !is_root() {
-                    "sudo "
-                } else {
-                    ""
-                };
-                run(Command::new("sh").args([
-                    "-c",
-                    &format!("{sudo}apt-get update && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y fonts-noto-cjk"),
-                ]))?;
+                apt_install("fonts-noto-cjk")?;
             }
             step("screenshots: docs/screenshot.png, docs/map.png, docs/watch.png");
             run(cargo()
