@@ -9,6 +9,7 @@
 //! - [`signin`]: sign-in and sign-out handlers, kiosk entry, password change.
 //! - [`api`]: the JSON API under `/api/v1`, thin handlers over the registry.
 //! - [`web`]: the axum router: API, server-side rendered pages, site files.
+//! - [`lane`]: the write lane, a one-thread runtime for writes and the live pump.
 //! - [`live`]: the live tail of the event log as server-sent events (one pump per server, LISTEN/NOTIFY).
 //! - [`watch`]: the duty watch: alerts raised with fault events, acknowledgements, the board.
 
@@ -17,6 +18,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod db;
+pub mod lane;
 pub mod live;
 pub mod policy;
 pub mod registry;

@@ -249,14 +249,26 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     }
                 });
             }
-            let config = server::web::WebConfig { secure_cookies };
+            // Writes and the live pump run on their own thread, so a burst
+            // of stream sends cannot queue a write behind it.
+            let lane = server::lane::start().context("starting the write lane")?;
+            let config = server::web::WebConfig {
+                secure_cookies,
+                write_lane: Some(lane.clone()),
+            };
             // The live stream: on PostgreSQL, every server LISTENs for the
-            // others' writes.
+            // others' writes. Started on the lane, so its pump runs there.
             let pg = cli
                 .database_url
                 .starts_with("postgres")
                 .then(|| cli.database_url.clone());
-            reg.live().start(reg.clone(), pg).await.map_err(api)?;
+            {
+                let reg = reg.clone();
+                lane.spawn(async move { reg.live().start(reg.clone(), pg).await })
+                    .await
+                    .context("starting the live stream")?
+                    .map_err(api)?;
+            }
             let live = reg.live().clone();
             let app = server::web::router(reg, sessions, &site_root, &config);
             // No Nagle delay: a live event goes out the moment it is written.

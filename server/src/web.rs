@@ -177,6 +177,8 @@ pub fn default_site_root() -> PathBuf {
 pub struct WebConfig {
     /// Mark the session cookie `Secure` (set when clients reach the server over HTTPS).
     pub secure_cookies: bool,
+    /// Where write requests run (see [`crate::lane`]); `None`: with everything else.
+    pub write_lane: Option<tokio::runtime::Handle>,
 }
 
 /// The whole application: API, server functions, pages, site files, behind
@@ -251,5 +253,9 @@ pub fn router(
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
+        ))
+        .layer(from_fn_with_state(
+            config.write_lane.clone(),
+            crate::lane::on_lane,
         ))
 }

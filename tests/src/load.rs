@@ -131,44 +131,119 @@ async fn connect(addr: &str) -> Result<hyper::client::conn::http1::SendRequest<F
     Ok(send)
 }
 
+/// HTTP/1.1 chunked transfer coding, decoded in place as bytes arrive.
+#[derive(Debug, Default)]
+struct Chunked {
+    /// Bytes of the current chunk's data still to come.
+    left: usize,
+    /// The CRLF after a chunk's data is still to be skipped.
+    crlf: bool,
+}
+
+impl Chunked {
+    /// Moves the data of every whole piece of `raw` to `out`, leaving in
+    /// `raw` what cannot be decoded yet. `Ok(true)`: the last chunk came.
+    fn decode(&mut self, raw: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<bool> {
+        let mut at = 0;
+        let done = loop {
+            if self.left > 0 {
+                let n = self.left.min(raw.len() - at);
+                out.extend_from_slice(&raw[at..at + n]);
+                at += n;
+                self.left -= n;
+                if self.left > 0 {
+                    break false;
+                }
+                self.crlf = true;
+            }
+            if self.crlf {
+                if raw.len() - at < 2 {
+                    break false;
+                }
+                at += 2;
+                self.crlf = false;
+            }
+            let Some(eol) = find(&raw[at..], b"\r\n") else {
+                break false;
+            };
+            let line = std::str::from_utf8(&raw[at..at + eol])?;
+            let size = line.split(';').next().unwrap_or_default().trim();
+            let size = usize::from_str_radix(size, 16)
+                .with_context(|| format!("a chunk size, got {line:?}"))?;
+            at += eol + 2;
+            if size == 0 {
+                break true;
+            }
+            self.left = size;
+        };
+        raw.drain(..at);
+        Ok(done)
+    }
+}
+
 /// One SSE client: connects, reports when the server says `ready`, records
-/// every event until `stop`.
+/// every event until `stop`. It speaks HTTP/1.1 on the socket itself (one
+/// task, one read per arrival, no copies beyond the decode buffer): on one
+/// machine it shares the CPU with the server it measures, so its own work
+/// per message is kept small, and the same for the baseline and cablewatch.
 async fn client(
     target: Arc<Target>,
     ready: Arc<AtomicUsize>,
     received: Arc<AtomicUsize>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<ClientResult> {
-    let mut send = connect(&target.addr).await?;
-    let mut req = hyper::Request::get(&target.stream_path)
-        .header("host", &target.addr)
-        .header("accept", "text/event-stream");
-    if let Some(t) = &target.token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let res = send
-        .send_request(req.body(Full::new(Bytes::new()))?)
-        .await?;
-    ensure!(res.status() == 200, "stream answered {}", res.status());
-    let mut body = res.into_body();
-    // The client's own work per message is kept small (bytes, no copies):
-    // on one machine it shares the CPU with the server it measures.
-    let mut buf: Vec<u8> = Vec::new();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(&target.addr)
+        .await
+        .context("connecting")?;
+    stream.set_nodelay(true)?;
+    let auth = target
+        .token
+        .as_ref()
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "GET {} HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\n{auth}\r\n",
+        target.stream_path, target.addr
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let mut stop = stop;
+    let stopped = stop.wait_for(|s| *s);
+    tokio::pin!(stopped);
+    let mut raw: Vec<u8> = Vec::with_capacity(4096);
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut got = Vec::new();
     let mut is_ready = false;
+    let mut headers_done = false;
+    let mut chunked = Chunked::default();
     loop {
-        let frame = tokio::select! {
-            f = body.frame() => f,
-            _ = stop.changed() => return Ok(ClientResult { got, dropped: false }),
+        let n = tokio::select! {
+            biased;
+            n = stream.read_buf(&mut raw) => n?,
+            _ = &mut stopped => return Ok(ClientResult { got, dropped: false }),
         };
-        let Some(frame) = frame else {
+        if n == 0 {
             return Ok(ClientResult { got, dropped: true });
-        };
-        let Ok(data) = frame?.into_data() else {
-            continue;
-        };
+        }
         let now = Instant::now();
-        buf.extend_from_slice(&data);
+        if !headers_done {
+            let Some(end) = find(&raw, b"\r\n\r\n") else {
+                continue;
+            };
+            let head = std::str::from_utf8(&raw[..end])?.to_ascii_lowercase();
+            ensure!(
+                head.starts_with("http/1.1 200"),
+                "stream answered {}",
+                head.lines().next().unwrap_or_default()
+            );
+            ensure!(
+                head.contains("transfer-encoding: chunked"),
+                "the stream is not chunked: {head}"
+            );
+            raw.drain(..end + 4);
+            headers_done = true;
+        }
+        let last = chunked.decode(&mut raw, &mut buf)?;
         let mut start = 0;
         while let Some(end) = find(&buf[start..], b"\n\n") {
             let (event, payload) = fields(&buf[start..start + end]);
@@ -190,6 +265,9 @@ async fn client(
             }
         }
         buf.drain(..start);
+        if last {
+            return Ok(ClientResult { got, dropped: true });
+        }
     }
 }
 
@@ -451,5 +529,28 @@ mod tests {
         let (event, data) = fields(b"event: ready\nretry: 2000\ndata: 9");
         assert_eq!((event, data), (&b"ready"[..], &b"9"[..]));
         assert_eq!(entity_id(b"{\"entity_id\":\"x\"}"), None);
+    }
+
+    #[test]
+    fn chunked_decoding_gives_the_data_whatever_the_reads_cut() {
+        let wire = b"5\r\nid: 1\r\n1a;ext=1\r\n\ndata: {\"entity_id\":\"7\"}\n\n\r\n0\r\n\r\n";
+        let want = b"id: 1\ndata: {\"entity_id\":\"7\"}\n\n";
+        // Every way of cutting the wire into two reads.
+        for cut in 0..=wire.len() {
+            let (mut c, mut raw, mut out) = (Chunked::default(), Vec::new(), Vec::new());
+            raw.extend_from_slice(&wire[..cut]);
+            // The last chunk ("0", CRLF) ends the body: nothing is read after it.
+            let early = c.decode(&mut raw, &mut out).expect("first part");
+            assert_eq!(early, cut >= wire.len() - 2, "cut at {cut}");
+            if !early {
+                raw.extend_from_slice(&wire[cut..]);
+                assert!(c.decode(&mut raw, &mut out).expect("second part"));
+            }
+            assert_eq!(out, want, "cut at {cut}");
+        }
+        let mut raw = b"zz\r\n".to_vec();
+        assert!(Chunked::default()
+            .decode(&mut raw, &mut Vec::new())
+            .is_err());
     }
 }

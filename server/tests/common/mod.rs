@@ -47,14 +47,23 @@ pub async fn registries(name: &str) -> Vec<(String, Registry, String)> {
     out
 }
 
-/// The whole app on `reg`, with its session store on the same database.
+/// The whole app on `reg`, with its session store on the same database, and
+/// writes on a write lane as `cablewatch serve` runs them (one lane for the
+/// test process).
 pub async fn app(reg: &Registry, url: &str) -> axum::Router {
+    static LANE: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    let lane = LANE
+        .get_or_init(|| server::lane::start().expect("start the write lane"))
+        .clone();
     let sessions = server::auth::Sessions::open(url).await.expect("sessions");
     server::web::router(
         reg.clone(),
         sessions,
         std::path::Path::new("target/site"),
-        &server::web::WebConfig::default(),
+        &server::web::WebConfig {
+            write_lane: Some(lane),
+            ..Default::default()
+        },
     )
 }
 
