@@ -55,15 +55,27 @@ impl Camera {
     }
 
     /// The fetch key: the zoom and the centre rounded to a quarter of the
-    /// visible width, so small pans do not refetch.
-    fn fetch_key(&self, v: &View) -> (u8, i64, i64) {
+    /// visible width, so small pans do not refetch. Written out as
+    /// `zoom/x/y`; the map carries the camera's key and the asset layer the
+    /// key it was drawn for (`data-key`), so a test or a benchmark can wait
+    /// for the layer to be current.
+    fn fetch_key(&self, v: &View) -> String {
         let (_, _, w, h) = self.view_box(v);
-        (
+        format!(
+            "{}/{}/{}",
             self.zoom,
             (self.cx / (w / 4.0)).round() as i64,
             (self.cy / (h / 4.0)).round() as i64,
         )
     }
+}
+
+/// The asset layer as fetched for one camera key.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Drawn {
+    key: String,
+    zoom: u8,
+    markers: Vec<AssetMarker>,
 }
 
 #[component]
@@ -110,16 +122,24 @@ pub fn MapPage() -> impl IntoView {
                 live.assets.get(),
             )
         },
-        move |(show, id, _, kinds, _)| {
+        move |(show, id, key, kinds, _)| {
             let cam = camera.get_untracked();
             let v = View::by_id(id);
             async move {
                 if !show || kinds.is_empty() {
-                    return Ok((cam.zoom, Vec::new()));
+                    return Ok(Drawn {
+                        key,
+                        zoom: cam.zoom,
+                        markers: Vec::new(),
+                    });
                 }
                 asset_markers(id.to_string(), cam.zoom, cam.bbox(&v).to_vec(), kinds)
                     .await
-                    .map(|m| (cam.zoom, m))
+                    .map(|markers| Drawn {
+                        key,
+                        zoom: cam.zoom,
+                        markers,
+                    })
             }
         },
     );
@@ -201,7 +221,7 @@ fn MapSvg(
     show_faults: RwSignal<bool>,
     selected: RwSignal<Option<i64>>,
     camera: RwSignal<Camera>,
-    assets: Resource<Result<(u8, Vec<AssetMarker>), ServerFnError>>,
+    assets: Resource<Result<Drawn, ServerFnError>>,
     show_assets: RwSignal<bool>,
     selected_asset: RwSignal<Option<AssetMarker>>,
 ) -> impl IntoView {
@@ -214,13 +234,30 @@ fn MapSvg(
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
     // The asset markers drawn now, in `data-i` order.
     let shown = StoredValue::new(Vec::<AssetMarker>::new());
+    // The map's width on screen, as the last layout left it (a
+    // ResizeObserver reports it): reading `clientWidth` during a drag would
+    // force a layout of whatever the last redraw changed.
+    let width = StoredValue::new(0.0f64);
+    #[cfg(feature = "hydrate")]
+    {
+        let watch = StoredValue::new_local(None::<WidthWatch>);
+        Effect::new(move |_| {
+            if let Some(el) = svg_ref.get() {
+                watch.set_value(WidthWatch::start(&el, width));
+            }
+        });
+    }
     let units_per_px = move || {
-        let width = svg_ref
-            .get_untracked()
-            .map(|e| f64::from(e.client_width()))
+        let w = Some(width.get_value())
             .filter(|w| *w > 0.0)
+            .or_else(|| {
+                svg_ref
+                    .get_untracked()
+                    .map(|e| f64::from(e.client_width()))
+                    .filter(|w| *w > 0.0)
+            })
             .unwrap_or(MAP_WIDTH);
-        MAP_WIDTH / camera.get_untracked().scale() / width
+        MAP_WIDTH / camera.get_untracked().scale() / w
     };
     let on_down = move |ev: leptos::ev::PointerEvent| {
         drag.set_value(Some((
@@ -266,6 +303,7 @@ fn MapSvg(
     view! {
         <svg id="map" class="map" role="img" node_ref=svg_ref
             data-zoom=move || camera.get().zoom
+            data-key=move || camera.get().fetch_key(&v())
             viewBox=move || {
                 let (x, y, w, h) = camera.get().view_box(&v());
                 format!("{x:.1} {y:.1} {w:.1} {h:.1}")
@@ -343,10 +381,10 @@ fn MapSvg(
                 }>
                 <Transition>
                     {move || Suspend::new(async move {
-                        let (zoom, markers) = assets.await.unwrap_or_default();
+                        let Drawn { key, zoom, markers } = assets.await.unwrap_or_default();
                         let markup = v().asset_layer_svg(1.0 / f64::from(1u32 << zoom), &markers);
                         shown.set_value(markers);
-                        view! { <g class="markers" inner_html=markup></g> }
+                        view! { <g class="markers" data-key=key inner_html=markup></g> }
                     })}
                 </Transition>
             </g>
@@ -366,6 +404,40 @@ fn MapSvg(
             </g>
         </svg>
         <Legend />
+    }
+}
+
+/// Keeps `width` at the element's rendered width; stops when dropped.
+#[cfg(feature = "hydrate")]
+struct WidthWatch {
+    observer: web_sys::ResizeObserver,
+    _on_resize: wasm_bindgen::closure::Closure<dyn FnMut(js_sys::Array)>,
+}
+
+#[cfg(feature = "hydrate")]
+impl WidthWatch {
+    fn start(el: &web_sys::Element, width: StoredValue<f64>) -> Option<Self> {
+        use wasm_bindgen::JsCast;
+        let on_resize = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(
+            move |entries: js_sys::Array| {
+                if let Some(e) = entries.get(0).dyn_ref::<web_sys::ResizeObserverEntry>() {
+                    let _ = width.try_set_value(e.content_rect().width());
+                }
+            },
+        );
+        let observer = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok()?;
+        observer.observe(el);
+        Some(Self {
+            observer,
+            _on_resize: on_resize,
+        })
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl Drop for WidthWatch {
+    fn drop(&mut self) {
+        self.observer.disconnect();
     }
 }
 

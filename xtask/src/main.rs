@@ -54,6 +54,10 @@ enum Cmd {
         assets: usize,
         #[arg(long, default_value_t = 50)]
         runs: usize,
+        /// Instead of timing pan/zoom steps, sample them with Chrome's
+        /// profiler and print the functions with the most self time.
+        #[arg(long)]
+        profile: bool,
     },
     /// Retakes the README's screenshots (`docs/*.png`) in headless Chromium
     /// against the demo data.
@@ -653,7 +657,11 @@ fn main() -> Result<()> {
         Cmd::Test => test(),
         Cmd::Deny => deny(),
         Cmd::Basemap => basemap(),
-        Cmd::BenchMap { assets, runs } => {
+        Cmd::BenchMap {
+            assets,
+            runs,
+            profile,
+        } => {
             build(true)?;
             step(&format!(
                 "map benchmark: {assets} assets, {runs} requests per page"
@@ -672,6 +680,7 @@ fn main() -> Result<()> {
                     "--runs",
                     &runs.to_string(),
                 ])
+                .args(profile.then_some("--profile"))
                 .env("CABLEWATCH_BIN", root().join("target/release/cablewatch"))
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
         }

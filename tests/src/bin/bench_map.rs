@@ -125,9 +125,15 @@ async fn measure_page(
     })
 }
 
-/// Chrome DevTools `Performance.*` through chromedriver's CDP endpoint.
+/// A Chrome DevTools command through chromedriver's CDP endpoint.
 #[derive(Debug)]
-struct Cdp(&'static str);
+struct Cdp(&'static str, serde_json::Value);
+
+impl Cdp {
+    fn bare(cmd: &'static str) -> Self {
+        Self(cmd, serde_json::json!({}))
+    }
+}
 
 impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     fn endpoint(
@@ -144,13 +150,13 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (
             http::Method::POST,
-            Some(serde_json::json!({"cmd": self.0, "params": {}}).to_string()),
+            Some(serde_json::json!({"cmd": self.0, "params": self.1}).to_string()),
         )
     }
 }
 
 async fn script_seconds(c: &Client) -> Result<f64> {
-    let v = c.issue_cmd(Cdp("Performance.getMetrics")).await?;
+    let v = c.issue_cmd(Cdp::bare("Performance.getMetrics")).await?;
     let metrics = v["metrics"].as_array().context("metrics")?;
     metrics
         .iter()
@@ -159,17 +165,19 @@ async fn script_seconds(c: &Client) -> Result<f64> {
         .context("ScriptDuration")
 }
 
-/// One step in the page: the event, then the page settles (two macrotask
-/// turns, and for a step that refetches the asset layer, its redraw).
+/// One step in the page: the event, then the page settles: the asset layer
+/// is drawn for the camera's new key (`data-key` on the layer equals the
+/// map's; a MutationObserver waits for it, no polling, at most 3 s), then two
+/// macrotask turns.
 const STEP_JS: &str = r#"
 const [kind, done] = [arguments[0], arguments[arguments.length - 1]];
 const m = document.getElementById('map');
 const assets = document.getElementById('assets');
 const ch = new MessageChannel();
 const turn = () => new Promise(r => { ch.port1.onmessage = () => r(); ch.port2.postMessage(0); });
-let changed = false;
-const obs = new MutationObserver(() => { changed = true; });
-obs.observe(assets, {childList: true, subtree: true});
+const drawn = () => assets.querySelector('.markers')?.dataset.key;
+const before = drawn();
+const current = () => drawn() === m.dataset.key;
 if (kind === 'pan') {
   m.dispatchEvent(new PointerEvent('pointerdown', {clientX: 600, clientY: 300, bubbles: true}));
   m.dispatchEvent(new PointerEvent('pointermove', {clientX: 540, clientY: 280, bubbles: true}));
@@ -180,15 +188,16 @@ if (kind === 'pan') {
   m.dispatchEvent(new Event('nothing', {bubbles: true}));
 }
 (async () => {
-  await turn(); await turn();
-  // A zoom fetches the layer again: wait (on the condition) for its redraw.
-  const until = performance.now() + 3000;
-  if (kind === 'in' || kind === 'out') {
-    while (!changed && performance.now() < until) { await new Promise(r => setTimeout(r, 5)); }
-    await turn(); await turn();
+  await turn();
+  if (!current()) {
+    await new Promise(r => {
+      const obs = new MutationObserver(() => { if (current()) { obs.disconnect(); r(); } });
+      obs.observe(m, {attributes: true, childList: true, subtree: true});
+      setTimeout(() => { obs.disconnect(); r(); }, 3000);
+    });
   }
-  obs.disconnect();
-  done(changed);
+  await turn(); await turn();
+  done(drawn() !== before);
 })();
 "#;
 
@@ -213,7 +222,7 @@ async fn measure_steps(
 ) -> Result<(StepFigures, StepFigures)> {
     c.goto(&format!("{base}{path}")).await?;
     wait_hydrated(c).await?;
-    c.issue_cmd(Cdp("Performance.enable")).await?;
+    c.issue_cmd(Cdp::bare("Performance.enable")).await?;
     let mut steps: Vec<(&'static str, f64)> = Vec::new();
     let mut idle = Vec::new();
     let mut redraws = 0;
@@ -258,6 +267,51 @@ async fn measure_steps(
             by_kind: Vec::new(),
         },
     ))
+}
+
+/// `--profile`: Chrome's sampling profiler over the layer-on steps; prints
+/// the functions with the most self time (wasm functions by their names).
+async fn profile_steps(c: &Client, base: &str, rounds: usize) -> Result<()> {
+    c.goto(&format!("{base}/map?view=taiwan")).await?;
+    wait_hydrated(c).await?;
+    c.issue_cmd(Cdp::bare("Profiler.enable")).await?;
+    c.issue_cmd(Cdp(
+        "Profiler.setSamplingInterval",
+        serde_json::json!({"interval": 100}),
+    ))
+    .await?;
+    c.issue_cmd(Cdp::bare("Profiler.start")).await?;
+    for _ in 0..rounds {
+        for kind in ["in", "pan", "out"] {
+            c.execute_async(STEP_JS, vec![serde_json::json!(kind)])
+                .await?;
+        }
+    }
+    let v = c.issue_cmd(Cdp::bare("Profiler.stop")).await?;
+    let nodes = v["profile"]["nodes"].as_array().context("profile nodes")?;
+    let mut by_fn: std::collections::HashMap<String, u64> = Default::default();
+    let mut total = 0;
+    for n in nodes {
+        let hits = n["hitCount"].as_u64().unwrap_or(0);
+        let name = n["callFrame"]["functionName"].as_str().unwrap_or("");
+        if matches!(name, "(idle)" | "(root)") {
+            continue;
+        }
+        total += hits;
+        *by_fn.entry(name.chars().take(110).collect()).or_default() += hits;
+    }
+    let mut top: Vec<_> = by_fn.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("\n## Self time in {} layer-on steps ({total} samples of 0.1 ms, idle excluded, `(program)` is the browser's own work)\n", rounds * 3);
+    println!("| function | samples | share |\n|---|---:|---:|");
+    for (name, hits) in top.into_iter().take(30) {
+        println!(
+            "| `{}` | {hits} | {:.1} % |",
+            name.replace('|', "/"),
+            hits as f64 * 100.0 / total.max(1) as f64
+        );
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -363,10 +417,13 @@ async fn main() -> Result<()> {
     let c = browser.client.clone();
     let result = async {
         sign_in(&c, &server.base, "watch").await?;
+        if std::env::args().any(|a| a == "--profile") {
+            return profile_steps(&c, &server.base, rounds).await;
+        }
         let (on, idle_on) = measure_steps(&c, &server.base, "/map?view=taiwan", rounds).await?;
         let (off, idle_off) = measure_steps(&c, &server.base, "/map?view=taiwan&assets=0", rounds).await?;
         println!("\n## Pan/zoom step after hydration, Taiwan view, {} steps each (zoom in, pan, zoom out), script ms (Chrome ScriptDuration)\n", (rounds - 1) * 3);
-        println!("| page | step p50 | step max | zoom in p50 / max | pan p50 / max | zoom out p50 / max | steps that redrew the asset layer | measuring overhead (no-op step) p50 |");
+        println!("| page | step p50 | step max | zoom in p50 / max | pan p50 / max | zoom out p50 / max | steps that refetched the asset layer | measuring overhead (no-op step) p50 |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|");
         for (name, f, idle) in [("asset layer on", &on, &idle_on), ("baseline: asset layer off", &off, &idle_off)] {
             let kinds: Vec<String> = f.by_kind.iter().map(|(_, p, m)| format!("{p:.1} / {m:.1}")).collect();
