@@ -301,7 +301,7 @@ async fn profile_steps(c: &Client, base: &str, rounds: usize) -> Result<()> {
         *by_fn.entry(name.chars().take(110).collect()).or_default() += hits;
     }
     let mut top: Vec<_> = by_fn.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|t| std::cmp::Reverse(t.1));
     println!("\n## Self time in {} layer-on steps ({total} samples of 0.1 ms, idle excluded, `(program)` is the browser's own work)\n", rounds * 3);
     println!("| function | samples | share |\n|---|---:|---:|");
     for (name, hits) in top.into_iter().take(30) {
