@@ -308,7 +308,7 @@ pub struct AssetMarker {
 /// How many SVG elements the asset layer may draw in one view. With the
 /// land, cables, stations, pins and scale bar (about 100 more) the whole map
 /// stays within 1,500 elements, so it renders and redraws quickly.
-pub const ASSET_ELEMENT_BUDGET: usize = 700;
+pub const ASSET_ELEMENT_BUDGET: usize = 500;
 
 impl AssetMarker {
     /// SVG elements this marker draws: one, and a cluster adds its count.
