@@ -11,12 +11,13 @@
 //! reads, pages and the streams stay on the main runtime.
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use shared::api::ApiError;
 use shared::auth::Capability;
 use tokio::runtime::Handle;
 
+use crate::api::Error;
 use crate::policy::{self, Need};
 
 /// Starts the lane: a current-thread runtime on its own named thread, alive
@@ -56,28 +57,18 @@ pub async fn on_lane(State(lane): State<Option<Handle>>, req: Request, next: Nex
     let bytes = match axum::body::to_bytes(body, crate::web::BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                axum::Json(shared::api::ApiError::new(
-                    "too_large",
-                    "the request body is too large or was cut off",
-                )),
-            )
-                .into_response()
+            return Error(ApiError::new(
+                "too_large",
+                "the request body is too large or was cut off",
+            ))
+            .into_response()
         }
     };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-    match lane.spawn(next.run(req)).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            tracing::error!(error = %e, "a write on the write lane did not finish");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(shared::api::ApiError::internal()),
-            )
-                .into_response()
-        }
-    }
+    lane.spawn(next.run(req)).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a write on the write lane did not finish");
+        Error(ApiError::internal()).into_response()
+    })
 }
 
 #[cfg(test)]
