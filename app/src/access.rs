@@ -238,7 +238,7 @@ pub fn AccountPage() -> impl IntoView {
             <p class="muted">{t!(i18n, account_tokens_note)}</p>
             <form class="inline" id="token-form" on:submit=submit>
                 <label>{t!(i18n, secret_label)}<input type="text" maxlength="100" prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev)) /></label>
-                <label>{t!(i18n, secret_days)}<input type="number" min="1" max="3650" prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev)) /></label>
+                <label>{t!(i18n, secret_days)}<input type="number" min="1" max="365" prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev)) /></label>
                 <button type="submit" id="create-token">{t!(i18n, secret_create)}</button>
             </form>
             <ShownOnce result=create.value() prefix="" />
@@ -304,7 +304,7 @@ pub fn KiosksPage() -> impl IntoView {
             <p class="muted">{t!(i18n, kiosks_note)}</p>
             <form class="inline" id="kiosk-form" on:submit=submit>
                 <label>{t!(i18n, kiosk_name)}<input type="text" maxlength="100" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
-                <label>{t!(i18n, secret_days)}<input type="number" min="1" max="3650" prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev)) /></label>
+                <label>{t!(i18n, secret_days)}<input type="number" min="1" max="365" prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev)) /></label>
                 <button type="submit" id="create-kiosk">{t!(i18n, secret_create)}</button>
             </form>
             <ShownOnce result=create.value() prefix="/kiosk?token=" />

@@ -17,7 +17,7 @@ use sqlx::Row;
 use shared::api::ApiError;
 use shared::auth::{
     check_new_password, check_username, AuditFilter, NewSecret, Principal, PrincipalKind, Role,
-    TokenInfo, UserInfo,
+    TokenInfo, UserInfo, SECRET_DEFAULT_DAYS, SECRET_MAX_DAYS,
 };
 use shared::event::Event;
 
@@ -128,17 +128,19 @@ fn is_live(expires_at: Option<&str>, revoked_at: Option<&str>, at: DateTime<Utc>
             .unwrap_or(true)
 }
 
+/// When a new token or kiosk link expires: every one does, by default after
+/// [`SECRET_DEFAULT_DAYS`], at most after [`SECRET_MAX_DAYS`].
 fn expiry(days: Option<i64>) -> Result<Option<String>, ApiError> {
-    match days {
-        None => Ok(None),
-        Some(d) if (1..=3650).contains(&d) => Ok(Some(
-            (Utc::now() + Duration::days(d)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        )),
-        Some(_) => Err(ApiError {
+    let d = days.unwrap_or(SECRET_DEFAULT_DAYS);
+    if !(1..=SECRET_MAX_DAYS).contains(&d) {
+        return Err(ApiError {
             field: Some("expires_days".into()),
-            ..ApiError::bad_request("an expiry is 1 to 3650 days")
-        }),
+            ..ApiError::bad_request(format!("an expiry is 1 to {SECRET_MAX_DAYS} days"))
+        });
     }
+    Ok(Some(
+        (Utc::now() + Duration::days(d)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    ))
 }
 
 fn label_ok(field: &str, label: &str) -> Result<String, ApiError> {
@@ -264,7 +266,7 @@ impl Registry {
             Some(&info),
         )
         .await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(info)
     }
 
@@ -357,15 +359,15 @@ impl Registry {
             Some(&after),
         )
         .await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     /// Records a sign-in, a failed sign-in or a sign-out (never the password).
     pub async fn log_auth(&self, actor: &str, event: &str, name: &str, detail: serde_json::Value) {
         let r: Result<(), ApiError> = async {
-            let mut conn = self.pool.acquire().await.map_err(db_err)?;
+            let mut tx = self.write().await?;
             append_event(
-                &mut conn,
+                &mut tx,
                 actor,
                 event,
                 "user",
@@ -374,7 +376,7 @@ impl Registry {
                 Some(&detail),
             )
             .await?;
-            Ok(())
+            tx.commit().await
         }
         .await;
         if r.is_err() {
@@ -417,7 +419,7 @@ impl Registry {
             Some(&serde_json::json!({"user": u.name, "label": label, "expires_at": expires_at})),
         )
         .await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(NewSecret {
             id,
             secret,
@@ -480,7 +482,7 @@ impl Registry {
             Some(&serde_json::json!({"name": name, "expires_at": expires_at})),
         )
         .await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(NewSecret {
             id,
             secret,
@@ -557,7 +559,7 @@ impl Registry {
             Some(&serde_json::json!({"revoked": true})),
         )
         .await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     /// The principal a bearer secret stands for: an API token acting as its

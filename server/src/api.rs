@@ -174,9 +174,22 @@ async fn watch_board(State(reg): State<Registry>) -> Result<Response> {
 }
 
 /// Public for load balancers: says only whether the database answers.
-async fn healthz(State(reg): State<Registry>) -> Result<Json<serde_json::Value>> {
+/// `{"status": "ok"}`, or 503 with `"storage": "full"` while writes cannot be
+/// stored (the last one failed for a full disk; reads still work).
+async fn healthz(State(reg): State<Registry>) -> Result<Response> {
     reg.event_count().await?;
-    Ok(Json(serde_json::json!({"status": "ok"})))
+    if reg.storage_full() {
+        return Ok((
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({
+                "status": "degraded",
+                "storage": "full",
+                "message": "the last write could not be stored: the disk is full; reads still work",
+            })),
+        )
+            .into_response());
+    }
+    Ok(Json(serde_json::json!({"status": "ok", "storage": "ok"})).into_response())
 }
 
 #[derive(Deserialize)]

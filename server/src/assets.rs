@@ -17,7 +17,7 @@ use shared::map::{AssetMarker, View};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::registry::{append_event, db_err, event_from_row, now, Registry};
+use crate::registry::{append_event, db_err, event_from_row, now, Registry, WriteTx};
 
 /// The assets as of one point of the event log.
 pub struct AssetSnapshot {
@@ -133,12 +133,12 @@ fn name_taken(name: &str, other: i64) -> ApiError {
 }
 
 async fn insert(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     actor: &str,
     d: &AssetDraft,
     source: &str,
 ) -> Result<Asset, ApiError> {
-    if let Some((id, _)) = id_by_name(conn, &d.name).await? {
+    if let Some((id, _)) = id_by_name(tx.conn(), &d.name).await? {
         return Err(name_taken(&d.name, id));
     }
     let ts = now();
@@ -154,7 +154,7 @@ async fn insert(
     .bind(source)
     .bind(&ts)
     .persistent(false)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(db_err)?
     .try_get("id")
@@ -166,7 +166,7 @@ async fn insert(
         version: 1,
     };
     append_event(
-        conn,
+        tx,
         actor,
         kind::ASSET_CREATED,
         "asset",
@@ -189,20 +189,20 @@ async fn load(conn: &mut AnyConnection, id: i64) -> Result<Asset, ApiError> {
 }
 
 async fn update(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     actor: &str,
     id: i64,
     version: i64,
     d: &AssetDraft,
 ) -> Result<Asset, ApiError> {
-    let before = load(conn, id).await?;
+    let before = load(tx.conn(), id).await?;
     if before.version != version {
         return Err(ApiError::conflict(format!(
             "asset #{id} was changed by someone else since you opened it (you edited version {version}, it is now version {}); reload it, your text is kept",
             before.version
         )));
     }
-    if let Some((other, _)) = id_by_name(conn, &d.name).await? {
+    if let Some((other, _)) = id_by_name(tx.conn(), &d.name).await? {
         if other != id {
             return Err(name_taken(&d.name, other));
         }
@@ -220,7 +220,7 @@ async fn update(
     .bind(id)
     .bind(version)
     .persistent(false)
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await
     .map_err(db_err)?;
     if done.rows_affected() != 1 {
@@ -235,7 +235,7 @@ async fn update(
         version: version + 1,
     };
     append_event(
-        conn,
+        tx,
         actor,
         kind::ASSET_UPDATED,
         "asset",
@@ -266,10 +266,14 @@ impl ImportFormat {
     }
 }
 
+/// The newest asset event: the key the asset snapshot is filed under.
+const ASSET_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE entity_type = 'asset'";
+
 impl Registry {
-    /// The assets as of the newest event, read again only when the log moved.
+    /// The assets as of the newest asset event, read again only when an asset
+    /// changed (a sign-in or a fault edit keeps the cache and its index).
     pub async fn asset_snapshot(&self) -> Result<Arc<AssetSnapshot>, ApiError> {
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+        let seq: i64 = sqlx::query_scalar(ASSET_SEQ)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)?;
@@ -281,7 +285,7 @@ impl Registry {
         // Read the rows and the log position in one transaction, so the
         // snapshot is never newer or older than the seq it is filed under.
         let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+        let seq: i64 = sqlx::query_scalar(ASSET_SEQ)
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -381,7 +385,7 @@ impl Registry {
         let draft = form.validate().map_err(ApiError::invalid)?;
         let mut tx = self.write().await?;
         let a = insert(&mut tx, actor, &draft, actor).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(a)
     }
 
@@ -396,7 +400,7 @@ impl Registry {
         let draft = form.validate().map_err(ApiError::invalid)?;
         let mut tx = self.write().await?;
         let a = update(&mut tx, actor, id, version, &draft).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(a)
     }
 
@@ -455,9 +459,9 @@ impl Registry {
                 Some(&report),
             )
             .await?;
-            tx.commit().await.map_err(db_err)?;
+            tx.commit().await?;
         } else {
-            tx.rollback().await.map_err(db_err)?;
+            tx.rollback().await?;
         }
         Ok(report)
     }
@@ -478,7 +482,7 @@ impl Registry {
                 added += 1;
             }
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(added)
     }
 

@@ -107,6 +107,11 @@ impl ExpiredDeletion for Sessions {
 pub const SESSION_COOKIE: &str = "cablewatch_session";
 /// Session key holding the sign-in time (Unix seconds).
 const SIGNED_IN_AT: &str = "signed_in_at";
+/// Session key holding when the session's idle expiry was last pushed on (Unix seconds).
+const TOUCHED_AT: &str = "touched_at";
+/// A session's idle expiry is pushed on at most this often: a request that
+/// only reads writes nothing to the database in between.
+pub const TOUCH_EVERY_SECS: i64 = 60;
 
 // ------------------------------------------------------------- axum-login
 
@@ -276,19 +281,16 @@ impl Default for SignInLimiter {
 }
 
 impl SignInLimiter {
-    /// `Err(seconds to wait)` when either the client or the account is over its limit.
+    /// `Err(seconds to wait)` when either the client or the account is over its
+    /// limit. The account is charged only when the client was let through, so
+    /// an address that floods one account's name cannot lock its owner out.
     pub fn check(&self, client: &str, account: &str) -> Result<(), u64> {
         let now = DefaultClock::default().now();
         let wait = |r: Result<(), governor::NotUntil<_>>| {
             r.map_err(|nu| nu.wait_time_from(now).as_secs().max(1))
         };
-        let a = wait(self.by_client.check_key(&client.to_string()));
-        let b = wait(self.by_account.check_key(&account.to_lowercase()));
-        match (a, b) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(x), Err(y)) => Err(x.max(y)),
-            (Err(x), _) | (_, Err(x)) => Err(x),
-        }
+        wait(self.by_client.check_key(&client.to_string()))?;
+        wait(self.by_account.check_key(&account.to_lowercase()))
     }
 
     /// Forgets keys whose limits have fully recovered (called periodically).
@@ -389,11 +391,14 @@ pub async fn sign_in(
         .await
         .map_err(|_| SignInError::Internal)?;
     let Some(user) = user else {
+        // The typed name is kept only when it names an account: a password
+        // typed into the username box must not stay in the log.
+        let known = matches!(st.reg.user_by_name(username).await, Ok(Some(_)));
         st.reg
             .log_auth(
                 "anonymous",
                 kind::SIGN_IN_FAILED,
-                username,
+                if known { username } else { "unknown" },
                 serde_json::json!({"client": client}),
             )
             .await;
@@ -411,15 +416,31 @@ pub async fn sign_in(
     Ok(user.principal)
 }
 
-/// Logs `user` into the session and stamps the sign-in time.
+/// Logs `user` into a new session (a new id, whatever the browser's session
+/// held before: a revoked kiosk, a disabled user, someone else) and stamps
+/// the sign-in time.
 async fn establish(auth: &mut Auth, user: &SessionUser) -> Result<(), SignInError> {
-    if auth.user.as_ref().is_some_and(|u| u.id() != user.id()) {
-        // Another principal on this browser: end that session first (new id).
-        auth.logout().await.map_err(|_| SignInError::Internal)?;
-    }
-    auth.login(user).await.map_err(|_| SignInError::Internal)?;
+    establish_at(auth, user, chrono::Utc::now().timestamp()).await
+}
+
+async fn establish_at(
+    auth: &mut Auth,
+    user: &SessionUser,
+    signed_in_at: i64,
+) -> Result<(), SignInError> {
+    auth.logout().await.map_err(|_| SignInError::Internal)?;
     auth.session
-        .insert(SIGNED_IN_AT, chrono::Utc::now().timestamp())
+        .cycle_id()
+        .await
+        .map_err(|_| SignInError::Internal)?;
+    auth.login(user).await.map_err(|_| SignInError::Internal)?;
+    let now = chrono::Utc::now().timestamp();
+    auth.session
+        .insert(SIGNED_IN_AT, signed_in_at)
+        .await
+        .map_err(|_| SignInError::Internal)?;
+    auth.session
+        .insert(TOUCHED_AT, now)
         .await
         .map_err(|_| SignInError::Internal)
 }
@@ -463,7 +484,10 @@ pub async fn refresh_after_password_change(
         .await
         .map_err(|_| SignInError::Internal)?
         .ok_or(SignInError::Refused)?;
-    establish(auth, &user).await
+    // A new session id, but the same 12 h limit: changing a password does not extend it.
+    let signed_in_at: Option<i64> = auth.session.get(SIGNED_IN_AT).await.ok().flatten();
+    let at = signed_in_at.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    establish_at(auth, &user, at).await
 }
 
 // ------------------------------------------------------------ middlewares
@@ -520,10 +544,24 @@ pub async fn resolve_principal(
         if expired {
             let _ = auth.logout().await;
         } else {
+            if p.kind == PrincipalKind::Session {
+                touch(&auth.session).await;
+            }
             req.extensions_mut().insert(p);
         }
     }
     next.run(req).await
+}
+
+/// Pushes a user session's idle expiry on, at most once a minute: only then
+/// is the session saved. A kiosk session is never touched: it lives until its
+/// link expires or is revoked (its expiry is the link's, set at entry).
+async fn touch(session: &tower_sessions::Session) {
+    let now = chrono::Utc::now().timestamp();
+    let last: Option<i64> = session.get(TOUCHED_AT).await.ok().flatten();
+    if last.is_none_or(|t| now - t >= TOUCH_EVERY_SECS) {
+        let _ = session.insert(TOUCHED_AT, now).await;
+    }
 }
 
 /// Refuses a state-changing request made with the session cookie unless it
@@ -612,19 +650,36 @@ fn encode_query(s: &str) -> String {
         .collect()
 }
 
-/// A safe place to go after signing in: a local path, never another site.
-pub fn local_target(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
-    }
-}
+/// A safe place to go after signing in: one of the site's own pages (see
+/// [`shared::auth::local_target`]).
+pub use shared::auth::local_target;
 
 /// Security headers on every response. Pages carry their own CSP with the
 /// render's nonce (set by the app shell); everything else gets a strict one.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+///
+/// Every answer that is not a site file (`/pkg/…`, `style.css`, …) carries
+/// `Cache-Control: no-store`: pages and API answers hold what only a signed-in
+/// reader may see, and no shared or browser cache may keep them. With
+/// `--secure-cookies` (the site is reached over HTTPS) answers carry HSTS.
+pub async fn security_headers(State(secure): State<bool>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let site_file = !path.starts_with("/api/")
+        && (path.starts_with("/pkg/")
+            || path
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains('.')));
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    if !site_file {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if secure {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
 use tokio::sync::Mutex;
 
 use shared::api::{ApiError, FaultDetail, NoticeReport};
@@ -25,7 +26,20 @@ use crate::db::Engine;
 /// errors are logged here and reported as `internal`.
 pub(crate) fn db_err(e: sqlx::Error) -> ApiError {
     tracing::error!(error = %e, "database error");
-    ApiError::internal()
+    if is_storage_full(&e) {
+        ApiError::storage_full()
+    } else {
+        ApiError::internal()
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (13) or PostgreSQL's `disk_full` (53100).
+fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("13" | "53100")),
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
+        _ => false,
+    }
 }
 
 pub(crate) fn json_err(e: serde_json::Error) -> ApiError {
@@ -108,9 +122,10 @@ pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
     })
 }
 
-/// Appends one event to the log, inside the caller's transaction.
+/// Appends one event to the log, inside a write transaction: there is no
+/// other way to append, so no event can commit outside the writer lock.
 pub(crate) async fn append_event(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     actor: &str,
     kind: &str,
     entity_type: &str,
@@ -134,7 +149,7 @@ pub(crate) async fn append_event(
     .bind(entity_id)
     .bind(before)
     .bind(after)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(db_err)
 }
@@ -150,41 +165,130 @@ mod erased {
     }
 }
 
-/// A write transaction: holds this process's writer lock and, on PostgreSQL,
-/// an advisory transaction lock shared by every server, so event `seq`s
-/// commit in order (the live stream relies on it). Committing wakes the live
-/// stream. Derefs to the connection like a `Transaction`.
+/// A write transaction, the only way to append to the log: holds this
+/// process's writer lock and, on PostgreSQL, an advisory transaction lock
+/// shared by every server, so event `seq`s commit in order (the live stream
+/// relies on it). On SQLite it begins `IMMEDIATE`, taking the database's
+/// write lock before its first read, so it never fails to upgrade a read
+/// lock under load. Committing wakes the live stream.
+///
+/// A write is acknowledged only after a commit that succeeded. After a
+/// failed `COMMIT` (a full disk) the connection is rolled back and closed,
+/// never returned to the pool: SQLite may have left its transaction open,
+/// and later writes on it would land in a transaction that is never
+/// committed. Dropped without a commit, it rolls back (still holding the
+/// writer lock until that is done).
 pub(crate) struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    _writer: tokio::sync::OwnedMutexGuard<()>,
+    conn: Option<PoolConnection<sqlx::Any>>,
+    writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     live: crate::live::Live,
+    health: Arc<StorageHealth>,
 }
 
 /// The advisory lock key every cablewatch writer takes on PostgreSQL.
 const WRITER_LOCK: i64 = 0x6361_626c_6577;
 
 impl WriteTx {
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await?;
-        self.live.poke();
-        Ok(())
+    /// The connection, to run statements in the transaction.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        // Only `commit`, `rollback` and `drop` take the connection, and they consume `self`.
+        self.conn
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("a WriteTx always holds its connection"))
     }
 
-    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+    /// Commits; `Err` means nothing of the transaction was kept.
+    pub(crate) async fn commit(mut self) -> Result<(), ApiError> {
+        let Some(mut conn) = self.conn.take() else {
+            return Err(ApiError::internal());
+        };
+        match conn.execute("COMMIT").await {
+            Ok(_) => {
+                self.health.write_ok();
+                self.live.poke();
+                Ok(())
+            }
+            Err(e) => {
+                let err = db_err(e);
+                self.health.write_failed(&err);
+                let _ = conn.execute("ROLLBACK").await;
+                // Never reuse a connection whose COMMIT failed.
+                conn.close_on_drop();
+                drop(conn);
+                Err(err)
+            }
+        }
+    }
+
+    /// Rolls back (what an early return does too, by dropping).
+    pub(crate) async fn rollback(mut self) -> Result<(), ApiError> {
+        if let Some(mut conn) = self.conn.take() {
+            if let Err(e) = conn.execute("ROLLBACK").await {
+                conn.close_on_drop();
+                return Err(db_err(e));
+            }
+        }
+        Ok(())
     }
 }
 
 impl std::ops::Deref for WriteTx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        &self.tx
+        self.conn
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("a WriteTx always holds its connection"))
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        self.conn()
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let writer = self.writer.take();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                    drop(conn);
+                    drop(writer);
+                });
+            }
+            Err(_) => {
+                // No runtime to roll back on: closing the connection rolls back.
+                conn.close_on_drop();
+            }
+        }
+    }
+}
+
+/// Whether the last write could be stored: a full disk (or another
+/// storage failure) is reported by `/api/v1/healthz` until a write succeeds.
+#[derive(Default)]
+pub(crate) struct StorageHealth {
+    full: std::sync::atomic::AtomicBool,
+}
+
+impl StorageHealth {
+    fn write_ok(&self) {
+        self.full.store(false, std::sync::atomic::Ordering::Release);
+    }
+    fn write_failed(&self, e: &ApiError) {
+        if e.error == "storage_full" {
+            self.full.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+    pub(crate) fn full(&self) -> bool {
+        self.full.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -201,6 +305,8 @@ pub struct Registry {
     pub(crate) asset_cache: crate::assets::AssetCache,
     /// The live tail of the event log (see `live`).
     live: crate::live::Live,
+    /// Whether writes can be stored (a full disk says no).
+    pub(crate) health: Arc<StorageHealth>,
 }
 
 impl Registry {
@@ -223,6 +329,7 @@ impl Registry {
             stations: Arc::new(stations),
             asset_cache: Default::default(),
             live: Default::default(),
+            health: Default::default(),
         };
         reg.load_reference().await?;
         Ok(reg)
@@ -240,19 +347,31 @@ impl Registry {
     /// Begins a write: see [`WriteTx`].
     pub(crate) async fn write(&self) -> Result<WriteTx, ApiError> {
         let writer = self.write_lock.clone().lock_owned().await;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let begin = match self.engine {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN",
+        };
+        conn.execute(begin).await.map_err(db_err)?;
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            writer: Some(writer),
+            live: self.live.clone(),
+            health: self.health.clone(),
+        };
         if self.engine == Engine::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(WRITER_LOCK)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await
                 .map_err(db_err)?;
         }
-        Ok(WriteTx {
-            tx,
-            _writer: writer,
-            live: self.live.clone(),
-        })
+        Ok(tx)
+    }
+
+    /// Whether the last write failed because storage is full.
+    pub fn storage_full(&self) -> bool {
+        self.health.full()
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -310,7 +429,7 @@ impl Registry {
             )
             .await?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await
     }
 
     pub fn cables(&self) -> &[Cable] {
@@ -417,7 +536,7 @@ impl Registry {
         let draft = self.validate(form)?;
         let mut tx = self.write().await?;
         let fault = insert_fault(&mut tx, actor, &draft, actor).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(fault)
     }
 
@@ -432,7 +551,7 @@ impl Registry {
         let draft = self.validate(form)?;
         let mut tx = self.write().await?;
         let fault = update_fault_tx(&mut tx, actor, id, version, &draft).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(fault)
     }
 
@@ -523,7 +642,7 @@ impl Registry {
                 events += 1;
             }
         }
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(NoticeReport {
             plan,
             warnings: parsed.warnings,
@@ -568,7 +687,7 @@ impl Registry {
             .map_err(ApiError::invalid)?;
         let mut tx = self.write().await?;
         let id = insert_maintenance(&mut tx, actor, &line, actor).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(Maintenance {
             id,
             line,
@@ -605,7 +724,7 @@ impl Registry {
             )));
         }
         let after = complete_maintenance_tx(&mut tx, actor, &before, completed_on).await?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(after)
     }
 
@@ -687,7 +806,7 @@ async fn maintenance_rows(
 
 /// Inserts planned maintenance and its event; returns its id.
 async fn insert_maintenance(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     actor: &str,
     m: &MaintenanceLine,
     provenance: &str,
@@ -703,11 +822,11 @@ async fn insert_maintenance(
     .bind(&m.description)
     .bind(serde_json::to_string(&m.alternate_routes).map_err(json_err)?)
     .bind(provenance)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(db_err)?;
     append_event(
-        conn,
+        tx,
         actor,
         kind::MAINTENANCE_RECORDED,
         "maintenance",
@@ -721,7 +840,7 @@ async fn insert_maintenance(
 
 /// Marks maintenance completed and logs the change.
 async fn complete_maintenance_tx(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     actor: &str,
     before: &Maintenance,
     completed_on: NaiveDate,
@@ -741,11 +860,11 @@ async fn complete_maintenance_tx(
     .bind(after.version)
     .bind(before.id)
     .bind(before.version)
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await
     .map_err(db_err)?;
     append_event(
-        conn,
+        tx,
         actor,
         kind::MAINTENANCE_UPDATED,
         "maintenance",
@@ -785,13 +904,13 @@ async fn id_with_key(conn: &mut AnyConnection, key: &str) -> Result<Option<i64>,
 }
 
 async fn insert_fault(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     actor: &str,
     d: &FaultDraft,
     provenance: &str,
 ) -> Result<Fault, ApiError> {
     let key = d.key();
-    if let Some(id) = id_with_key(conn, &key).await? {
+    if let Some(id) = id_with_key(tx.conn(), &key).await? {
         return Err(ApiError::conflict(format!(
             "this fault (same cable, date and place) is already recorded as #{id}"
         )));
@@ -819,12 +938,12 @@ async fn insert_fault(
     .bind(&d.notes)
     .bind(provenance)
     .bind(&ts)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(db_err)?;
     let fault = fault_from_draft(id, d, provenance, 1);
     let seq = append_event(
-        conn,
+        tx,
         actor,
         kind::FAULT_REPORTED,
         "fault",
@@ -833,12 +952,12 @@ async fn insert_fault(
         Some(&fault),
     )
     .await?;
-    crate::watch::raise_alerts(conn, seq, None, &fault).await?;
+    crate::watch::raise_alerts(tx, seq, None, &fault).await?;
     Ok(fault)
 }
 
 async fn update_fault_tx(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     actor: &str,
     id: i64,
     version: i64,
@@ -846,7 +965,7 @@ async fn update_fault_tx(
 ) -> Result<Fault, ApiError> {
     let row = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults WHERE id = $1"))
         .bind(id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(tx.conn())
         .await
         .map_err(db_err)?
         .ok_or_else(|| ApiError::not_found(format!("no fault #{id}")))?;
@@ -869,7 +988,7 @@ async fn update_fault_tx(
         )]));
     }
     let key = d.key();
-    if let Some(other) = id_with_key(conn, &key).await? {
+    if let Some(other) = id_with_key(tx.conn(), &key).await? {
         if other != id {
             return Err(ApiError::conflict(format!(
                 "another fault with the same cable, date and place is already recorded as #{other}"
@@ -899,7 +1018,7 @@ async fn update_fault_tx(
     .bind(now())
     .bind(id)
     .bind(version)
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await
     .map_err(db_err)?;
     if done.rows_affected() != 1 {
@@ -914,7 +1033,7 @@ async fn update_fault_tx(
         kind::FAULT_UPDATED
     };
     let seq = append_event(
-        conn,
+        tx,
         actor,
         ev,
         "fault",
@@ -923,6 +1042,6 @@ async fn update_fault_tx(
         Some(&after),
     )
     .await?;
-    crate::watch::raise_alerts(conn, seq, Some(&before), &after).await?;
+    crate::watch::raise_alerts(tx, seq, Some(&before), &after).await?;
     Ok(after)
 }

@@ -7,7 +7,7 @@ use shared::event::{kind, Event};
 use shared::fault::Fault;
 use shared::watch::{self, Alert, AlertKind, Board};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 use crate::registry::{append_event, db_err, event_from_row, now};
 use crate::Registry;
@@ -48,7 +48,7 @@ fn alert_from_row(r: &AnyRow) -> Result<Alert, ApiError> {
 /// Raises the alerts a fault change calls for, inside the transaction that
 /// wrote its event `seq`.
 pub(crate) async fn raise_alerts(
-    conn: &mut AnyConnection,
+    tx: &mut crate::registry::WriteTx,
     seq: i64,
     before: Option<&Fault>,
     after: &Fault,
@@ -59,7 +59,7 @@ pub(crate) async fn raise_alerts(
     )
     .bind(&after.cable)
     .bind(after.id)
-    .fetch_one(&mut *conn)
+    .fetch_one(tx.conn())
     .await
     .map_err(db_err)?;
     let at = now();
@@ -74,7 +74,7 @@ pub(crate) async fn raise_alerts(
         .bind(&after.cable)
         .bind(watch::summary(k, before, after))
         .bind(&at)
-        .execute(&mut *conn)
+        .execute(tx.conn())
         .await
         .map_err(db_err)?;
     }
@@ -176,7 +176,7 @@ impl Registry {
             .await
             .map_err(db_err)?;
         let after = alert_from_row(&row)?;
-        tx.commit().await.map_err(db_err)?;
+        tx.commit().await?;
         Ok(after)
     }
 

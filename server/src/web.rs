@@ -233,7 +233,8 @@ pub fn router(
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(config.secure_cookies)
-        .with_always_save(true)
+        // Saved only when changed: a read writes nothing (see `auth::touch`).
+        .with_always_save(false)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
             shared::auth::IDLE_SESSION_MINUTES,
         )));
@@ -248,7 +249,10 @@ pub fn router(
         .layer(from_fn(crate::auth::csrf))
         .layer(from_fn_with_state(st, crate::auth::resolve_principal))
         .layer(auth_layer)
-        .layer(from_fn(crate::auth::security_headers))
+        .layer(from_fn_with_state(
+            config.secure_cookies,
+            crate::auth::security_headers,
+        ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

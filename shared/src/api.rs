@@ -54,6 +54,14 @@ impl ApiError {
         Self::new("conflict", message)
     }
 
+    /// The database could not store the write (a full disk): nothing of it was kept.
+    pub fn storage_full() -> Self {
+        Self::new(
+            "storage_full",
+            "the server's storage is full; the write was not saved (reads still work)",
+        )
+    }
+
     pub fn internal() -> Self {
         Self::new("internal", "internal error; the server log has the details")
     }
@@ -105,6 +113,7 @@ impl ApiError {
             "too_large" => 413,
             "bad_request" => 400,
             "rate_limited" => 429,
+            "storage_full" => 507,
             _ => 500,
         }
     }

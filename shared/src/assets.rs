@@ -564,11 +564,39 @@ pub fn write_csv<'a>(assets: impl IntoIterator<Item = &'a AssetDraft>) -> String
     // it is skipped rather than half-written.
     let _ = w.write_record(CSV_COLUMNS);
     for d in assets {
-        let _ = w.write_record(AssetForm::from_draft(d).as_row());
+        let form = AssetForm::from_draft(d);
+        let _ = w.write_record(form.as_row().iter().map(|c| csv_cell_out(c).into_owned()));
     }
     w.into_inner()
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
+}
+
+/// Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as written to CSV: text a spreadsheet would run as a formula is
+/// prefixed with `'` (numbers such as `-12.5` are left as they are).
+/// A cell that already starts with `'` before such a character (or another
+/// `'`) gets one more, so reading it back is never ambiguous.
+pub fn csv_cell_out(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula = cell.starts_with(FORMULA_START) && cell.parse::<f64>().is_err();
+    let quoted = cell
+        .strip_prefix('\'')
+        .is_some_and(|rest| rest.starts_with(FORMULA_START) || rest.starts_with('\''));
+    if formula || quoted {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV cell as read: undoes [`csv_cell_out`], so an export imports as it was.
+pub fn csv_cell_in(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) || rest.starts_with('\'') => rest,
+        _ => cell,
+    }
 }
 
 /// An input line (or GeoJSON feature) that could not be read, with every problem.
@@ -669,7 +697,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<AssetDraft>, Vec<LineIssue>> {
                 }
                 let mut f = AssetForm::default();
                 for (col, v) in header.iter().zip(r.iter()) {
-                    let v = v.to_string();
+                    let v = csv_cell_in(v).to_string();
                     match col {
                         "name" => f.name = v,
                         "kind" => f.kind = v,
@@ -925,6 +953,41 @@ mod tests {
             ..ok_form()
         };
         assert!(bs_with_end.validate().is_err());
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised_and_read_back() {
+        let evil = AssetForm {
+            name: "=HYPERLINK(\"http://x.example\",\"go\")".into(),
+            operator: "+cmd|' /C calc'!A0".into(),
+            programme: "@SUM(1+1)".into(),
+            notes: "-2+3".into(),
+            zone: "'=already quoted".into(),
+            ..ok_form()
+        }
+        .validate()
+        .expect("valid");
+        let text = write_csv([&evil]);
+        let row = text.lines().nth(1).expect("a row");
+        assert!(
+            row.starts_with("'=HYPERLINK") || row.starts_with("\"'=HYPERLINK"),
+            "{row}"
+        );
+        for cell in ["'+cmd", "'@SUM", "'-2+3"] {
+            assert!(row.contains(cell), "{cell} not neutralised in {row}");
+        }
+        assert!(
+            !row.contains(",=") && !row.contains(",+") && !row.contains(",@"),
+            "{row}"
+        );
+        // Numbers stay numbers; plain text keeps its own quote.
+        assert_eq!(csv_cell_out("-12.5"), "-12.5");
+        assert_eq!(csv_cell_out("'tis"), "'tis");
+        for cell in ["'", "''", "'''=", "'tis", "=1", "x"] {
+            assert_eq!(csv_cell_in(&csv_cell_out(cell)), cell);
+        }
+        let back = parse_csv(&text).expect("reads back");
+        assert_eq!(back, vec![evil]);
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub enum Capability {
 pub const IDLE_SESSION_MINUTES: i64 = 30;
 /// Absolute lifetime of an officer's or admin's session, in hours.
 pub const ABSOLUTE_SESSION_HOURS: i64 = 12;
+/// An API token or kiosk link expires after this many days unless another expiry is chosen.
+pub const SECRET_DEFAULT_DAYS: i64 = 90;
+/// The longest expiry of an API token or kiosk link: one year.
+pub const SECRET_MAX_DAYS: i64 = 365;
 
 /// How a request proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +206,60 @@ pub struct AuditFilter {
     pub to: Option<String>,
 }
 
+/// The site's own pages a sign-in or a kiosk link may go on to: the first
+/// path segment of each route (`""` is the fault list).
+pub const PAGE_ROOTS: &[&str] = &[
+    "",
+    "faults",
+    "import",
+    "maintenance",
+    "map",
+    "assets",
+    "watch",
+    "audit",
+    "account",
+    "admin",
+];
+
+/// Where to go after signing in: `next` when it is a path of one of the
+/// site's own pages, else `/`. Refused: anything with a scheme or host
+/// (`//evil`, `https:`), backslashes, control characters or whitespace
+/// (browsers strip tab, CR and LF, so `/\t/evil.example` would leave the
+/// site), percent-encoded slashes or dots that could smuggle those, and
+/// paths outside [`PAGE_ROOTS`].
+pub fn local_target(next: Option<&str>) -> String {
+    next.filter(|n| is_local_page(n))
+        .map(str::to_string)
+        .unwrap_or_else(|| "/".to_string())
+}
+
+fn is_local_page(n: &str) -> bool {
+    if n.len() > 2048
+        || !n.starts_with('/')
+        || n.starts_with("//")
+        || n.chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return false;
+    }
+    let path = n.split(['?', '#']).next().unwrap_or(n);
+    let lower = path.to_ascii_lowercase();
+    // Encoded separators, controls or dots in the path could be decoded into an off-site address.
+    if ["%2f", "%5c", "%09", "%0a", "%0d", "%00", "%2e"]
+        .iter()
+        .any(|bad| lower.contains(bad))
+    {
+        return false;
+    }
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    if segments.iter().any(|s| *s == "." || *s == "..")
+        || segments.iter().skip(1).any(|s| s.is_empty())
+    {
+        return false;
+    }
+    PAGE_ROOTS.contains(&segments[0])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +303,43 @@ mod tests {
         assert!(t.can(Capability::WriteData));
         assert!(!t.can(Capability::Account));
         assert!(who(Role::Officer, PrincipalKind::Session).can(Capability::Account));
+    }
+
+    #[test]
+    fn only_the_sites_own_pages_are_targets_after_sign_in() {
+        for ok in [
+            "/",
+            "/map",
+            "/faults/12",
+            "/assets?kind=microwave&status=ready",
+            "/watch#alerts",
+            "/admin/kiosks",
+        ] {
+            assert_eq!(local_target(Some(ok)), ok, "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\u{7f}/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\\evil.example",
+            "/%2F/evil.example",
+            "/%5cevil.example",
+            "/%09/evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/ /evil.example",
+            "/map/../../evil",
+            "/api/v1/faults",
+            "/signin?next=//evil",
+            "/nowhere",
+            "",
+        ] {
+            assert_eq!(local_target(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_target(None), "/");
     }
 
     #[test]
