@@ -1,0 +1,627 @@
+//! Regression tests for defects found in review (issue 11): the write path
+//! under concurrent load, the live stream's order on PostgreSQL, a failed
+//! commit, sessions and redirects. Every test runs on SQLite, and on
+//! PostgreSQL when configured.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use common::{app, call, registries, user_token, PASSWORD};
+use http_body_util::BodyExt;
+use serde_json::json;
+use shared::auth::Role;
+use tower::ServiceExt;
+
+const ORIGIN: &str = "http://cablewatch.test";
+const HOST: &str = "cablewatch.test";
+
+/// A distinct loopback client address per call (127.0.x.y), so the per-address
+/// sign-in limit never refuses.
+fn next_addr() -> SocketAddr {
+    static N: AtomicU32 = AtomicU32::new(1);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    SocketAddr::from(([127, (n >> 16) as u8, (n >> 8) as u8, n as u8], 40000))
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    token: Option<&str>,
+    json: Option<serde_json::Value>,
+) -> Resp {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let body = match json {
+        Some(v) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let mut req = req.body(body).expect("request");
+    req.extensions_mut().insert(ConnectInfo(next_addr()));
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn set_cookie(r: &Resp) -> Option<String> {
+    r.headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+async fn sign_in(app: &axum::Router, cookie: Option<&str>, name: &str, password: &str) -> Resp {
+    send(
+        app,
+        "POST",
+        "/api/v1/session",
+        cookie,
+        None,
+        Some(json!({"username": name, "password": password})),
+    )
+    .await
+}
+
+fn asset(name: &str) -> serde_json::Value {
+    json!({"name": name, "kind": "sat_terminal", "lon": "119.95", "lat": "26.16",
+           "region": "Matsu", "orbit": "LEO"})
+}
+
+fn fault(km: u32) -> serde_json::Value {
+    json!({"cable": "TDM3", "detected_on": "2026-02-10", "kind": "partial_damage", "place": "桃園草漯",
+           "km": km.to_string(), "alternate_routes": "微波", "eta": "2026-04", "status": "open",
+           "restored_on": "", "notes": ""})
+}
+
+/// Issue 11.1: with one stream open, 4 officers posting faults and 200
+/// sign-ins (right and wrong passwords, from distinct addresses) running at
+/// once, every event committed after the first one the stream saw reaches
+/// it, in order. Sign-in events used to commit outside the writer lock, so
+/// on PostgreSQL a later `seq` could be published before an earlier one
+/// committed, and the earlier one was never sent.
+#[tokio::test]
+async fn every_event_reaches_the_stream_in_order_while_sign_ins_and_writes_race() {
+    for (engine, reg, url) in registries("gap").await {
+        let pg = url.starts_with("postgres").then(|| url.clone());
+        reg.live().start(reg.clone(), pg).await.expect("start live");
+        let app = app(&reg, &url).await;
+        let watcher = user_token(&reg, "watcher", Role::Admin).await;
+        let mut officers = Vec::new();
+        for i in 0..4 {
+            officers.push(user_token(&reg, &format!("officer{i}"), Role::Officer).await);
+        }
+        for i in 0..8 {
+            for k in (0..25).step_by(5) {
+                reg.add_user("test", &format!("racer{i}-{k}"), Role::Watch, PASSWORD)
+                    .await
+                    .expect("user");
+            }
+        }
+        let req = Request::get("/api/v1/events")
+            .header("authorization", format!("Bearer {watcher}"))
+            .body(Body::empty())
+            .expect("request");
+        let resp = app.clone().oneshot(req).await.expect("stream");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut body = resp.into_body();
+        // The stream is read from the start, in a task of its own: it says
+        // when it is ready, then keeps every id it is sent.
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+        let reader = {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut ready = Some(ready_tx);
+                let mut buf = String::new();
+                while let Some(Ok(frame)) = body.frame().await {
+                    if let Ok(d) = frame.into_data() {
+                        buf.push_str(&String::from_utf8_lossy(&d));
+                    }
+                    while let Some(end) = buf.find("\n\n") {
+                        let msg: String = buf.drain(..end + 2).collect();
+                        if msg.lines().any(|l| l.trim() == "event: ready") {
+                            if let Some(r) = ready.take() {
+                                let _ = r.send(());
+                            }
+                        }
+                        if msg.lines().any(|l| l.starts_with("event:")) {
+                            continue;
+                        }
+                        if let Some(id) = msg.lines().find_map(|l| l.strip_prefix("id:")) {
+                            if let Ok(id) = id.trim().parse() {
+                                seen.lock().expect("ids").push(id);
+                            }
+                        }
+                    }
+                }
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(10), ready_rx)
+            .await
+            .expect("ready in time")
+            .expect("ready");
+
+        let mut tasks = Vec::new();
+        for (i, tok) in officers.iter().enumerate() {
+            let (app, tok) = (app.clone(), tok.clone());
+            tasks.push(tokio::spawn(async move {
+                for k in 0..25u32 {
+                    let r = send(
+                        &app,
+                        "POST",
+                        "/api/v1/faults",
+                        None,
+                        Some(&tok),
+                        Some(fault(1000 + i as u32 * 100 + k)),
+                    )
+                    .await;
+                    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+                }
+            }));
+        }
+        for i in 0..8 {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                for k in 0..25 {
+                    // Every fifth try signs a real account in (each once, so
+                    // no per-account limit applies); the others are wrong
+                    // names, each logged as a failed sign-in.
+                    let (name, pw, want) = if k % 5 == 0 {
+                        (format!("racer{i}-{k}"), PASSWORD, StatusCode::OK)
+                    } else {
+                        (format!("ghost{i}-{k}"), "wrong", StatusCode::UNAUTHORIZED)
+                    };
+                    let r = sign_in(&app, None, &name, pw).await;
+                    assert_eq!(r.status, want, "{name}: {}", r.body);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("writer");
+        }
+        let last = reg.last_seq().await.expect("last seq");
+
+        // Wait until the stream has sent `last`.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let head = seen.lock().expect("ids").last().copied();
+            if head.is_some_and(|h| h >= last) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{engine}: the stream stopped at {head:?} of {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        reader.abort();
+        let seen = seen.lock().expect("ids").clone();
+        let first = *seen.first().expect("the stream saw events");
+        let all: Vec<i64> = reg
+            .events_after(first - 1, 100_000)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|e| e.seq)
+            .filter(|s| *s <= last)
+            .collect();
+        assert!(
+            all.len() >= 200,
+            "{engine}: only {} events raced",
+            all.len()
+        );
+        let sign_ins = reg
+            .events_after(first - 1, 100_000)
+            .await
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind.starts_with("auth.sign"))
+            .count();
+        assert!(sign_ins >= 200, "{engine}: {sign_ins} sign-in events");
+        assert_eq!(
+            seen, all,
+            "{engine}: the stream skipped or reordered events"
+        );
+        reg.live().shut_down();
+    }
+}
+
+/// Issue 11.15: 8 officers writing and 50 signed-in readers for 30 s: not
+/// one answer is a server error. Every read used to save its session (a
+/// write), and write transactions began deferred and failed to upgrade:
+/// thousands of "database is locked" 500s on SQLite.
+#[tokio::test]
+async fn writers_and_signed_in_readers_together_get_no_server_error() {
+    for (engine, reg, url) in registries("load").await {
+        let app = app(&reg, &url).await;
+        let mut officers = Vec::new();
+        for i in 0..8 {
+            officers.push(user_token(&reg, &format!("w{i}"), Role::Officer).await);
+        }
+        reg.add_user("test", "reader", Role::Watch, PASSWORD)
+            .await
+            .expect("reader");
+        let mut cookies = Vec::new();
+        for _ in 0..50 {
+            let r = sign_in(&app, None, "reader", PASSWORD).await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                // The per-account limit: 5 quick sign-ins, then one every 12 s.
+                break;
+            }
+            assert_eq!(r.status, StatusCode::OK, "{engine}: {}", r.body);
+            cookies.push(set_cookie(&r).expect("cookie"));
+        }
+        // More readers than the account limit lets sign in quickly: each
+        // further reader gets an account of its own.
+        let mut n = 0;
+        while cookies.len() < 50 {
+            let name = format!("reader{n}");
+            n += 1;
+            reg.add_user("test", &name, Role::Watch, PASSWORD)
+                .await
+                .expect("reader");
+            let r = sign_in(&app, None, &name, PASSWORD).await;
+            assert_eq!(r.status, StatusCode::OK, "{engine}: {}", r.body);
+            cookies.push(set_cookie(&r).expect("cookie"));
+        }
+        let until = Instant::now() + Duration::from_secs(30);
+        let errors = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let writes = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for (i, tok) in officers.into_iter().enumerate() {
+            let (app, errors, done, writes) =
+                (app.clone(), errors.clone(), done.clone(), writes.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut k = 0;
+                while Instant::now() < until {
+                    let r = send(
+                        &app,
+                        "POST",
+                        "/api/v1/assets",
+                        None,
+                        Some(&tok),
+                        Some(asset(&format!("load {i} {k}"))),
+                    )
+                    .await;
+                    k += 1;
+                    done.fetch_add(1, Ordering::Relaxed);
+                    if r.status.is_server_error() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("write: {} {}", r.status, r.body);
+                    } else {
+                        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+                        writes.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        for (i, cookie) in cookies.into_iter().enumerate() {
+            let (app, errors, done) = (app.clone(), errors.clone(), done.clone());
+            tasks.push(tokio::spawn(async move {
+                let paths = [
+                    "/api/v1/faults",
+                    "/api/v1/watch",
+                    "/api/v1/alerts",
+                    "/api/v1/assets?limit=5",
+                ];
+                let mut k = i;
+                while Instant::now() < until {
+                    let r = send(
+                        &app,
+                        "GET",
+                        paths[k % paths.len()],
+                        Some(&cookie),
+                        None,
+                        None,
+                    )
+                    .await;
+                    k += 1;
+                    done.fetch_add(1, Ordering::Relaxed);
+                    if r.status.is_server_error() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        eprintln!("read: {} {}", r.status, r.body);
+                    } else {
+                        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("client");
+        }
+        let (errors, done, writes) = (
+            errors.load(Ordering::Relaxed),
+            done.load(Ordering::Relaxed),
+            writes.load(Ordering::Relaxed),
+        );
+        eprintln!("{engine}: {done} requests, {writes} writes, {errors} server errors");
+        assert_eq!(
+            errors, 0,
+            "{engine}: {errors} of {done} requests answered 5xx"
+        );
+        assert!(writes > 50, "{engine}: only {writes} writes in 30 s");
+    }
+}
+
+/// Issue 11.15: a signed-in read writes nothing: the session is saved (and
+/// its cookie sent) at sign-in, then not again on the reads that follow
+/// within a minute.
+#[tokio::test]
+async fn a_signed_in_read_does_not_save_the_session() {
+    for (engine, reg, url) in registries("readonly").await {
+        let app = app(&reg, &url).await;
+        reg.add_user("test", "reader", Role::Watch, PASSWORD)
+            .await
+            .expect("reader");
+        let r = sign_in(&app, None, "reader", PASSWORD).await;
+        let cookie = set_cookie(&r).expect("cookie");
+        count_session_writes(&reg, &url).await;
+        let events = reg.event_count().await.expect("events");
+        for path in ["/api/v1/faults", "/", "/map", "/api/v1/watch"] {
+            let r = send(&app, "GET", path, Some(&cookie), None, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{engine} {path}: {}", r.body);
+            assert!(
+                r.headers.get(header::SET_COOKIE).is_none(),
+                "{engine} {path}: a read sent a new session cookie"
+            );
+            assert_eq!(
+                r.headers
+                    .get(header::CACHE_CONTROL)
+                    .and_then(|v| v.to_str().ok()),
+                Some("no-store"),
+                "{engine} {path}"
+            );
+        }
+        let writes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM session_writes")
+            .fetch_one(reg.pool())
+            .await
+            .expect("count");
+        assert_eq!(
+            writes, 0,
+            "{engine}: reads saved the session {writes} times"
+        );
+        assert_eq!(reg.event_count().await.expect("events"), events, "{engine}");
+    }
+}
+
+/// Issue 11.9: signing in always starts a new session id, whatever the
+/// browser's session held before (here: a user since disabled).
+#[tokio::test]
+async fn signing_in_always_changes_the_session_id() {
+    for (engine, reg, url) in registries("fixation").await {
+        let app = app(&reg, &url).await;
+        for n in ["first", "second"] {
+            reg.add_user("test", n, Role::Watch, PASSWORD)
+                .await
+                .expect("user");
+        }
+        let r = sign_in(&app, None, "first", PASSWORD).await;
+        let old = set_cookie(&r).expect("cookie");
+        reg.disable_user("test", "first").await.expect("disable");
+        let r = sign_in(&app, Some(&old), "second", PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+        let new = set_cookie(&r).expect("a new cookie");
+        assert_ne!(old, new, "{engine}: the session id was kept");
+        // The old id no longer names a session.
+        let r = send(&app, "GET", "/api/v1/faults", Some(&old), None, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{engine}");
+        let r = send(&app, "GET", "/api/v1/faults", Some(&new), None, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+    }
+}
+
+/// Issue 11.8: after a sign-in only the site's own pages are targets; a tab,
+/// CR/LF or backslash in `next` never leaves the site nor breaks the answer.
+#[tokio::test]
+async fn sign_in_and_kiosk_redirects_stay_on_the_site() {
+    for (engine, reg, url) in registries("redirect").await {
+        let app = app(&reg, &url).await;
+        reg.add_user("test", "reader", Role::Watch, PASSWORD)
+            .await
+            .expect("reader");
+        for next in [
+            "/%09/evil.example",
+            "/%0d%0aSet-Cookie:%20x=1",
+            "//evil.example",
+            "/%5C%5Cevil.example",
+            "https://evil.example",
+        ] {
+            let body = format!(
+                "username=reader&password={}&next={next}",
+                PASSWORD.replace(' ', "+")
+            );
+            let mut req = Request::post("/signin")
+                .header(header::HOST, HOST)
+                .header(header::ORIGIN, ORIGIN)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .expect("request");
+            req.extensions_mut().insert(ConnectInfo(next_addr()));
+            let resp = app.clone().oneshot(req).await.expect("response");
+            assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{engine} {next}");
+            assert_eq!(
+                resp.headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok()),
+                Some("/"),
+                "{engine} {next}"
+            );
+            let mut req = Request::get(format!("/kiosk?token=cwk_nothing&next={next}"))
+                .header(header::HOST, HOST)
+                .body(Body::empty())
+                .expect("request");
+            req.extensions_mut().insert(ConnectInfo(next_addr()));
+            let resp = app.clone().oneshot(req).await.expect("response");
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{engine} {next}");
+        }
+        let kiosk = reg
+            .create_kiosk("test", "wall", 1)
+            .await
+            .expect("kiosk")
+            .secret;
+        for (next, want) in [
+            ("/%09/evil.example", "/"),
+            ("/watch", "/watch"),
+            ("/map%0d%0a", "/"),
+        ] {
+            let mut req = Request::get(format!("/kiosk?token={kiosk}&next={next}"))
+                .header(header::HOST, HOST)
+                .body(Body::empty())
+                .expect("request");
+            req.extensions_mut().insert(ConnectInfo(next_addr()));
+            let resp = app.clone().oneshot(req).await.expect("response");
+            assert!(
+                resp.status().is_redirection(),
+                "{engine} {next}: {}",
+                resp.status()
+            );
+            assert_eq!(
+                resp.headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok()),
+                Some(want),
+                "{engine} {next}"
+            );
+        }
+    }
+}
+
+/// Issue 11.16: a write whose COMMIT fails is never acknowledged, later
+/// writes on the same pool are really stored (they used to land in a
+/// transaction SQLite had left open, and vanish), and reads keep working.
+/// The failed commit is a deferred constraint that only COMMIT checks.
+#[tokio::test]
+async fn a_failed_commit_is_not_acknowledged_and_later_writes_survive() {
+    for (engine, reg, url) in registries("commit").await {
+        let app = app(&reg, &url).await;
+        let tok = user_token(&reg, "officer", Role::Officer).await;
+        poison_commits(&reg, &url).await;
+        let mut stored = BTreeSet::new();
+        for k in 0..30 {
+            let name = if k % 3 == 0 {
+                format!("fail-at-commit {k}")
+            } else {
+                format!("kept {k}")
+            };
+            let r = send(
+                &app,
+                "POST",
+                "/api/v1/assets",
+                None,
+                Some(&tok),
+                Some(asset(&name)),
+            )
+            .await;
+            if name.starts_with("fail") {
+                assert!(
+                    r.status.is_server_error(),
+                    "{engine}: {name} answered {}",
+                    r.status
+                );
+                let e: serde_json::Value = serde_json::from_str(&r.body).expect("JSON error");
+                assert!(e["error"].is_string(), "{engine}: {}", r.body);
+            } else {
+                assert_eq!(r.status, StatusCode::CREATED, "{engine}: {}", r.body);
+                stored.insert(name);
+            }
+            let (st, _) = call(&app, Some(&tok), "GET", "/api/v1/faults", None).await;
+            assert_eq!(st, StatusCode::OK, "{engine}: reads keep working");
+        }
+        // A new pool (as after a restart) sees every acknowledged write and no other.
+        let fresh = server::open(&url).await.expect("reopen");
+        let names: BTreeSet<String> = sqlx::query_scalar("SELECT name FROM assets")
+            .fetch_all(fresh.pool())
+            .await
+            .expect("names")
+            .into_iter()
+            .collect();
+        assert_eq!(names, stored, "{engine}");
+    }
+}
+
+/// Counts every write to the session table in `session_writes`.
+async fn count_session_writes(reg: &server::Registry, url: &str) {
+    let stmts: &[&str] = if url.starts_with("postgres") {
+        &[
+            "CREATE TABLE session_writes (at TIMESTAMPTZ DEFAULT now())",
+            "CREATE FUNCTION count_session_write() RETURNS trigger AS $$ BEGIN \
+             INSERT INTO session_writes DEFAULT VALUES; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER count_session_write AFTER INSERT OR UPDATE ON tower_sessions.session \
+             FOR EACH ROW EXECUTE FUNCTION count_session_write()",
+        ]
+    } else {
+        &[
+            "CREATE TABLE session_writes (at TEXT DEFAULT CURRENT_TIMESTAMP)",
+            "CREATE TRIGGER count_session_insert AFTER INSERT ON tower_sessions \
+             BEGIN INSERT INTO session_writes (at) VALUES (CURRENT_TIMESTAMP); END",
+            "CREATE TRIGGER count_session_update AFTER UPDATE ON tower_sessions \
+             BEGIN INSERT INTO session_writes (at) VALUES (CURRENT_TIMESTAMP); END",
+        ]
+    };
+    for s in stmts {
+        sqlx::query(s)
+            .execute(reg.pool())
+            .await
+            .expect("session write counter");
+    }
+}
+
+/// Makes COMMIT fail for a transaction that inserted an asset named
+/// `fail-at-commit …`: a deferred foreign key (SQLite) or a deferred
+/// constraint trigger (PostgreSQL), both checked only at COMMIT.
+async fn poison_commits(reg: &server::Registry, url: &str) {
+    let stmts: &[&str] = if url.starts_with("postgres") {
+        &[
+            "CREATE FUNCTION refuse_at_commit() RETURNS trigger AS $$ BEGIN \
+             IF NEW.name LIKE 'fail-at-commit%' THEN RAISE EXCEPTION 'refused at commit'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON assets \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
+        ]
+    } else {
+        &[
+            "CREATE TABLE nowhere (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE poison (ref INTEGER REFERENCES nowhere (id) DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE TRIGGER refuse_at_commit AFTER INSERT ON assets \
+             WHEN NEW.name LIKE 'fail-at-commit%' BEGIN INSERT INTO poison (ref) VALUES (42); END",
+        ]
+    };
+    for s in stmts {
+        sqlx::query(s).execute(reg.pool()).await.expect("poison");
+    }
+}
