@@ -174,6 +174,35 @@ async fn watch_board(State(reg): State<Registry>) -> Result<Response> {
 }
 
 /// Public for load balancers: says only whether the database answers.
+/// Answers every 413 (from the body limit or an extractor) with the JSON
+/// error shape, naming the limit.
+pub async fn too_large_as_json(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let resp = next.run(req).await;
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return Error(body_too_large()).into_response();
+    }
+    resp
+}
+
+/// A request body over [`crate::web::BODY_LIMIT`] (or cut off before its end).
+pub fn body_too_large() -> ApiError {
+    ApiError::new(
+        "too_large",
+        format!(
+            "the request body is larger than the limit of {} MiB, or was cut off",
+            crate::web::BODY_LIMIT / (1024 * 1024)
+        ),
+    )
+}
+
 /// `{"status": "ok"}`, or 503 with `"storage": "full"` while writes cannot be
 /// stored (the last one failed for a full disk; reads still work).
 async fn healthz(State(reg): State<Registry>) -> Result<Response> {

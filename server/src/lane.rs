@@ -56,13 +56,7 @@ pub async fn on_lane(State(lane): State<Option<Handle>>, req: Request, next: Nex
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, crate::web::BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => {
-            return Error(ApiError::new(
-                "too_large",
-                "the request body is too large or was cut off",
-            ))
-            .into_response()
-        }
+        Err(_) => return Error(crate::api::body_too_large()).into_response(),
     };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
     lane.spawn(next.run(req)).await.unwrap_or_else(|e| {

@@ -555,9 +555,23 @@ impl Registry {
         Ok(fault)
     }
 
+    /// Parses a notice off the async workers (a write lane's thread stays
+    /// free for writes), after refusing text larger than any real notice.
+    async fn parse(&self, text: &str) -> Result<shared::notice::ParsedNotice, ApiError> {
+        shared::notice::check_notice_size(text).map_err(|m| ApiError::new("too_large", m))?;
+        let (text, cables, stations) =
+            (text.to_string(), self.cables.clone(), self.stations.clone());
+        tokio::task::spawn_blocking(move || parse_notice(&text, &cables, &stations))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the notice parser did not finish");
+                ApiError::internal()
+            })
+    }
+
     /// What importing `text` would change, without writing anything.
     pub async fn preview_notice(&self, text: &str) -> Result<NoticeReport, ApiError> {
-        let parsed = parse_notice(text, &self.cables, &self.stations);
+        let parsed = self.parse(text).await?;
         if !parsed.errors.is_empty() {
             return Err(ApiError::bad_notice(parsed.errors));
         }
@@ -572,7 +586,7 @@ impl Registry {
 
     /// Imports a notice: all of it in one transaction, or nothing.
     pub async fn import_notice(&self, actor: &str, text: &str) -> Result<NoticeReport, ApiError> {
-        let parsed = parse_notice(text, &self.cables, &self.stations);
+        let parsed = self.parse(text).await?;
         if !parsed.errors.is_empty() {
             return Err(ApiError::bad_notice(parsed.errors));
         }

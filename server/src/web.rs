@@ -241,10 +241,18 @@ pub fn router(
     let auth_layer =
         axum_login::AuthManagerLayerBuilder::new(crate::auth::Backend::new(reg), session_layer)
             .build();
+    // Layers, outermost first: timeout → body limits → JSON 413 → security
+    // headers → session → auth manager → principal → CSRF → guard → write
+    // lane → route. An anonymous or cross-site write is refused before its
+    // body is read, and reading it happens inside the timeout.
     Router::new()
         .nest("/api/v1", crate::api::router(st.clone()))
         .merge(forms)
         .merge(pages)
+        .layer(from_fn_with_state(
+            config.write_lane.clone(),
+            crate::lane::on_lane,
+        ))
         .layer(from_fn(crate::auth::guard))
         .layer(from_fn(crate::auth::csrf))
         .layer(from_fn_with_state(st, crate::auth::resolve_principal))
@@ -253,13 +261,12 @@ pub fn router(
             config.secure_cookies,
             crate::auth::security_headers,
         ))
+        .layer(from_fn(crate::api::too_large_as_json))
+        // One limit for every extractor (`String` bodies too), the documented one.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
-        ))
-        .layer(from_fn_with_state(
-            config.write_lane.clone(),
-            crate::lane::on_lane,
         ))
 }

@@ -15,6 +15,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use common::{app, call, registries, user_token, PASSWORD};
+use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::json;
 use shared::auth::Role;
@@ -624,4 +625,97 @@ async fn poison_commits(reg: &server::Registry, url: &str) {
     for s in stmts {
         sqlx::query(s).execute(reg.pool()).await.expect("poison");
     }
+}
+
+/// Issue 11.4: an anonymous write is refused before its body is read: a
+/// client trickling an 8 MiB body gets 401 at once, not after the upload.
+#[tokio::test]
+async fn an_anonymous_slow_upload_is_refused_before_its_body_is_read() {
+    for (engine, reg, url) in registries("slow_body").await {
+        let app = app(&reg, &url).await;
+        // One chunk, then a body that never ends (a client that stalls).
+        let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+        let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(chunk) })
+            .chain(futures_util::stream::pending());
+        let mut req = Request::post("/api/v1/assets/import?format=csv")
+            .header(header::HOST, HOST)
+            .header(header::CONTENT_TYPE, "text/csv")
+            .header(header::CONTENT_LENGTH, (8 * 1024 * 1024).to_string())
+            .body(Body::from_stream(stream))
+            .expect("request");
+        req.extensions_mut().insert(ConnectInfo(next_addr()));
+        let resp = tokio::time::timeout(Duration::from_secs(5), app.clone().oneshot(req))
+            .await
+            .unwrap_or_else(|_| panic!("{engine}: the server waited for the body"))
+            .expect("response");
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{engine}");
+    }
+}
+
+/// Issue 11.5 and 11.6: one body limit with the JSON error shape, and a
+/// notice larger than any real one refused with a clear message.
+#[tokio::test]
+async fn oversized_bodies_and_notices_get_a_json_error() {
+    for (engine, reg, url) in registries("limits").await {
+        let app = app(&reg, &url).await;
+        let tok = user_token(&reg, "officer", Role::Officer).await;
+        for (size, want) in [
+            (3 * 1024 * 1024, "at most 1024 KiB"),
+            (9 * 1024 * 1024, "limit of 8 MiB"),
+        ] {
+            let mut req = Request::post("/api/v1/notices/preview")
+                .header(header::AUTHORIZATION, format!("Bearer {tok}"))
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("日期：115年2月14日\n".repeat(size / 24)))
+                .expect("request");
+            req.extensions_mut().insert(ConnectInfo(next_addr()));
+            let resp = app.clone().oneshot(req).await.expect("response");
+            assert_eq!(
+                resp.status(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "{engine} {size}"
+            );
+            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+            let e: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "{engine} {size}: not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            });
+            assert_eq!(e["error"], "too_large", "{engine} {size}");
+            assert!(
+                e["message"].as_str().is_some_and(|m| m.contains(want)),
+                "{engine} {size}: {e}"
+            );
+        }
+        let lines = "日期：115年2月14日\n".repeat(2_500);
+        let (st, e) = call_text(&app, &tok, "/api/v1/notices/preview", &lines).await;
+        assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{engine}");
+        assert!(
+            e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("2000 lines")),
+            "{engine}: {e}"
+        );
+    }
+}
+
+async fn call_text(
+    app: &axum::Router,
+    tok: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::post(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {tok}"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let st = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        st,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
 }

@@ -179,6 +179,29 @@ fn date_after_colon(line: &str) -> Option<&str> {
     line.split_once(['：', ':']).map(|(_, d)| d.trim())
 }
 
+/// The largest notice accepted: a real one is a few KB and a few dozen rows.
+pub const MAX_NOTICE_BYTES: usize = 1024 * 1024;
+/// The most lines a notice may have.
+pub const MAX_NOTICE_LINES: usize = 2_000;
+
+/// `Err(message)` when `text` is larger than any real notice.
+pub fn check_notice_size(text: &str) -> Result<(), String> {
+    if text.len() > MAX_NOTICE_BYTES {
+        return Err(format!(
+            "a notice is at most {} KiB; this text is {} KiB",
+            MAX_NOTICE_BYTES / 1024,
+            text.len().div_ceil(1024)
+        ));
+    }
+    let lines = text.split('\n').count();
+    if lines > MAX_NOTICE_LINES {
+        return Err(format!(
+            "a notice has at most {MAX_NOTICE_LINES} lines; this text has {lines}"
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a notice pasted as text. Accepts CRLF or LF, full- or half-width
 /// brackets, cells broken over lines.
 pub fn parse_notice(text: &str, cables: &[Cable], stations: &[Station]) -> ParsedNotice {
@@ -305,8 +328,11 @@ pub fn parse_notice(text: &str, cables: &[Cable], stations: &[Station]) -> Parse
                         Some(prev) if cable_cell.is_empty() => {
                             if !alt.is_empty() {
                                 prev.alt_raw.push_str(&alt);
+                                // The group's route text is the row's: extend
+                                // both (copying the growing text each row was
+                                // quadratic in the rows spilled).
                                 if let Some(g) = group.as_mut() {
-                                    g.2 = prev.alt_raw.clone();
+                                    g.2.push_str(&alt);
                                 }
                             }
                             if !eta_cell.is_empty() {
