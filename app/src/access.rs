@@ -18,6 +18,11 @@ pub fn use_me() -> Resource<Option<Principal>> {
     Resource::new(|| (), |_| async move { whoami().await.ok().flatten() })
 }
 
+/// The page's signed-in principal (loaded once by the layout).
+pub fn me() -> Resource<Option<Principal>> {
+    use_context::<Resource<Option<Principal>>>().unwrap_or_else(use_me)
+}
+
 /// Shows `children` only to a principal with `cap`.
 #[component]
 pub fn IfCan(

@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use shared::auth::Capability;
 use shared::fault::{alternate_routes_text, Fault};
 
+use crate::access::IfCan;
 use crate::api::{get_fault, list_faults, CableBrief};
 use crate::form::FaultEditor;
 use crate::i18n::*;
@@ -134,6 +136,7 @@ fn FaultTable(
 pub fn FaultPage() -> impl IntoView {
     let i18n = use_i18n();
     let live = crate::live::use_live();
+    let me = crate::access::me();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
     let load = |id: Option<i64>| async move {
@@ -157,15 +160,20 @@ pub fn FaultPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match opened.await {
-                    Ok(Ok(d)) => view! {
+                    Ok(Ok(d)) => {
+                        let editable = d.fault.clone();
+                        view! {
                         <section class="fault-page">
                             <Transition>
                                 {move || Suspend::new(async move {
                                     current.await.ok().and_then(|r| r.ok()).map(|d| view! { <FaultFacts f=d.fault /> })
                                 })}
                             </Transition>
-                            <h2>{t!(i18n, edit_fault_title)}</h2>
-                            <FaultEditor fault=Some(d.fault) latest />
+                            // Only roles that may write see the form (the server refuses the rest anyway).
+                            <IfCan me cap=Capability::WriteData>
+                                <h2>{t!(i18n, edit_fault_title)}</h2>
+                                <FaultEditor fault=Some(editable.clone()) latest />
+                            </IfCan>
                             <h2>{t!(i18n, history)}</h2>
                             <Transition>
                                 {move || Suspend::new(async move {
@@ -173,7 +181,8 @@ pub fn FaultPage() -> impl IntoView {
                                 })}
                             </Transition>
                         </section>
-                    }.into_any(),
+                    }.into_any()
+                    }
                     Ok(Err(e)) => view! { <p class="error">{t!(i18n, not_found)}": "{e.message}</p> }.into_any(),
                     Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                 }

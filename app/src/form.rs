@@ -8,7 +8,7 @@ use shared::fault::{Fault, FaultForm, FaultKind, FaultStatus};
 
 use crate::api::{list_faults, save_fault, SaveFaultRequest};
 use crate::i18n::*;
-use crate::util::{field_error_text, kind_label, status_label};
+use crate::util::{field_error_text, kind_label, status_label, textarea_text};
 
 #[component]
 pub fn NewFaultPage() -> impl IntoView {
@@ -21,6 +21,55 @@ pub fn NewFaultPage() -> impl IntoView {
     }
 }
 
+/// A form posted without JavaScript that the server refused: what was typed
+/// and why. The server renders the page again with it (so nothing typed is
+/// lost and errors show beside their fields); the page carries it in
+/// `#form-echo` so hydration keeps it too.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FormEcho {
+    /// Which form: `fault`, `maintenance`, `asset`.
+    pub form: String,
+    /// The record edited (`None` for a new one).
+    pub id: Option<i64>,
+    /// The version the edit was made on.
+    pub version: Option<i64>,
+    /// The fields as typed.
+    pub values: serde_json::Value,
+    pub error: ApiError,
+}
+
+/// The echo of a refused form post, if this page is one (server: the
+/// render's context; browser: the page's `#form-echo`).
+pub fn form_echo(form: &str, id: Option<i64>) -> Option<FormEcho> {
+    echo_source().filter(|e| e.form == form && e.id == id)
+}
+
+#[cfg(feature = "ssr")]
+fn echo_source() -> Option<FormEcho> {
+    use_context::<FormEcho>()
+}
+
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn echo_source() -> Option<FormEcho> {
+    let text = web_sys::window()?
+        .document()?
+        .get_element_by_id("form-echo")?
+        .get_attribute("data-echo")?;
+    serde_json::from_str(&text).ok()
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+fn echo_source() -> Option<FormEcho> {
+    None
+}
+
+/// The echo itself, in the page for hydration (nothing when there is none).
+#[component]
+pub fn EchoData(echo: Option<FormEcho>) -> impl IntoView {
+    echo.and_then(|e| serde_json::to_string(&e).ok())
+        .map(|json| view! { <div id="form-echo" hidden data-echo=json></div> })
+}
+
 /// The form. On a fault's page, `latest` is the fault as the live stream
 /// last saw it: when someone else saves a newer version, the form says so
 /// (keeping what was typed) and offers to load it.
@@ -31,19 +80,33 @@ pub fn FaultEditor(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let id = fault.as_ref().map(|f| f.id);
-    let version = RwSignal::new(fault.as_ref().map(|f| f.version));
-    let form = RwSignal::new(
-        fault
-            .as_ref()
-            .map(FaultForm::from_fault)
-            .unwrap_or_default(),
+    let echo = form_echo("fault", id);
+    let version = RwSignal::new(
+        echo.as_ref()
+            .and_then(|e| e.version)
+            .or(fault.as_ref().map(|f| f.version)),
     );
+    // What the server renders into the fields: the fault, or what was typed
+    // into a form the server refused.
+    let initial = echo
+        .as_ref()
+        .and_then(|e| serde_json::from_value::<FaultForm>(e.values.clone()).ok())
+        .or_else(|| fault.as_ref().map(FaultForm::from_fault))
+        .unwrap_or_default();
+    let form = RwSignal::new(initial.clone());
+    let action = match id {
+        Some(id) => format!("/faults/{id}"),
+        None => "/faults/new".to_string(),
+    };
     let cables = Resource::new(|| (), |_| list_faults());
     let save = Action::new(move |req: &SaveFaultRequest| {
         let req = req.clone();
         async move { save_fault(req).await }
     });
     let result = save.value();
+    if let Some(e) = echo.as_ref() {
+        result.set(Some(Ok(Err(e.error.clone()))));
+    }
     let err_for = move |field: &'static str| {
         move || {
             result.with(|r| match r {
@@ -108,7 +171,10 @@ pub fn FaultEditor(
                 <button type="button" id="load-newer" on:click=load_newer>{t!(i18n, load_newer)}</button>
             </p>
         })}
-        <form class="fault-form" on:submit=submit novalidate>
+        <EchoData echo=echo.clone() />
+        <form class="fault-form" method="post" action=action on:submit=submit novalidate>
+            <input type="hidden" name="version" value=version.get_untracked().map(|v| v.to_string()).unwrap_or_default()
+                prop:value=move || version.get().map(|v| v.to_string()).unwrap_or_default() />
             <label>{t!(i18n, field_cable)}
                 <select name="cable" prop:value=cable_v on:change=cable_set>
                     <option value="">{t!(i18n, choose)}</option>
@@ -125,7 +191,7 @@ pub fn FaultEditor(
                 <span class="field-error" data-field="cable">{err_for("cable")}</span>
             </label>
             <label>{t!(i18n, field_detected_on)}
-                <input type="date" name="detected_on" prop:value=det_v on:input=det_set />
+                <input type="date" name="detected_on" value=initial.detected_on.clone() prop:value=det_v on:input=det_set />
                 <span class="field-error" data-field="detected_on">{err_for("detected_on")}</span>
             </label>
             <label>{t!(i18n, field_kind)}
@@ -139,19 +205,19 @@ pub fn FaultEditor(
                 <span class="field-error" data-field="kind">{err_for("kind")}</span>
             </label>
             <label>{t!(i18n, field_place)}
-                <input type="text" name="place" prop:value=place_v on:input=place_set maxlength="100" />
+                <input type="text" name="place" value=initial.place.clone() prop:value=place_v on:input=place_set maxlength="100" />
                 <span class="field-error" data-field="place">{err_for("place")}</span>
             </label>
             <label>{t!(i18n, field_km)}
-                <input type="text" inputmode="decimal" name="km" prop:value=km_v on:input=km_set />
+                <input type="text" inputmode="decimal" name="km" value=initial.km.clone() prop:value=km_v on:input=km_set />
                 <span class="field-error" data-field="km">{err_for("km")}</span>
             </label>
             <label>{t!(i18n, field_alternate_routes)}
-                <textarea name="alternate_routes" prop:value=alt_v on:input=alt_set rows="2"></textarea>
+                <textarea name="alternate_routes" prop:value=alt_v on:input=alt_set rows="2">{textarea_text(&initial.alternate_routes)}</textarea>
                 <span class="field-error" data-field="alternate_routes">{err_for("alternate_routes")}</span>
             </label>
             <label>{t!(i18n, field_eta)}
-                <input type="text" name="eta" placeholder="2026-04-30 / 2026-04" prop:value=eta_v on:input=eta_set />
+                <input type="text" name="eta" value=initial.eta.clone() placeholder="2026-04-30 / 2026-04" prop:value=eta_v on:input=eta_set />
                 <span class="field-error" data-field="eta">{err_for("eta")}</span>
             </label>
             <label>{t!(i18n, field_status)}
@@ -164,11 +230,11 @@ pub fn FaultEditor(
                 <span class="field-error" data-field="status">{err_for("status")}</span>
             </label>
             <label>{t!(i18n, field_restored_on)}
-                <input type="date" name="restored_on" prop:value=rest_v on:input=rest_set />
+                <input type="date" name="restored_on" value=initial.restored_on.clone() prop:value=rest_v on:input=rest_set />
                 <span class="field-error" data-field="restored_on">{err_for("restored_on")}</span>
             </label>
             <label class="wide">{t!(i18n, field_notes)}
-                <textarea name="notes" prop:value=notes_v on:input=notes_set rows="3"></textarea>
+                <textarea name="notes" prop:value=notes_v on:input=notes_set rows="3">{textarea_text(&initial.notes)}</textarea>
                 <span class="field-error" data-field="notes">{err_for("notes")}</span>
             </label>
             <div class="actions">

@@ -13,6 +13,7 @@ mod assets;
 pub mod backend;
 mod faults;
 mod form;
+pub use form::FormEcho;
 mod live;
 mod maintenance;
 mod map;
@@ -95,6 +96,7 @@ fn Layout() -> impl IntoView {
         i18n.set_locale(next);
     };
     let me = access::use_me();
+    provide_context(me);
     live::provide_live();
     view! {
         <Title text=move || t_string!(i18n, app_name).to_string() />
@@ -126,18 +128,21 @@ fn Layout() -> impl IntoView {
             <live::LiveBanner />
             <main>
                 <Routes fallback=|| view! { <p class="error">"404"</p> }>
-                    <Route path=path!("") view=faults::FaultListPage />
-                    <Route path=path!("/faults/new") view=form::NewFaultPage />
-                    <Route path=path!("/faults/:id") view=faults::FaultPage />
+                    // Pages with data or forms are rendered whole before sending:
+                    // without JavaScript (or before the wasm loads) they are complete,
+                    // forms included, with every field's value.
+                    <Route path=path!("") view=faults::FaultListPage ssr=SsrMode::Async />
+                    <Route path=path!("/faults/new") view=form::NewFaultPage ssr=SsrMode::Async />
+                    <Route path=path!("/faults/:id") view=faults::FaultPage ssr=SsrMode::Async />
                     <Route path=path!("/import") view=notice::ImportPage />
-                    <Route path=path!("/maintenance") view=maintenance::MaintenancePage />
+                    <Route path=path!("/maintenance") view=maintenance::MaintenancePage ssr=SsrMode::Async />
                     // Rendered whole before sending: the map and the asset list are
                     // complete without JavaScript (and print) when they arrive.
                     <Route path=path!("/map") view=map::MapPage ssr=SsrMode::Async />
                     <Route path=path!("/assets") view=assets::AssetListPage ssr=SsrMode::Async />
                     <Route path=path!("/assets/new") view=assets::NewAssetPage />
                     <Route path=path!("/assets/import") view=assets::AssetImportPage />
-                    <Route path=path!("/assets/:id") view=assets::AssetPage />
+                    <Route path=path!("/assets/:id") view=assets::AssetPage ssr=SsrMode::Async />
                     <Route path=path!("/watch") view=watch::WatchPage ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=access::SignInPage />
                     <Route path=path!("/audit") view=access::AuditPage />

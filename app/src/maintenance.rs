@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use shared::api::ApiError;
 use shared::maintenance::{Maintenance, MaintenanceForm};
 
+use shared::auth::Capability;
+
+use crate::access::IfCan;
 use crate::api::{complete_maintenance, list_faults, list_maintenance, record_maintenance};
 use crate::i18n::*;
 use crate::util::{eta_label, field_error_text, ServerResult};
@@ -12,6 +15,7 @@ use crate::util::{eta_label, field_error_text, ServerResult};
 #[component]
 pub fn MaintenancePage() -> impl IntoView {
     let i18n = use_i18n();
+    let me = crate::access::me();
     let record = Action::new(move |f: &MaintenanceForm| {
         let f = f.clone();
         async move { record_maintenance(f).await }
@@ -29,9 +33,10 @@ pub fn MaintenancePage() -> impl IntoView {
             <h1>{t!(i18n, maintenance_title)}</h1>
             <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
+                    let can_write = me.await.is_some_and(|p| p.can(Capability::WriteData));
                     match rows.await {
                         Ok(list) if list.is_empty() => view! { <p id="no-maintenance">{t!(i18n, no_maintenance)}</p> }.into_any(),
-                        Ok(list) => view! { <MaintenanceTable list complete /> }.into_any(),
+                        Ok(list) => view! { <MaintenanceTable list complete can_write /> }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -43,8 +48,10 @@ pub fn MaintenancePage() -> impl IntoView {
                     _ => None,
                 })}
             </p>
-            <h2>{t!(i18n, maintenance_new)}</h2>
-            <MaintenanceEditor record />
+            <IfCan me cap=Capability::WriteData>
+                <h2>{t!(i18n, maintenance_new)}</h2>
+                <MaintenanceEditor record />
+            </IfCan>
         </section>
     }
 }
@@ -53,6 +60,8 @@ pub fn MaintenancePage() -> impl IntoView {
 fn MaintenanceTable(
     list: Vec<Maintenance>,
     complete: Action<(i64, i64, String), ServerResult<Maintenance>>,
+    /// Whether the reader may mark work completed (else no column for it).
+    can_write: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     view! {
@@ -60,7 +69,7 @@ fn MaintenanceTable(
             <thead><tr>
                 <th>{t!(i18n, col_cable)}</th><th>{t!(i18n, col_eta)}</th>
                 <th>{t!(i18n, col_work)}</th><th>{t!(i18n, col_alternate)}</th>
-                <th>{t!(i18n, maintenance_complete)}</th>
+                {can_write.then(|| view! { <th>{t!(i18n, maintenance_complete)}</th> })}
             </tr></thead>
             <tbody>
                 {list.into_iter().map(|m| {
@@ -71,14 +80,14 @@ fn MaintenanceTable(
                         <td>{m.line.cable.clone()}</td><td>{move || eta_label(i18n, &eta)}</td>
                         <td class="text">{m.line.description.clone()}</td>
                         <td>{shared::fault::alternate_routes_text(&m.line.alternate_routes)}</td>
-                        <td>
+                        {can_write.then(|| view! { <td>
                             <input type="date" aria-label=move || t_string!(i18n, maintenance_completed_on)
                                 prop:value=move || day.get() on:input=move |ev| day.set(event_target_value(&ev)) />
                             <button type="button" class="complete"
                                 on:click=move |_| { complete.dispatch((id, version, day.get_untracked())); }>
                                 {t!(i18n, maintenance_complete)}
                             </button>
-                        </td>
+                        </td> })}
                     </tr> }
                 }).collect_view()}
             </tbody>

@@ -91,3 +91,12 @@ pub fn asset_status_label(i18n: leptos_i18n::I18nContext<Locale>, s: AssetStatus
         AssetStatus::Maintenance => t_string!(i18n, as_maintenance),
     }
 }
+
+/// Text for a `<textarea>`'s initial content. Leptos writes a textarea's
+/// children unescaped (it treats it as raw text), so typed text such as
+/// `</textarea><script>` must be escaped here; the browser decodes it back.
+pub fn textarea_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

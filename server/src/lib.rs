@@ -6,6 +6,7 @@
 //! - [`access`]: users, API tokens, kiosks, the audit query (SQL).
 //! - [`auth`]: sessions, sign-in, bearer tokens, rate limits, CSRF, the guard.
 //! - [`policy`]: every route and server function with the capability it needs.
+//! - [`forms`]: plain HTML form posts (the fault forms without JavaScript).
 //! - [`signin`]: sign-in and sign-out handlers, kiosk entry, password change.
 //! - [`api`]: the JSON API under `/api/v1`, thin handlers over the registry.
 //! - [`web`]: the axum router: API, server-side rendered pages, site files.
@@ -18,6 +19,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod db;
+pub mod forms;
 pub mod lane;
 pub mod live;
 pub mod policy;

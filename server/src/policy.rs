@@ -105,6 +105,8 @@ pub const RULES: &[Rule] = &[
     r("POST", "/signin", Public),
     r("POST", "/signout", Signed(Read)),
     r("GET", "/kiosk", Public),
+    r("POST", "/faults/new", Signed(WriteData)),
+    r("POST", "/faults/{id}", Signed(WriteData)),
     // Pages that only some roles use
     r("GET", "/faults/new", Signed(WriteData)),
     r("GET", "/import", Signed(WriteData)),

@@ -199,6 +199,11 @@ pub fn router(
         .site_pkg_dir("pkg")
         .build();
     let backend: SharedBackend = Arc::new(reg.clone());
+    let form_pages = crate::forms::Pages {
+        reg: reg.clone(),
+        options: options.clone(),
+        backend: backend.clone(),
+    };
     let routes = generate_route_list(app::App);
     let shell_opts = options.clone();
     let pages = Router::<LeptosOptions>::new()
@@ -228,6 +233,11 @@ pub fn router(
         .route("/signout", post(crate::signin::form_sign_out))
         .route("/kiosk", get(crate::signin::kiosk_entry))
         .with_state(st.clone());
+    // Plain form posts on the pages' own addresses (the same paths answer GET with the page).
+    let page_forms = Router::new()
+        .route("/faults/new", post(crate::forms::new_fault))
+        .route("/faults/{id}", post(crate::forms::edit_fault))
+        .with_state(form_pages);
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(crate::auth::SESSION_COOKIE)
         .with_http_only(true)
@@ -248,6 +258,7 @@ pub fn router(
     Router::new()
         .nest("/api/v1", crate::api::router(st.clone()))
         .merge(forms)
+        .merge(page_forms)
         .merge(pages)
         .layer(from_fn_with_state(
             config.write_lane.clone(),

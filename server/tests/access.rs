@@ -165,6 +165,8 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/api/fn/revoke_kiosk", Some(ManageAccess)),
         ("POST", "/signin", None),
         ("POST", "/signout", Some(Read)),
+        ("POST", "/faults/new", Some(WriteData)),
+        ("POST", "/faults/{id}", Some(WriteData)),
     ];
     let mutating: Vec<_> = RULES.iter().filter(|r| r.method != "GET").collect();
     assert_eq!(

@@ -395,7 +395,12 @@ async fn a_signed_in_read_does_not_save_the_session() {
         let events = reg.event_count().await.expect("events");
         for path in ["/api/v1/faults", "/", "/map", "/api/v1/watch"] {
             let r = send(&app, "GET", path, Some(&cookie), None, None).await;
-            assert_eq!(r.status, StatusCode::OK, "{engine} {path}: {}", r.body);
+            assert_eq!(
+                r.status,
+                StatusCode::OK,
+                "{engine} {path}: {}",
+                &r.body[..r.body.len().min(500)]
+            );
             assert!(
                 r.headers.get(header::SET_COOKIE).is_none(),
                 "{engine} {path}: a read sent a new session cookie"
@@ -718,4 +723,230 @@ async fn call_text(
         st,
         serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
     )
+}
+
+async fn page(app: &axum::Router, path: &str, cookie: &str) -> Resp {
+    send(app, "GET", path, Some(cookie), None, None).await
+}
+
+async fn post_form(app: &axum::Router, path: &str, cookie: &str, body: &str) -> Resp {
+    let mut req = Request::post(path)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    req.extensions_mut().insert(ConnectInfo(next_addr()));
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn fault_form_body(f: &shared::fault::FaultForm, version: i64) -> String {
+    let v = serde_json::to_value(f).expect("form");
+    let mut parts = vec![format!("version={version}")];
+    if let Some(m) = v.as_object() {
+        for (k, v) in m {
+            parts.push(format!("{k}={}", enc(v.as_str().unwrap_or_default())));
+        }
+    }
+    parts.join("&")
+}
+
+/// Issue 11.18 and 11.19: the fault page, as the server renders it (what a
+/// browser without JavaScript shows): an officer gets the edit form with
+/// every field's value; briefing and watch get no form and no Save button.
+/// The plain form post saves, and a refused one comes back with what was
+/// typed and the error beside its field.
+#[tokio::test]
+async fn the_fault_page_without_javascript_by_role() {
+    for (engine, reg, url) in registries("nojs_fault").await {
+        let app = app(&reg, &url).await;
+        reg.import_notice("test", common::NOTICE)
+            .await
+            .expect("notice");
+        let f = reg
+            .faults(false)
+            .await
+            .expect("faults")
+            .into_iter()
+            .find(|f| f.cable == "TDM2")
+            .expect("a TDM2 fault");
+        let mut cookies = std::collections::BTreeMap::new();
+        for (name, role) in [
+            ("officer", Role::Officer),
+            ("watch", Role::Watch),
+            ("briefing", Role::Briefing),
+        ] {
+            reg.add_user("test", name, role, PASSWORD)
+                .await
+                .expect("user");
+            let r = sign_in(&app, None, name, PASSWORD).await;
+            cookies.insert(name, set_cookie(&r).expect("cookie"));
+        }
+        let path = format!("/faults/{}", f.id);
+        for reader in ["watch", "briefing"] {
+            let r = page(&app, &path, &cookies[reader]).await;
+            assert_eq!(r.status, StatusCode::OK, "{engine} {reader}");
+            assert!(
+                r.body.contains(&f.description),
+                "{engine} {reader}: the fault is shown"
+            );
+            assert!(
+                !r.body.contains("fault-form"),
+                "{engine} {reader}: an edit form is shown"
+            );
+            assert!(
+                !r.body.contains("save-fault"),
+                "{engine} {reader}: a Save button is shown"
+            );
+            let r = page(&app, "/maintenance", &cookies[reader]).await;
+            assert!(
+                !r.body.contains("maintenance-form"),
+                "{engine} {reader}: maintenance form"
+            );
+            assert!(
+                !r.body.contains("class=\"complete\""),
+                "{engine} {reader}: complete buttons"
+            );
+        }
+        let r = page(&app, &path, &cookies["officer"]).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+        assert!(
+            r.body.contains("save-fault"),
+            "{engine}: the officer's form"
+        );
+        let km = f.chainage.km_text();
+        assert!(
+            r.body.contains(&format!("name=\"km\" value=\"{km}\"")),
+            "{engine}: the km field has its value in the HTML"
+        );
+        assert!(
+            r.body
+                .contains(&format!("name=\"version\" value=\"{}\"", f.version)),
+            "{engine}"
+        );
+
+        // A refused post: typed text kept (escaped), the error beside the field.
+        let mut form = shared::fault::FaultForm::from_fault(&f);
+        form.km = "far <b>away</b>".into();
+        form.notes = "</textarea><script>alert(1)</script> typed notes".into();
+        let r = post_form(
+            &app,
+            &path,
+            &cookies["officer"],
+            &fault_form_body(&form, f.version),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        assert!(
+            r.body.contains("value=\"far &lt;b&gt;away&lt;/b&gt;\""),
+            "{engine}: typed km kept"
+        );
+        assert!(
+            r.body
+                .contains("&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt; typed notes"),
+            "{engine}: typed notes kept"
+        );
+        if let Some(i) = r.body.find("<script>alert(1)") {
+            eprintln!("CONTEXT: {}", &r.body[i.saturating_sub(300)..i + 40]);
+        }
+        assert!(
+            !r.body.contains("<script>alert(1)"),
+            "{engine}: typed text is escaped"
+        );
+        let km_error = r
+            .body
+            .split("data-field=\"km\" class=\"field-error\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</span>").next())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            !km_error.trim_start_matches("<!>").is_empty(),
+            "{engine}: the km error is shown beside the field ({km_error:?})"
+        );
+        assert_eq!(
+            reg.fault(f.id).await.expect("fault").fault.version,
+            f.version,
+            "{engine}: nothing saved"
+        );
+
+        // A good post saves and goes to the fault's page.
+        form.km = "12.5".into();
+        form.notes = "saved without JavaScript".into();
+        let r = post_form(
+            &app,
+            &path,
+            &cookies["officer"],
+            &fault_form_body(&form, f.version),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        assert_eq!(
+            r.headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok()),
+            Some(path.as_str())
+        );
+        let saved = reg.fault(f.id).await.expect("fault").fault;
+        assert_eq!(saved.notes, "saved without JavaScript", "{engine}");
+
+        // The same post again is stale: a conflict, the text kept.
+        form.notes = "a second officer's text".into();
+        let r = post_form(
+            &app,
+            &path,
+            &cookies["officer"],
+            &fault_form_body(&form, f.version),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{engine}");
+        assert!(
+            r.body.contains("a second officer&#x27;s text")
+                || r.body.contains("a second officer's text"),
+            "{engine}: text kept on a conflict"
+        );
+        assert_eq!(
+            reg.fault(f.id).await.expect("fault").fault.notes,
+            "saved without JavaScript",
+            "{engine}: not overwritten"
+        );
+
+        // Readers cannot post the form.
+        let r = post_form(
+            &app,
+            &path,
+            &cookies["briefing"],
+            &fault_form_body(&form, saved.version),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{engine}");
+    }
 }

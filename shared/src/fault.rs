@@ -332,7 +332,9 @@ impl FieldError {
 }
 
 /// A fault form as typed: every field a string, so nothing typed is lost.
+/// A field left out (a plain HTML form post) is empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FaultForm {
     pub cable: String,
     pub detected_on: String,
