@@ -131,7 +131,7 @@ fn Layout() -> impl IntoView {
                     // Pages with data or forms are rendered whole before sending:
                     // without JavaScript (or before the wasm loads) they are complete,
                     // forms included, with every field's value.
-                    <Route path=path!("") view=faults::FaultListPage ssr=SsrMode::Async />
+                    <Route path=path!("") view=faults::FaultListPage />
                     <Route path=path!("/faults/new") view=form::NewFaultPage ssr=SsrMode::Async />
                     <Route path=path!("/faults/:id") view=faults::FaultPage ssr=SsrMode::Async />
                     <Route path=path!("/import") view=notice::ImportPage />

@@ -428,11 +428,14 @@ async fn establish_at(
     user: &SessionUser,
     signed_in_at: i64,
 ) -> Result<(), SignInError> {
-    auth.logout().await.map_err(|_| SignInError::Internal)?;
-    auth.session
-        .cycle_id()
-        .await
-        .map_err(|_| SignInError::Internal)?;
+    if auth.session.id().is_some() {
+        // The browser had a session: end it and take a new id.
+        auth.logout().await.map_err(|_| SignInError::Internal)?;
+        auth.session
+            .cycle_id()
+            .await
+            .map_err(|_| SignInError::Internal)?;
+    }
     auth.login(user).await.map_err(|_| SignInError::Internal)?;
     let now = chrono::Utc::now().timestamp();
     auth.session

@@ -184,7 +184,10 @@ mod tests {
         assert_eq!(need(&Method::DELETE, "/api/v1/faults/1"), None);
         assert_eq!(need(&Method::GET, "/faults/3"), Some(Signed(Read)));
         assert_eq!(need(&Method::GET, "/pkg/cablewatch.js"), Some(Public));
-        assert_eq!(need(&Method::POST, "/faults/3"), None);
+        // A fault page's plain form post needs the right to write.
+        assert_eq!(need(&Method::POST, "/faults/3"), Some(Signed(WriteData)));
+        assert_eq!(need(&Method::POST, "/faults/3/x"), None);
+        assert_eq!(need(&Method::POST, "/map"), None);
         assert_eq!(need(&Method::GET, "/import"), Some(Signed(WriteData)));
     }
 }
