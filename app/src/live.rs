@@ -254,6 +254,20 @@ mod browser {
                 }
             })
         };
+        // The server ended the stream: the reader is no longer signed in
+        // (revoked, disabled, expired). Reloading asks the server again, which
+        // sends the page to sign-in.
+        let on_signed_out = {
+            let st = st.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+                if let Some(source) = st.source.borrow_mut().take() {
+                    source.close();
+                }
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
+            })
+        };
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
             // The browser retries by itself; until `ready` the data may be old.
             live.connected.set(false);
@@ -264,9 +278,15 @@ mod browser {
         let _ = source
             .add_event_listener_with_callback("heartbeat", on_heartbeat.as_ref().unchecked_ref());
         let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-        st.closures
-            .borrow_mut()
-            .extend([on_message, on_ready, on_heartbeat, on_error]);
+        let _ = source
+            .add_event_listener_with_callback("signed_out", on_signed_out.as_ref().unchecked_ref());
+        st.closures.borrow_mut().extend([
+            on_message,
+            on_ready,
+            on_heartbeat,
+            on_error,
+            on_signed_out,
+        ]);
         *st.source.borrow_mut() = Some(source);
     }
 }

@@ -101,12 +101,25 @@ struct EventsQuery {
 /// order, then `ready`, then live events and a `heartbeat` every 10 s.
 /// Events about users, tokens and kiosks only reach those who may read the
 /// audit trail.
+///
+/// While the stream is open its reader is checked again every heartbeat and
+/// after every event that may end someone's access: a revoked token or kiosk
+/// link, a disabled user, a changed role or password, an ended session. Then
+/// the stream sends `event: signed_out` and closes.
 async fn events(
-    State(reg): State<Registry>,
+    State(st): State<AuthState>,
     Caller(who): Caller,
     Query(q): Query<EventsQuery>,
+    session: Option<axum::Extension<tower_sessions::Session>>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response> {
+    let reg = st.reg.clone();
+    let Some(cred) =
+        crate::auth::StreamCredential::of(&st, &headers, session.as_ref().map(|s| &s.0), &who)
+            .await
+    else {
+        return Err(ApiError::unauthorized("sign in, or send an API token").into());
+    };
     use futures_util::StreamExt;
     let after = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -123,10 +136,40 @@ async fn events(
     let audit = who.can(shared::auth::Capability::ReadAudit);
     // Each event's message is encoded once (`live::Item`) and shared by
     // every stream, so the body is written from those bytes directly.
+    let signed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (st, flag) = (st.clone(), signed_out.clone());
+        let mut revocations = reg.live().revocations();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(crate::live::HEARTBEAT) => {}
+                    changed = revocations.changed() => {
+                        if changed.is_err() {
+                            tokio::time::sleep(crate::live::HEARTBEAT).await;
+                        }
+                    }
+                }
+                if !st.still_signed_in(&cred).await {
+                    flag.store(true, std::sync::atomic::Ordering::Release);
+                    return;
+                }
+            }
+        }
+    };
+    let farewell = futures_util::stream::once(async move {
+        signed_out
+            .load(std::sync::atomic::Ordering::Acquire)
+            .then(crate::live::signed_out_frame)
+    })
+    .filter_map(std::future::ready);
     let stream = reg
         .live()
         .stream(reg.clone(), after, audit)
-        .map(|out| Ok::<_, std::convert::Infallible>(out.frame()));
+        .map(|out| out.frame())
+        .take_until(watcher)
+        .chain(farewell)
+        .map(Ok::<_, std::convert::Infallible>);
     Ok((
         [
             (header::CONTENT_TYPE, "text/event-stream"),

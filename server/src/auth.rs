@@ -305,6 +305,99 @@ impl SignInLimiter {
 pub struct AuthState {
     pub reg: Registry,
     pub limiter: Arc<SignInLimiter>,
+    /// The session store, to check an open stream's session again.
+    pub sessions: Sessions,
+}
+
+/// How the reader of an open event stream signed in, so the stream can check
+/// again while it is open (see [`AuthState::still_signed_in`]).
+#[derive(Clone)]
+pub enum StreamCredential {
+    /// A bearer API token or kiosk secret.
+    Token {
+        secret: String,
+        role: shared::auth::Role,
+    },
+    /// A browser session (a user's or a kiosk screen's).
+    Session {
+        id: Id,
+        user_id: String,
+        role: shared::auth::Role,
+        auth_hash: Vec<u8>,
+        absolute: bool,
+    },
+}
+
+impl StreamCredential {
+    /// The credential of a request that `resolve_principal` let through.
+    pub async fn of(
+        st: &AuthState,
+        headers: &HeaderMap,
+        session: Option<&tower_sessions::Session>,
+        who: &Principal,
+    ) -> Option<Self> {
+        if let Some(secret) = bearer(headers) {
+            return Some(Self::Token {
+                secret: secret.to_string(),
+                role: who.role,
+            });
+        }
+        let id = session?.id()?;
+        let user_id = match who.kind {
+            PrincipalKind::Kiosk => format!("k:{}", who.id),
+            _ => format!("u:{}", who.id),
+        };
+        let user = Backend::new(st.reg.clone())
+            .get_user(&user_id)
+            .await
+            .ok()
+            .flatten()?;
+        Some(Self::Session {
+            id,
+            user_id,
+            role: who.role,
+            auth_hash: user.auth_hash.clone(),
+            absolute: who.role.has_absolute_timeout() && who.kind == PrincipalKind::Session,
+        })
+    }
+}
+
+impl AuthState {
+    /// Whether the reader of an open stream is still signed in as when it
+    /// opened: the token or kiosk link neither revoked nor expired, the user
+    /// not disabled, with the same role and password, the session not ended
+    /// (signed out, idle past its expiry, or past the 12 h limit). A
+    /// database error counts as no: the client reconnects and signs in again.
+    pub async fn still_signed_in(&self, c: &StreamCredential) -> bool {
+        match c {
+            StreamCredential::Token { secret, role } => matches!(
+                self.reg.principal_for_secret(secret).await,
+                Ok(Some(p)) if p.role == *role
+            ),
+            StreamCredential::Session {
+                id,
+                user_id,
+                role,
+                auth_hash,
+                absolute,
+            } => {
+                let Ok(Some(record)) = self.sessions.load(id).await else {
+                    return false;
+                };
+                if *absolute {
+                    let at = record.data.get(SIGNED_IN_AT).and_then(|v| v.as_i64());
+                    let limit = ABSOLUTE_SESSION_HOURS * 3600;
+                    if at.is_none_or(|t| chrono::Utc::now().timestamp() - t > limit) {
+                        return false;
+                    }
+                }
+                matches!(
+                    Backend::new(self.reg.clone()).get_user(user_id).await,
+                    Ok(Some(u)) if u.auth_hash == *auth_hash && u.principal.role == *role
+                )
+            }
+        }
+    }
 }
 
 // -------------------------------------------------------------- sign-in

@@ -51,8 +51,21 @@ pub const CHANNEL: &str = "cablewatch_events";
 pub struct Item {
     pub seq: i64,
     pub access: bool,
+    /// The event may end someone's access (a revocation, a disabled user, a
+    /// changed role or password, a sign-out): open streams check their reader again.
+    pub revokes: bool,
     pub frame: Bytes,
 }
+
+/// Event kinds after which every open stream checks its reader again.
+const REVOKING: &[&str] = &[
+    crate::access::kind::USER_DISABLED,
+    crate::access::kind::USER_ROLE_CHANGED,
+    crate::access::kind::USER_PASSWORD_CHANGED,
+    crate::access::kind::TOKEN_REVOKED,
+    crate::access::kind::KIOSK_REVOKED,
+    crate::access::kind::SIGNED_OUT,
+];
 
 impl Item {
     fn new(e: &Event) -> Result<Self, ApiError> {
@@ -63,9 +76,15 @@ impl Item {
         Ok(Self {
             seq: e.seq,
             access: ACCESS_ENTITIES.contains(&e.entity_type.as_str()),
+            revokes: REVOKING.contains(&e.kind.as_str()),
             frame: frame(None, Some(e.seq), None, &json),
         })
     }
+}
+
+/// The last message of a stream whose reader is no longer signed in.
+pub fn signed_out_frame() -> Bytes {
+    frame(Some("signed_out"), None, None, "")
 }
 
 /// One SSE message: optional `event:`, `id:` and `retry:` fields, then the
@@ -114,6 +133,8 @@ struct Inner {
     cycles_started: AtomicU64,
     cycles_finished: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
+    /// Counts published events that may end someone's access.
+    revocations: watch::Sender<u64>,
 }
 
 /// The live hub of one server. Cheap to clone.
@@ -136,6 +157,7 @@ impl Default for Live {
             cycles_started: AtomicU64::new(0),
             cycles_finished: watch::channel(0).0,
             shutdown,
+            revocations: watch::channel(0).0,
         }))
     }
 }
@@ -144,6 +166,11 @@ impl Live {
     /// Wakes the pump: a write was committed.
     pub fn poke(&self) {
         self.0.poke.notify_one();
+    }
+
+    /// Changes whenever an event that may end someone's access is published.
+    pub fn revocations(&self) -> watch::Receiver<u64> {
+        self.0.revocations.subscribe()
     }
 
     /// The newest `seq` this server has published.
@@ -218,6 +245,9 @@ impl Live {
                     }
                 }
                 self.0.head.store(item.seq, Ordering::Release);
+                if item.revokes {
+                    self.0.revocations.send_modify(|n| *n += 1);
+                }
                 // No receivers is not an error.
                 let _ = self.0.tx.send(Msg::Event(item));
             }

@@ -219,6 +219,7 @@ pub fn router(
     let st = crate::auth::AuthState {
         reg: reg.clone(),
         limiter: Arc::new(crate::auth::SignInLimiter::default()),
+        sessions: sessions.clone(),
     };
     let limiter = st.limiter.clone();
     tokio::spawn(async move {

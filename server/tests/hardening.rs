@@ -950,3 +950,153 @@ async fn the_fault_page_without_javascript_by_role() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{engine}");
     }
 }
+
+/// Opens `/api/v1/events` with a bearer secret or a session cookie and reads
+/// it in a task of its own. Answers once the stream is ready; the task ends
+/// when the stream does, with whether `event: signed_out` came last.
+async fn open_stream(
+    app: &axum::Router,
+    token: Option<&str>,
+    cookie: Option<&str>,
+) -> tokio::task::JoinHandle<bool> {
+    let mut req = Request::get("/api/v1/events").header(header::HOST, HOST);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    let mut req = req.body(Body::empty()).expect("request");
+    req.extensions_mut().insert(ConnectInfo(next_addr()));
+    let resp = app.clone().oneshot(req).await.expect("stream");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let mut ready = Some(ready_tx);
+        let mut buf = String::new();
+        let mut last_event = String::new();
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(d) = frame.into_data() {
+                buf.push_str(&String::from_utf8_lossy(&d));
+            }
+            while let Some(end) = buf.find("\n\n") {
+                let msg: String = buf.drain(..end + 2).collect();
+                if msg.lines().any(|l| l.trim() == "event: ready") {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
+                }
+                last_event = msg
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event:"))
+                    .unwrap_or("message")
+                    .trim()
+                    .to_string();
+            }
+        }
+        last_event == "signed_out"
+    });
+    tokio::time::timeout(Duration::from_secs(10), ready_rx)
+        .await
+        .expect("ready in time")
+        .expect("ready");
+    task
+}
+
+/// Issue 11.2: an open stream ends, with `event: signed_out`, within 10 s of
+/// its reader losing access: a revoked API token, a revoked kiosk link (as a
+/// bearer secret and as a kiosk screen's session), a disabled user's browser
+/// session. A stream whose reader keeps access stays open.
+#[tokio::test]
+async fn revoking_access_ends_open_streams() {
+    for (engine, reg, url) in registries("revoke").await {
+        let pg = url.starts_with("postgres").then(|| url.clone());
+        reg.live().start(reg.clone(), pg).await.expect("start live");
+        let app = app(&reg, &url).await;
+        reg.add_user("test", "officer", Role::Officer, PASSWORD)
+            .await
+            .expect("officer");
+        let officer = reg
+            .create_token("test", "officer", "laptop", None)
+            .await
+            .expect("token");
+        let kept = user_token(&reg, "keeper", Role::Watch).await;
+        let wall = reg.create_kiosk("test", "wall", 1).await.expect("kiosk");
+        let screen = reg.create_kiosk("test", "screen", 1).await.expect("kiosk");
+        reg.add_user("test", "watcher", Role::Watch, PASSWORD)
+            .await
+            .expect("watcher");
+        let r = sign_in(&app, None, "watcher", PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}: {}", r.body);
+        let watcher = set_cookie(&r).expect("session cookie");
+        let mut req = Request::get(format!("/kiosk?token={}", screen.secret))
+            .header(header::HOST, HOST)
+            .body(Body::empty())
+            .expect("request");
+        req.extensions_mut().insert(ConnectInfo(next_addr()));
+        let resp = app.clone().oneshot(req).await.expect("kiosk sign-in");
+        assert!(resp.status().is_redirection(), "{engine}");
+        let screen_cookie = resp
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string)
+            .expect("kiosk cookie");
+
+        let keeper = open_stream(&app, Some(&kept), None).await;
+        let cases: Vec<(&str, tokio::task::JoinHandle<bool>)> = vec![
+            (
+                "token",
+                open_stream(&app, Some(&officer.secret), None).await,
+            ),
+            (
+                "kiosk link",
+                open_stream(&app, Some(&wall.secret), None).await,
+            ),
+            (
+                "kiosk screen",
+                open_stream(&app, None, Some(&screen_cookie)).await,
+            ),
+            (
+                "disabled user",
+                open_stream(&app, None, Some(&watcher)).await,
+            ),
+        ];
+        let officer_id = reg
+            .user_by_name("officer")
+            .await
+            .expect("user")
+            .expect("officer")
+            .id;
+        let t0 = Instant::now();
+        reg.revoke_token("test", officer_id, officer.id)
+            .await
+            .expect("revoke token");
+        reg.revoke_kiosk("test", wall.id)
+            .await
+            .expect("revoke kiosk");
+        reg.revoke_kiosk("test", screen.id)
+            .await
+            .expect("revoke kiosk");
+        reg.disable_user("test", "watcher").await.expect("disable");
+        for (what, task) in cases {
+            let farewell = tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .unwrap_or_else(|_| panic!("{engine}: the {what} stream stayed open"))
+                .expect("reader");
+            assert!(
+                farewell,
+                "{engine}: the {what} stream ended without signed_out"
+            );
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "{engine}");
+        assert!(
+            !keeper.is_finished(),
+            "{engine}: a stream with access was closed"
+        );
+        keeper.abort();
+        reg.live().shut_down();
+    }
+}
