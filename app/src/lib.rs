@@ -60,7 +60,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <link rel="icon" href="data:," />
+                <link rel="icon" href="/pkg/favicon.svg" type="image/svg+xml" />
                 <link rel="stylesheet" href="/pkg/cablewatch.css" />
                 <HydrationScripts options />
                 <MetaTags />

@@ -55,20 +55,55 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// At most this many argon2 computations (sign-ins, password changes, new
+/// users) run at once, server-wide: each takes ~19 MiB and a core for tens
+/// of milliseconds, so a burst of them cannot exhaust memory or starve the
+/// blocking pool. Others wait their turn, up to [`HASH_WAIT`].
+pub const HASH_PERMITS: usize = 4;
+/// How long a password check waits for a turn before it is answered 429.
+pub const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASH_PERMITS);
+
+/// Runs one argon2 computation on a blocking thread once a turn is free.
+async fn hashing<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    gated(&HASHING, HASH_WAIT, f).await
+}
+
+/// Runs `f` on a blocking thread holding one of `gate`'s permits, waiting
+/// at most `wait` for it.
+async fn gated<T: Send + 'static>(
+    gate: &tokio::sync::Semaphore,
+    wait: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _turn = tokio::time::timeout(wait, gate.acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| ApiError::internal())?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "password hashing task failed");
+        ApiError::internal()
+    })
+}
+
+/// The answer when every hashing turn stayed taken for [`HASH_WAIT`].
+pub fn busy() -> ApiError {
+    ApiError::new(
+        "rate_limited",
+        "the server is busy checking passwords; try again in a few seconds",
+    )
+}
+
 /// Hashes a password with argon2id, off the async runtime.
 pub async fn hash_password(password: &str) -> Result<String, ApiError> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
     })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "password hashing task failed");
-        ApiError::internal()
-    })?
+    .await?
     .map_err(|e| {
         tracing::error!(error = %e, "password hashing failed");
         ApiError::internal()
@@ -80,19 +115,19 @@ pub async fn hash_password(password: &str) -> Result<String, ApiError> {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2ZJmXb0fCx1fOihYzvGnT7fh0tpS2n5HLJyyGdqZrNw";
 
-/// Checks a password against a stored hash, off the async runtime.
-pub async fn verify_password(hash: Option<String>, password: &str) -> bool {
+/// Checks a password against a stored hash, off the async runtime. `Err`
+/// only when no hashing turn came free in time ([`busy`]).
+pub async fn verify_password(hash: Option<String>, password: &str) -> Result<bool, ApiError> {
     let password = password.to_string();
     let found = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = hashing(move || {
         PasswordHash::new(&hash)
             .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
             .unwrap_or(false)
     })
-    .await
-    .unwrap_or(false);
-    found && ok
+    .await?;
+    Ok(found && ok)
 }
 
 /// A new random secret with a recognisable prefix (`cw_`, `cwk_`).
@@ -712,13 +747,59 @@ impl Registry {
 mod tests {
     use super::*;
 
+    /// Issue 11.11: no more than the gate's permits run at once; a caller
+    /// that finds every turn taken for the whole wait gets `rate_limited`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn password_hashing_is_bounded_server_wide() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        static GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut runs = Vec::new();
+        for _ in 0..8 {
+            let (now, most) = (now.clone(), most.clone());
+            runs.push(tokio::spawn(async move {
+                gated(&GATE, std::time::Duration::from_secs(30), move || {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            }));
+        }
+        for r in runs {
+            assert_eq!(r.await.expect("task"), Ok(()));
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            2,
+            "at most 2 at once, and 2 did run together"
+        );
+        let held = GATE.acquire_many(2).await.expect("permits");
+        let refused = gated(&GATE, std::time::Duration::from_millis(50), || ()).await;
+        assert_eq!(refused, Err(busy()));
+        assert_eq!(refused.expect_err("busy").status(), 429);
+        drop(held);
+        assert_eq!(
+            gated(&GATE, std::time::Duration::from_millis(50), || 7).await,
+            Ok(7)
+        );
+    }
+
     #[tokio::test]
     async fn passwords_hash_with_owasp_parameters_and_verify() {
         let h = hash_password("correct horse battery").await.expect("hash");
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password(Some(h.clone()), "correct horse battery").await);
-        assert!(!verify_password(Some(h), "wrong horse battery").await);
-        assert!(!verify_password(None, "anything at all").await);
+        assert_eq!(
+            verify_password(Some(h.clone()), "correct horse battery").await,
+            Ok(true)
+        );
+        assert_eq!(
+            verify_password(Some(h), "wrong horse battery").await,
+            Ok(false)
+        );
+        assert_eq!(verify_password(None, "anything at all").await, Ok(false));
     }
 
     #[test]

@@ -156,6 +156,23 @@ pub enum Credentials {
 #[error("{0}")]
 pub struct BackendError(String);
 
+impl BackendError {
+    /// No password-hashing turn came free in time (answered 429, not 500).
+    fn is_busy(&self) -> bool {
+        self.0 == crate::access::busy().message
+    }
+}
+
+/// How a failed `authenticate` is answered.
+fn sign_in_failure(e: axum_login::Error<Backend>) -> SignInError {
+    match e {
+        axum_login::Error::Backend(b) if b.is_busy() => {
+            SignInError::RateLimited(crate::access::HASH_WAIT.as_secs())
+        }
+        _ => SignInError::Internal,
+    }
+}
+
 #[derive(Clone)]
 pub struct Backend {
     reg: Registry,
@@ -215,7 +232,9 @@ impl AuthnBackend for Backend {
                     .await
                     .map_err(|e| BackendError(e.message))?;
                 let hash = u.as_ref().map(|u| u.password_hash.clone());
-                let ok = verify_password(hash, &password).await;
+                let ok = verify_password(hash, &password)
+                    .await
+                    .map_err(|e| BackendError(e.message))?;
                 match u {
                     Some(u) if ok && !u.disabled => self.user(u.id).await,
                     _ => Ok(None),
@@ -482,7 +501,7 @@ pub async fn sign_in(
             password: password.to_string(),
         })
         .await
-        .map_err(|_| SignInError::Internal)?;
+        .map_err(sign_in_failure)?;
     let Some(user) = user else {
         // The typed name is kept only when it names an account: a password
         // typed into the username box must not stay in the log.

@@ -121,11 +121,14 @@ pub struct PasswordBody {
     new_password: String,
 }
 
-/// `POST /api/v1/me/password`: needs the current password; ends the user's
-/// other sessions and keeps this one signed in.
+/// `POST /api/v1/me/password`: needs the current password; rate limited
+/// like sign-in (per address and per account). Ends the user's other
+/// sessions and keeps this one signed in under a new session id, with the
+/// same 12 h limit as before.
 pub async fn change_password(
     State(st): State<AuthState>,
     Caller(who): Caller,
+    ClientAddr(client): ClientAddr,
     mut auth: Auth,
     body: Result<Json<PasswordBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
@@ -135,9 +138,24 @@ pub async fn change_password(
         ))
         .into_response();
     };
+    if let Err(secs) = st.limiter.check(&client, &who.name) {
+        return SignInError::RateLimited(secs).into_response();
+    }
+    if b.current_password.len() > shared::auth::MAX_PASSWORD {
+        return crate::api::Error(ApiError {
+            field: Some("current_password".into()),
+            ..ApiError::forbidden("the current password is wrong")
+        })
+        .into_response();
+    }
     let current = st.reg.user_by_id(who.id).await.ok().flatten();
     let ok =
-        crate::access::verify_password(current.map(|u| u.password_hash), &b.current_password).await;
+        match crate::access::verify_password(current.map(|u| u.password_hash), &b.current_password)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(e) => return crate::api::Error(e).into_response(),
+        };
     if !ok {
         return crate::api::Error(ApiError {
             field: Some("current_password".into()),

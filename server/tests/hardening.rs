@@ -1100,3 +1100,313 @@ async fn revoking_access_ends_open_streams() {
         reg.live().shut_down();
     }
 }
+
+/// Issue 11.11: password changes are rate limited like sign-in (a stolen
+/// session cannot guess the current password), and a change moves the
+/// session to a new id: the old cookie no longer signs anyone in.
+#[tokio::test]
+async fn password_changes_are_rate_limited_and_cycle_the_session() {
+    for (engine, reg, url) in registries("passwd_limit").await {
+        let app = app(&reg, &url).await;
+        for name in ["guessed", "changer"] {
+            reg.add_user("test", name, Role::Watch, PASSWORD)
+                .await
+                .expect("user");
+        }
+        let r = sign_in(&app, None, "guessed", PASSWORD).await;
+        let cookie = set_cookie(&r).expect("cookie");
+        let change = |cookie: String, current: &'static str| {
+            let app = app.clone();
+            async move {
+                send(
+                    &app,
+                    "POST",
+                    "/api/v1/me/password",
+                    Some(&cookie),
+                    None,
+                    Some(json!({"current_password": current,
+                                "new_password": "a brand new long password"})),
+                )
+                .await
+            }
+        };
+        let mut refused_at = None;
+        for attempt in 1..=server::auth::SIGN_IN_BURST + 1 {
+            let r = change(cookie.clone(), "a wrong guess of it").await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                assert!(r.headers.get(header::RETRY_AFTER).is_some(), "{engine}");
+                refused_at = Some(attempt);
+                break;
+            }
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{engine}: {}", r.body);
+        }
+        assert!(refused_at.is_some(), "{engine}: guesses were never limited");
+        let r = change(cookie.clone(), PASSWORD).await;
+        assert_eq!(
+            r.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{engine}: the limit holds"
+        );
+
+        let r = sign_in(&app, None, "changer", PASSWORD).await;
+        let old = set_cookie(&r).expect("cookie");
+        let r = change(old.clone(), PASSWORD).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{engine}: {}", r.body);
+        let new = set_cookie(&r).expect("a new session cookie");
+        assert_ne!(new, old, "{engine}: the session id changed");
+        let r = send(&app, "GET", "/api/v1/faults", Some(&old), None, None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{engine}: the old id is dead"
+        );
+        let r = send(&app, "GET", "/api/v1/faults", Some(&new), None, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+    }
+}
+
+/// Issue 11.10: a kiosk screen's session lives until its link expires: the
+/// stored expiry is the link's (not the 30 min idle timeout), and reading
+/// pages, the API and the stream never rewrites it.
+#[tokio::test]
+async fn a_kiosk_session_lives_until_its_link_expires() {
+    for (engine, reg, url) in registries("kiosk_life").await {
+        let app = app(&reg, &url).await;
+        let link = reg.create_kiosk("test", "lobby", 7).await.expect("kiosk");
+        let mut req = Request::get(format!("/kiosk?token={}&next=/watch", link.secret))
+            .header(header::HOST, HOST)
+            .body(Body::empty())
+            .expect("request");
+        req.extensions_mut().insert(ConnectInfo(next_addr()));
+        let resp = app.clone().oneshot(req).await.expect("kiosk entry");
+        assert!(resp.status().is_redirection(), "{engine}");
+        let set = resp
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .expect("cookie")
+            .to_string();
+        let cookie = set.split(';').next().expect("cookie").to_string();
+        let link_expiry = chrono::DateTime::parse_from_rfc3339(
+            link.expires_at.as_deref().expect("kiosks expire"),
+        )
+        .expect("expiry")
+        .timestamp();
+        let stored = || async {
+            let sql = if url.starts_with("postgres") {
+                "SELECT CAST(CAST(EXTRACT(EPOCH FROM expiry_date) AS BIGINT) AS TEXT) FROM tower_sessions.session"
+            } else {
+                "SELECT CAST(expiry_date AS TEXT) FROM tower_sessions"
+            };
+            let all: Vec<String> = sqlx::query_scalar(sql)
+                .fetch_all(reg.pool())
+                .await
+                .expect("sessions");
+            assert_eq!(all.len(), 1, "{engine}: one session");
+            // SQLite keeps RFC 3339 text, PostgreSQL a timestamptz read as epoch seconds.
+            all[0].parse::<i64>().unwrap_or_else(|_| {
+                chrono::DateTime::parse_from_rfc3339(&all[0])
+                    .expect("stored expiry")
+                    .timestamp()
+            })
+        };
+        let at_entry = stored().await;
+        assert!(
+            (at_entry - link_expiry).abs() <= 1,
+            "{engine}: stored expiry {at_entry} is not the link's {link_expiry}"
+        );
+        count_session_writes(&reg, &url).await;
+        for path in ["/watch", "/api/v1/watch", "/", "/map", "/api/v1/faults"] {
+            let r = send(&app, "GET", path, Some(&cookie), None, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{engine} {path}");
+            assert!(
+                r.headers.get(header::SET_COOKIE).is_none(),
+                "{engine} {path}"
+            );
+        }
+        let stream = open_stream(&app, None, Some(&cookie)).await;
+        stream.abort();
+        assert_eq!(stored().await, at_entry, "{engine}: the expiry moved");
+        let writes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM session_writes")
+            .fetch_one(reg.pool())
+            .await
+            .expect("count");
+        assert_eq!(writes, 0, "{engine}: the kiosk session was rewritten");
+        assert!(
+            set.to_ascii_lowercase().contains("max-age=60479")
+                || set.to_ascii_lowercase().contains("expires="),
+            "{engine}: the cookie outlives the browser session: {set}"
+        );
+    }
+}
+
+/// Issue 11.12: every token and kiosk link expires: 90 days unless asked,
+/// at most a year, and the expiry is shown with the token.
+#[tokio::test]
+async fn every_token_expires_by_default_and_within_a_year() {
+    for (engine, reg, url) in registries("token_expiry").await {
+        let app = app(&reg, &url).await;
+        reg.add_user("test", "keys", Role::Officer, PASSWORD)
+            .await
+            .expect("user");
+        let r = sign_in(&app, None, "keys", PASSWORD).await;
+        let cookie = set_cookie(&r).expect("cookie");
+        // Tokens are made by a signed-in person, not by another token.
+        let mine = |body: Option<serde_json::Value>| {
+            let (app, cookie) = (app.clone(), cookie.clone());
+            async move {
+                let method = if body.is_some() { "POST" } else { "GET" };
+                let r = send(&app, method, "/api/v1/me/tokens", Some(&cookie), None, body).await;
+                (
+                    r.status,
+                    serde_json::from_str::<serde_json::Value>(&r.body).unwrap_or_default(),
+                )
+            }
+        };
+        let manager = user_token(&reg, "manager", Role::Admin).await;
+        let days_from_now = |at: &serde_json::Value| {
+            let at = chrono::DateTime::parse_from_rfc3339(at.as_str().expect("an expiry"))
+                .expect("RFC 3339");
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours() as f64 / 24.0
+        };
+        let (s, t) = mine(Some(json!({"label": "no expiry asked"}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{engine}: {t}");
+        let d = days_from_now(&t["expires_at"]);
+        assert!((89.9..=90.0).contains(&d), "{engine}: {d}");
+        let (s, t) = mine(Some(json!({"label": "a year", "expires_days": 365}))).await;
+        assert_eq!(s, StatusCode::CREATED, "{engine}: {t}");
+        assert!(
+            (364.9..=365.0).contains(&days_from_now(&t["expires_at"])),
+            "{engine}"
+        );
+        for days in [0, 366, 100_000] {
+            let (s, e) = mine(Some(json!({"label": "forever", "expires_days": days}))).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{engine} {days}: {e}");
+            assert_eq!(e["field"], "expires_days", "{engine}");
+        }
+        let (s, k) = call(
+            &app,
+            Some(&manager),
+            "POST",
+            "/api/v1/kiosks",
+            Some(json!({"name": "wall", "expires_days": 400})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{engine}: {k}");
+        let (s, list) = mine(None).await;
+        assert_eq!(s, StatusCode::OK, "{engine}");
+        let list = list.as_array().expect("tokens").clone();
+        assert!(!list.is_empty());
+        assert!(
+            list.iter().all(|t| t["expires_at"].is_string()),
+            "{engine}: a token without expiry: {list:?}"
+        );
+    }
+}
+
+/// Issue 11.13: an address over its limit does not use up another
+/// account's: an address that spent its tries on one name and keeps trying
+/// another leaves the second account's owner able to sign in from
+/// elsewhere. A failed sign-in names the account only if it exists.
+#[tokio::test]
+async fn a_flooding_address_does_not_lock_the_account_out() {
+    for (engine, reg, url) in registries("limiter").await {
+        let app = app(&reg, &url).await;
+        for name in ["decoy", "owner"] {
+            reg.add_user("test", name, Role::Officer, PASSWORD)
+                .await
+                .expect("user");
+        }
+        let flood = next_addr();
+        let mut statuses = Vec::new();
+        for name in std::iter::repeat_n("decoy", 5).chain(std::iter::repeat_n("owner", 30)) {
+            let mut req = Request::post("/api/v1/session")
+                .header(header::HOST, HOST)
+                .header(header::ORIGIN, ORIGIN)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"username": name, "password": "a wrong guess"}).to_string(),
+                ))
+                .expect("request");
+            req.extensions_mut().insert(ConnectInfo(flood));
+            let resp = app.clone().oneshot(req).await.expect("response");
+            statuses.push(resp.status().as_u16());
+        }
+        assert_eq!(&statuses[..5], &[401; 5], "{engine}: {statuses:?}");
+        assert!(
+            statuses[5..].iter().all(|s| *s == 429),
+            "{engine}: {statuses:?}"
+        );
+        // The refused tries at "owner" were never charged to "owner".
+        let r = sign_in(&app, None, "owner", PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}: {}", r.body);
+        // A password typed into the username box is not kept.
+        let r = sign_in(&app, None, "my secret passphrase", "x").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{engine}");
+        let all = serde_json::to_string(
+            &reg.audit(&shared::auth::AuditFilter::default())
+                .await
+                .expect("audit"),
+        )
+        .expect("json");
+        assert!(!all.contains("my secret passphrase"), "{engine}");
+        assert!(
+            all.contains("\"unknown\""),
+            "{engine}: an unknown name is logged as unknown"
+        );
+    }
+}
+
+/// Issue 11.14: no authenticated answer may be cached (`no-store` on pages
+/// and the API, not on site files), and with `--secure-cookies` every answer
+/// carries HSTS; without it, none does.
+#[tokio::test]
+async fn answers_are_not_cached_and_hsts_follows_secure_cookies() {
+    for (engine, reg, url) in registries("headers").await {
+        let tok = user_token(&reg, "reader", Role::Watch).await;
+        for secure in [false, true] {
+            let lane = server::lane::start().expect("lane");
+            let sessions = server::auth::Sessions::open(&url).await.expect("sessions");
+            let app = server::web::router(
+                reg.clone(),
+                sessions,
+                std::path::Path::new("target/site"),
+                &server::web::WebConfig {
+                    write_lane: Some(lane),
+                    secure_cookies: secure,
+                },
+            );
+            for (path, cached) in [
+                ("/api/v1/faults", false),
+                ("/", false),
+                ("/signin", false),
+                ("/api/v1/healthz", false),
+                ("/pkg/favicon.svg", true),
+            ] {
+                let r = send(&app, "GET", path, None, Some(&tok), None).await;
+                let cc = r
+                    .headers
+                    .get(header::CACHE_CONTROL)
+                    .and_then(|v| v.to_str().ok());
+                if cached {
+                    assert_ne!(cc, Some("no-store"), "{engine} {path}");
+                } else {
+                    assert_eq!(cc, Some("no-store"), "{engine} {path}: {}", r.status);
+                }
+                let hsts = r
+                    .headers
+                    .get(header::STRICT_TRANSPORT_SECURITY)
+                    .and_then(|v| v.to_str().ok());
+                if secure {
+                    assert_eq!(
+                        hsts,
+                        Some("max-age=31536000; includeSubDomains"),
+                        "{engine} {path}"
+                    );
+                } else {
+                    assert_eq!(hsts, None, "{engine} {path}");
+                }
+            }
+        }
+    }
+}

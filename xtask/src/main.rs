@@ -404,6 +404,7 @@ fn build_site(release: bool) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("wasm-bindgen: {e}"))?;
     // Leptos 0.8's hydration script loads /pkg/<name>.js and /pkg/<name>_bg.wasm.
     std::fs::copy(root.join("assets/style.css"), pkg.join("cablewatch.css"))?;
+    std::fs::copy(root.join("assets/favicon.svg"), pkg.join("favicon.svg"))?;
     let size = std::fs::metadata(pkg.join("cablewatch_bg.wasm"))?.len();
     eprintln!(
         "   target/site/pkg: cablewatch_bg.wasm {} KB ({:.1} s)",
