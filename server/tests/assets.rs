@@ -358,3 +358,42 @@ async fn list_in(reg: &server::Registry, v: &shared::map::View) -> usize {
         })
         .count()
 }
+
+/// Issue 11.21: the asset snapshot (and its cluster index) is kept while
+/// other things happen: a sign-in, a failed sign-in or a fault edit does not
+/// throw it away; an asset change does.
+#[tokio::test]
+async fn the_asset_cache_survives_events_that_are_not_about_assets() {
+    for (engine, reg, _url) in registries("asset_cache").await {
+        reg.create_asset("test", &form("kept"))
+            .await
+            .expect("asset");
+        let before = reg.asset_snapshot().await.expect("snapshot");
+        let _ = before.index();
+        reg.log_auth("anonymous", "auth.sign_in_failed", "unknown", json!({}))
+            .await;
+        reg.create_fault(
+            "test",
+            &shared::fault::FaultForm {
+                cable: "TDM3".into(),
+                detected_on: "2026-02-10".into(),
+                kind: "partial_damage".into(),
+                status: "open".into(),
+                place: "桃園草漯".into(),
+                km: "12".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("fault");
+        let after = reg.asset_snapshot().await.expect("snapshot");
+        assert!(
+            std::sync::Arc::ptr_eq(&before, &after),
+            "{engine}: the cache was thrown away by events about other things"
+        );
+        reg.create_asset("test", &form("new")).await.expect("asset");
+        let changed = reg.asset_snapshot().await.expect("snapshot");
+        assert!(!std::sync::Arc::ptr_eq(&before, &changed), "{engine}");
+        assert_eq!(changed.assets.len(), before.assets.len() + 1, "{engine}");
+    }
+}
