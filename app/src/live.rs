@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
-use shared::event::Event;
+use shared::event::LiveEvent;
 
 use crate::i18n::*;
 
@@ -46,7 +46,7 @@ impl Live {
 
     /// Applies one event from the stream.
     #[cfg(feature = "hydrate")]
-    pub fn apply(&self, e: &Event) {
+    pub fn apply(&self, e: &LiveEvent) {
         match e.entity_type.as_str() {
             "fault" | "notice" | "maintenance" | "reference" => self.faults.update(|n| *n += 1),
             "asset" | "import" => self.assets.update(|n| *n += 1),
@@ -219,7 +219,7 @@ mod browser {
                 else {
                     return;
                 };
-                if let Ok(ev) = serde_json::from_str::<shared::event::Event>(&text) {
+                if let Ok(ev) = serde_json::from_str::<shared::event::LiveEvent>(&text) {
                     st.last_seq.set(Some(ev.seq));
                     if live.connected.get_untracked() {
                         live.as_of.set(clock());

@@ -26,14 +26,17 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use shared::api::ApiError;
-use shared::event::Event;
+use shared::event::LiveEvent;
 use tokio::sync::{broadcast, watch, Notify};
 
 use crate::watch::ACCESS_ENTITIES;
 use crate::Registry;
 
-/// Events kept in memory for reconnecting clients.
+/// Events kept in memory for reconnecting clients: at most this many ...
 pub const RING: usize = 4096;
+/// ... and at most this many bytes of their messages (a live message is
+/// ~200 bytes, so the count is what binds unless ids grow long).
+pub const RING_BYTES: usize = 1 << 20;
 /// How often the pump reads the log even without a notification.
 pub const CATCH_UP: Duration = Duration::from_secs(1);
 /// How often every stream gets a `heartbeat` event (a screen shows "connection
@@ -45,7 +48,7 @@ const PAGE: i64 = 512;
 pub const CHANNEL: &str = "cablewatch_events";
 
 /// One event as sent: its `seq` and its whole SSE message (`id: SEQ`, then
-/// the JSON of [`Event`] as `data:`), encoded once and shared by every
+/// the JSON of [`LiveEvent`] as `data:`), encoded once and shared by every
 /// stream, so sending it to a client is a reference-count increment.
 #[derive(Debug)]
 pub struct Item {
@@ -68,7 +71,7 @@ const REVOKING: &[&str] = &[
 ];
 
 impl Item {
-    fn new(e: &Event) -> Result<Self, ApiError> {
+    fn new(e: &LiveEvent) -> Result<Self, ApiError> {
         let json = serde_json::to_string(e).map_err(|err| {
             tracing::error!(error = %err, "encoding an event");
             ApiError::internal()
@@ -117,8 +120,25 @@ enum Msg {
 
 struct Ring {
     items: VecDeque<Arc<Item>>,
+    /// The bytes of the messages in `items`.
+    bytes: usize,
     /// Every event with `seq > floor` that the pump has published is in `items`.
     floor: i64,
+}
+
+impl Ring {
+    /// Appends `item`, dropping the oldest while more than `count` events or
+    /// more than `bytes` bytes are kept (the newest is always kept).
+    fn push(&mut self, item: Arc<Item>, count: usize, bytes: usize) {
+        self.bytes += item.frame.len();
+        self.items.push_back(item);
+        while self.items.len() > count || (self.bytes > bytes && self.items.len() > 1) {
+            if let Some(old) = self.items.pop_front() {
+                self.bytes -= old.frame.len();
+                self.floor = old.seq;
+            }
+        }
+    }
 }
 
 struct Inner {
@@ -148,6 +168,7 @@ impl Default for Live {
         Self(Arc::new(Inner {
             ring: RwLock::new(Ring {
                 items: VecDeque::new(),
+                bytes: 0,
                 floor: i64::MAX,
             }),
             tx,
@@ -232,17 +253,12 @@ impl Live {
     async fn publish_new(&self, reg: &Registry) -> Result<(), ApiError> {
         loop {
             let head = self.head();
-            let events = reg.events_after(head, PAGE).await?;
+            let events = reg.live_events_after(head, PAGE).await?;
             let n = events.len();
             for e in events {
                 let item = Arc::new(Item::new(&e)?);
                 if let Ok(mut r) = self.0.ring.write() {
-                    r.items.push_back(item.clone());
-                    while r.items.len() > RING {
-                        if let Some(old) = r.items.pop_front() {
-                            r.floor = old.seq;
-                        }
-                    }
+                    r.push(item.clone(), RING, RING_BYTES);
                 }
                 self.0.head.store(item.seq, Ordering::Release);
                 if item.revokes {
@@ -320,7 +336,7 @@ impl Live {
                 return Ok(r.items.iter().skip(start).cloned().collect());
             }
         }
-        reg.events_after(after, PAGE)
+        reg.live_events_after(after, PAGE)
             .await?
             .iter()
             .map(|e| Item::new(e).map(Arc::new))

@@ -106,6 +106,41 @@ impl Registry {
         .collect()
     }
 
+    /// Up to `limit` events after `after`, in order, as the live stream
+    /// sends them (without actor and before/after: not even read).
+    pub async fn live_events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<shared::event::LiveEvent>, ApiError> {
+        sqlx::query(
+            "SELECT seq, at, kind, entity_type, entity_id \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            let at: String = r.try_get("at").map_err(db_err)?;
+            Ok(shared::event::LiveEvent {
+                seq: r.try_get("seq").map_err(db_err)?,
+                at: chrono::DateTime::parse_from_rfc3339(&at)
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "stored event time does not parse");
+                        ApiError::internal()
+                    })?
+                    .with_timezone(&chrono::Utc),
+                kind: r.try_get("kind").map_err(db_err)?,
+                entity_type: r.try_get("entity_type").map_err(db_err)?,
+                entity_id: r.try_get("entity_id").map_err(db_err)?,
+            })
+        })
+        .collect()
+    }
+
     /// Alerts, newest first: the open ones, or all of them.
     pub async fn alerts(&self, open_only: bool, limit: i64) -> Result<Vec<Alert>, ApiError> {
         let filter = if open_only {

@@ -149,7 +149,20 @@ async fn a_reconnecting_client_gets_exactly_the_missed_events_in_order_also_afte
             .expect("fault");
         let first = s.next(5).await.expect("the live event");
         let seen = first.id.expect("an id");
-        let ev: shared::event::Event = serde_json::from_str(&first.data).expect("event JSON");
+        let ev: shared::event::LiveEvent = serde_json::from_str(&first.data).expect("event JSON");
+        // Issue 11.3: a live event says what changed, not the change: no
+        // actor, no before/after (a page fetches what it wants).
+        let keys: Vec<String> =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&first.data)
+                .expect("an object")
+                .keys()
+                .cloned()
+                .collect();
+        assert_eq!(
+            keys,
+            ["at", "entity_id", "entity_type", "kind", "seq"],
+            "{engine}"
+        );
         assert_eq!(ev.kind, "fault.reported");
         assert_eq!(ev.seq, seen);
         drop(s);
@@ -215,7 +228,7 @@ async fn briefing_screens_do_not_receive_access_events() {
         let o_events = o.until_ready().await;
         let kinds = |ms: &[Msg]| -> Vec<String> {
             ms.iter()
-                .filter_map(|m| serde_json::from_str::<shared::event::Event>(&m.data).ok())
+                .filter_map(|m| serde_json::from_str::<shared::event::LiveEvent>(&m.data).ok())
                 .map(|e| e.entity_type)
                 .collect()
         };

@@ -31,3 +31,28 @@ pub struct Event {
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
+
+/// What the live stream sends of an event: which thing changed, how, and
+/// where in the log. No actor and no before/after: a page that wants the
+/// details fetches them, with its reader's rights, so a stream's memory and
+/// bandwidth do not grow with the size of what changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEvent {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: String,
+}
+
+impl From<&Event> for LiveEvent {
+    fn from(e: &Event) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.at,
+            kind: e.kind.clone(),
+            entity_type: e.entity_type.clone(),
+            entity_id: e.entity_id.clone(),
+        }
+    }
+}

@@ -85,6 +85,8 @@ pub fn rss(pid: u32) -> Option<u64> {
 
 /// What marks an event as one of the run's writes.
 const POSTED_KIND: &[u8] = b"\"kind\":\"fault.reported\"";
+/// What marks an event as one row of an import burst.
+const IMPORTED_KIND: &[u8] = b"\"kind\":\"asset.created\"";
 
 /// Pulls `"entity_id":"N"` out of an event's JSON without parsing all of it.
 fn entity_id(data: &[u8]) -> Option<u64> {
@@ -255,7 +257,10 @@ async fn client(
                 }
                 // Only the writes of this run count (other events, e.g. a
                 // token created meanwhile, are not part of it).
-                b"message" if find(payload, POSTED_KIND).is_some() => {
+                b"message"
+                    if find(payload, POSTED_KIND).is_some()
+                        || find(payload, IMPORTED_KIND).is_some() =>
+                {
                     if let Some(id) = entity_id(payload) {
                         got.push((id, now));
                         received.fetch_add(1, Ordering::Relaxed);
@@ -553,4 +558,135 @@ mod tests {
             .decode(&mut raw, &mut Vec::new())
             .is_err());
     }
+}
+
+/// What an import burst cost the server.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub clients: usize,
+    pub rows: usize,
+    pub body_bytes: usize,
+    /// Server RSS with the clients connected, before the import, bytes.
+    pub rss_connected: u64,
+    /// The highest RSS seen from the import until every client had every
+    /// row's event (or the deadline), bytes.
+    pub rss_peak: u64,
+    /// From the POST until the last client had the last row, seconds.
+    pub seconds: f64,
+    /// Clients that received every row's event.
+    pub complete: usize,
+}
+
+/// An asset CSV of `rows` distinct rows (about 100 bytes each).
+pub fn import_csv(rows: usize) -> String {
+    let mut out =
+        String::from("name,kind,status,lon,lat,region,capacity_mbps,orbit,operator,notes\n");
+    for i in 0..rows {
+        out.push_str(&format!(
+            "burst terminal {i:06},sat_terminal,ready,{:.5},{:.5},Matsu,50,LEO,OneWeb,import burst row {i}\n",
+            119.9 + (i % 100) as f64 * 0.001,
+            26.1 + (i / 100 % 100) as f64 * 0.001
+        ));
+    }
+    out
+}
+
+/// Connects `clients` streams, posts one CSV import of `rows` assets, and
+/// samples the server's RSS every 20 ms until every client has received
+/// every row's event (at most `deadline` after the POST).
+pub async fn import_burst(
+    target: Target,
+    clients: usize,
+    rows: usize,
+    deadline: Duration,
+    progress: impl Fn(&str),
+) -> Result<ImportReport> {
+    let pid = target.pid.context("the server's pid")?;
+    let target = Arc::new(target);
+    let ready = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::with_capacity(clients);
+    for wave in (0..clients).collect::<Vec<_>>().chunks(250) {
+        let before = ready.load(Ordering::Relaxed);
+        for _ in wave {
+            tasks.push(tokio::spawn(client(
+                target.clone(),
+                ready.clone(),
+                received.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        let want = before + wave.len();
+        let until = Instant::now() + Duration::from_secs(60);
+        while ready.load(Ordering::Relaxed) < want {
+            if Instant::now() > until || tasks.iter().any(|t| t.is_finished()) {
+                bail!(
+                    "only {} of {want} clients connected",
+                    ready.load(Ordering::Relaxed)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        progress(&format!("{want} clients connected"));
+    }
+    let rss_connected = rss(pid).context("reading the server's RSS")?;
+    let body = import_csv(rows);
+    let body_bytes = body.len();
+    let mut writer = connect(&target.addr).await?;
+    let path = format!("{}?format=csv", target.post_path);
+    let t0 = Instant::now();
+    let post = {
+        let target = target.clone();
+        tokio::spawn(async move {
+            let mut req = hyper::Request::post(&path)
+                .header("host", &target.addr)
+                .header("content-type", "text/csv");
+            if let Some(t) = &target.token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            writer.ready().await?;
+            let res = writer
+                .send_request(req.body(Full::new(Bytes::from(body)))?)
+                .await?;
+            let status = res.status();
+            let bytes = res.into_body().collect().await?.to_bytes();
+            ensure!(
+                status.is_success(),
+                "the import answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+            anyhow::Ok(())
+        })
+    };
+    let want = clients * rows;
+    let mut rss_peak = rss_connected;
+    while received.load(Ordering::Relaxed) < want && t0.elapsed() < deadline {
+        if let Some(r) = rss(pid) {
+            rss_peak = rss_peak.max(r);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    post.await.context("the import task")??;
+    progress(&format!(
+        "import of {rows} rows delivered or timed out after {seconds:.1} s"
+    ));
+    let _ = stop_tx.send(true);
+    let mut complete = 0;
+    for t in tasks {
+        let r = t.await.context("a client task")??;
+        if r.got.len() >= rows {
+            complete += 1;
+        }
+    }
+    Ok(ImportReport {
+        clients,
+        rows,
+        body_bytes,
+        rss_connected,
+        rss_peak,
+        seconds,
+        complete,
+    })
 }

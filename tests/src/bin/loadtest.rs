@@ -53,12 +53,110 @@ fn row(name: &str, r: &Report) -> String {
     )
 }
 
+/// Starts `cablewatch serve` from `bin` on `db` with an officer's token:
+/// the guard that stops it, its port, the token.
+async fn start_cablewatch(bin: &str, db: &str) -> Result<(Guard, u16, String)> {
+    let mut add = Command::new(bin)
+        .args(["user", "add", "loadtest", "--role", "officer"])
+        .env("CABLEWATCH_DATABASE_URL", db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("adding the officer")?;
+    if let Some(mut stdin) = add.stdin.take() {
+        use std::io::Write;
+        writeln!(stdin, "load test password, not a secret")?;
+    }
+    ensure!(add.wait()?.success(), "cablewatch user add failed");
+    let out = Command::new(bin)
+        .args(["token", "create", "loadtest"])
+        .env("CABLEWATCH_DATABASE_URL", db)
+        .stderr(Stdio::null())
+        .output()
+        .context("creating a token")?;
+    ensure!(out.status.success(), "cablewatch token create failed");
+    let token = String::from_utf8(out.stdout)?.trim().to_string();
+    let port = free_port()?;
+    let server = Guard(
+        Command::new(bin)
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .env("CABLEWATCH_DATABASE_URL", db)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting cablewatch")?,
+    );
+    listening(port).await?;
+    Ok((server, port, token))
+}
+
+/// `--import-rows N`: server memory while one CSV import of N assets
+/// reaches every one of `--clients` open streams, for `CABLEWATCH_BIN` and,
+/// when set, `CABLEWATCH_BASELINE_BIN` (an earlier build), in the same run.
+async fn import_mode(rows: usize, clients: usize) -> Result<()> {
+    let mut bins = Vec::new();
+    if let Ok(b) = std::env::var("CABLEWATCH_BASELINE_BIN") {
+        bins.push(("baseline build".to_string(), b));
+    }
+    bins.push((
+        "this build".to_string(),
+        std::env::var("CABLEWATCH_BIN").context("CABLEWATCH_BIN (the cablewatch binary)")?,
+    ));
+    let mut out = Vec::new();
+    for (name, bin) in bins {
+        let dir = std::env::temp_dir().join(format!("cablewatch-burst-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let db = format!("sqlite://{}/cw.db", dir.display());
+        let (server, port, token) = start_cablewatch(&bin, &db).await?;
+        eprintln!("==> {name}: {clients} streams, one import of {rows} assets");
+        let r = load::import_burst(
+            Target {
+                addr: format!("127.0.0.1:{port}"),
+                stream_path: "/api/v1/events".into(),
+                post_path: "/api/v1/assets/import".into(),
+                token: Some(token),
+                pid: Some(server.0.id()),
+            },
+            clients,
+            rows,
+            Duration::from_secs(300),
+            |m| eprintln!("   {m}"),
+        )
+        .await?;
+        drop(server);
+        let _ = std::fs::remove_dir_all(&dir);
+        out.push((name, r));
+    }
+    println!("\n| server | streams | import | RSS connected, MiB | RSS peak, MiB | growth, MiB | every row to every stream, s | streams complete |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    for (name, r) in &out {
+        println!(
+            "| {name} | {} | {} rows, {:.2} MiB | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            r.clients,
+            r.rows,
+            r.body_bytes as f64 / (1024.0 * 1024.0),
+            mib(r.rss_connected),
+            mib(r.rss_peak),
+            mib(r.rss_peak.saturating_sub(r.rss_connected)),
+            r.seconds,
+            r.complete
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     // Child mode: the bare baseline server.
     if let Some(addr) = arg("--serve-baseline") {
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         return load::serve_baseline(listener).await;
+    }
+    if let Some(rows) = arg("--import-rows") {
+        let rows: usize = rows.parse().context("--import-rows wants a number")?;
+        return import_mode(rows, num("--clients", 1000.0)? as usize).await;
     }
     let cfg = Config {
         clients: num("--clients", 1000.0)? as usize,
@@ -105,37 +203,7 @@ async fn main() -> Result<()> {
     } else {
         "SQLite"
     };
-    let mut add = Command::new(&bin)
-        .args(["user", "add", "loadtest", "--role", "officer"])
-        .env("CABLEWATCH_DATABASE_URL", &db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .context("adding the officer")?;
-    if let Some(mut stdin) = add.stdin.take() {
-        use std::io::Write;
-        writeln!(stdin, "load test password, not a secret")?;
-    }
-    ensure!(add.wait()?.success(), "cablewatch user add failed");
-    let out = Command::new(&bin)
-        .args(["token", "create", "loadtest"])
-        .env("CABLEWATCH_DATABASE_URL", &db)
-        .stderr(Stdio::null())
-        .output()
-        .context("creating a token")?;
-    ensure!(out.status.success(), "cablewatch token create failed");
-    let token = String::from_utf8(out.stdout)?.trim().to_string();
-    let port = free_port()?;
-    let server = Guard(
-        Command::new(&bin)
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-            .env("CABLEWATCH_DATABASE_URL", &db)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting cablewatch")?,
-    );
-    listening(port).await?;
+    let (server, port, token) = start_cablewatch(&bin, &db).await?;
     eprintln!("==> cablewatch serve ({engine})");
     let real = load::run(
         Target {
