@@ -326,7 +326,23 @@ pub struct AuthState {
     pub limiter: Arc<SignInLimiter>,
     /// The session store, to check an open stream's session again.
     pub sessions: Sessions,
+    /// Recent answers of [`AuthState::still_signed_in`], shared by the
+    /// streams of one credential (a thousand screens on one kiosk link ask
+    /// the database once per heartbeat, not a thousand times).
+    pub checks: Arc<std::sync::Mutex<std::collections::HashMap<String, Check>>>,
 }
+
+/// One remembered answer: valid while no revoking event was published since
+/// (`generation`) and for less than a heartbeat.
+#[derive(Clone, Copy)]
+pub struct Check {
+    generation: u64,
+    at: std::time::Instant,
+    signed_in: bool,
+}
+
+/// Remembered answers kept at most (then forgotten all at once).
+const CHECKS_KEPT: usize = 10_000;
 
 /// How the reader of an open event stream signed in, so the stream can check
 /// again while it is open (see [`AuthState::still_signed_in`]).
@@ -388,6 +404,38 @@ impl AuthState {
     /// (signed out, idle past its expiry, or past the 12 h limit). A
     /// database error counts as no: the client reconnects and signs in again.
     pub async fn still_signed_in(&self, c: &StreamCredential) -> bool {
+        let generation = *self.reg.live().revocations().borrow();
+        let key = match c {
+            StreamCredential::Token { secret, role } => {
+                format!("t:{}:{role:?}", crate::access::secret_hash(secret))
+            }
+            StreamCredential::Session { id, .. } => format!("s:{id}"),
+        };
+        let fresh =
+            |k: &Check| k.generation == generation && k.at.elapsed() < crate::live::HEARTBEAT / 2;
+        if let Some(k) = self.checks.lock().ok().and_then(|m| m.get(&key).copied()) {
+            if fresh(&k) {
+                return k.signed_in;
+            }
+        }
+        let signed_in = self.check_signed_in(c).await;
+        if let Ok(mut m) = self.checks.lock() {
+            if m.len() >= CHECKS_KEPT {
+                m.clear();
+            }
+            m.insert(
+                key,
+                Check {
+                    generation,
+                    at: std::time::Instant::now(),
+                    signed_in,
+                },
+            );
+        }
+        signed_in
+    }
+
+    async fn check_signed_in(&self, c: &StreamCredential) -> bool {
         match c {
             StreamCredential::Token { secret, role } => matches!(
                 self.reg.principal_for_secret(secret).await,

@@ -32,11 +32,14 @@ use tokio::sync::{broadcast, watch, Notify};
 use crate::watch::ACCESS_ENTITIES;
 use crate::Registry;
 
-/// Events kept in memory for reconnecting clients: at most this many ...
-pub const RING: usize = 4096;
+/// Events kept in memory for reconnecting and lagging clients: at most this
+/// many ...
+pub const RING: usize = 65_536;
 /// ... and at most this many bytes of their messages (a live message is
-/// ~200 bytes, so the count is what binds unless ids grow long).
-pub const RING_BYTES: usize = 1 << 20;
+/// ~150 bytes, so about 100,000 of them). One ring per server, shared by
+/// every stream: a stream that falls behind a burst (a 20,000-row import)
+/// catches up from here, a page at a time, instead of from the database.
+pub const RING_BYTES: usize = 16 << 20;
 /// How often the pump reads the log even without a notification.
 pub const CATCH_UP: Duration = Duration::from_secs(1);
 /// How often every stream gets a `heartbeat` event (a screen shows "connection
@@ -163,7 +166,7 @@ pub struct Live(Arc<Inner>);
 
 impl Default for Live {
     fn default() -> Self {
-        let (tx, _) = broadcast::channel(1024);
+        let (tx, _) = broadcast::channel(4096);
         let (shutdown, _) = watch::channel(false);
         Self(Arc::new(Inner {
             ring: RwLock::new(Ring {
@@ -333,7 +336,13 @@ impl Live {
         if let Ok(r) = self.0.ring.read() {
             if after >= r.floor {
                 let start = r.items.partition_point(|i| i.seq <= after);
-                return Ok(r.items.iter().skip(start).cloned().collect());
+                // A page at a time: a stream holds at most PAGE references.
+                return Ok(r
+                    .items
+                    .range(start..)
+                    .take(PAGE as usize)
+                    .cloned()
+                    .collect());
             }
         }
         reg.live_events_after(after, PAGE)
@@ -478,6 +487,44 @@ impl Sub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn item(seq: i64, size: usize) -> Arc<Item> {
+        Arc::new(Item {
+            seq,
+            access: false,
+            revokes: false,
+            frame: Bytes::from(vec![b'x'; size]),
+        })
+    }
+
+    /// Issue 11.3: the ring is bounded by bytes as well as by count, and its
+    /// floor says exactly which events it still holds.
+    #[test]
+    fn the_ring_is_bounded_by_count_and_by_bytes() {
+        let mut r = Ring {
+            items: VecDeque::new(),
+            bytes: 0,
+            floor: 0,
+        };
+        for seq in 1..=10 {
+            r.push(item(seq, 100), 4, 10_000);
+        }
+        assert_eq!(r.items.len(), 4);
+        assert_eq!((r.floor, r.bytes), (6, 400));
+        for seq in 11..=20 {
+            r.push(item(seq, 3_000), 4, 10_000);
+        }
+        assert_eq!(r.items.len(), 3, "3 × 3,000 bytes fit in 10,000");
+        assert_eq!((r.floor, r.bytes), (17, 9_000));
+        r.push(item(21, 50_000), 4, 10_000);
+        assert_eq!(
+            r.items.len(),
+            1,
+            "the newest is kept even when alone too big"
+        );
+        assert_eq!((r.floor, r.bytes), (20, 50_000));
+        assert!(r.items.iter().all(|i| i.seq > r.floor));
+    }
 
     #[test]
     fn messages_follow_the_sse_format() {

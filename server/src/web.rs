@@ -220,6 +220,7 @@ pub fn router(
         reg: reg.clone(),
         limiter: Arc::new(crate::auth::SignInLimiter::default()),
         sessions: sessions.clone(),
+        checks: Default::default(),
     };
     let limiter = st.limiter.clone();
     tokio::spawn(async move {
