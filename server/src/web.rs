@@ -213,7 +213,6 @@ pub fn router(
             move || provide_context(backend.clone()),
             move || app::shell(shell_opts.clone()),
         )
-        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
         .fallback_service(ServeDir::new(site_root))
         .with_state(options);
     let st = crate::auth::AuthState {
@@ -256,8 +255,11 @@ pub fn router(
     // Layers, outermost first: timeout → body limits → JSON 413 → security
     // headers → session → auth manager → principal → CSRF → guard → write
     // lane → route. An anonymous or cross-site write is refused before its
-    // body is read, and reading it happens inside the timeout.
-    Router::new()
+    // body is read, and reading it happens inside the timeout. The site's
+    // files (`/pkg/…`: the wasm, its script, the stylesheet, the icon) are
+    // public and outside the session layers: a signed-in browser's request
+    // for them costs no session read.
+    let signed = Router::new()
         .nest("/api/v1", crate::api::router(st.clone()))
         .merge(forms)
         .merge(page_forms)
@@ -269,7 +271,10 @@ pub fn router(
         .layer(from_fn(crate::auth::guard))
         .layer(from_fn(crate::auth::csrf))
         .layer(from_fn_with_state(st, crate::auth::resolve_principal))
-        .layer(auth_layer)
+        .layer(auth_layer);
+    Router::new()
+        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        .merge(signed)
         .layer(from_fn_with_state(
             config.secure_cookies,
             crate::auth::security_headers,

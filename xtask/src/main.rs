@@ -75,6 +75,16 @@ enum Cmd {
         /// Run cablewatch on PostgreSQL (a fresh database) instead of SQLite.
         #[arg(long)]
         pg: bool,
+        /// Instead: server memory while one CSV import of this many assets
+        /// reaches every stream (beside `CABLEWATCH_BASELINE_BIN` when set).
+        #[arg(long)]
+        import_rows: Option<usize>,
+    },
+    /// Static-file throughput with `wrk -c16` (installed from Debian when
+    /// missing): a signed-in request beside an anonymous one, same server.
+    BenchHttp {
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
     },
     /// The crash-durability test for as many SIGKILL cycles as asked.
     CrashTest {
@@ -706,11 +716,13 @@ fn main() -> Result<()> {
                 .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
         }
+        Cmd::BenchHttp { seconds } => bench_http(seconds),
         Cmd::Loadtest {
             clients,
             events,
             rate,
             pg,
+            import_rows,
         } => {
             setup(false)?;
             // Two builds, each with its own package's features, so the
@@ -743,6 +755,9 @@ fn main() -> Result<()> {
                 "--rate".to_string(),
                 rate.to_string(),
             ];
+            if let Some(rows) = import_rows {
+                args.extend(["--import-rows".to_string(), rows.to_string()]);
+            }
             let mut pg_ctl = None;
             if pg {
                 let (url, ctl) = postgres()?;
@@ -782,4 +797,132 @@ fn main() -> Result<()> {
                 .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch")))
         }
     }
+}
+
+/// `cargo xtask bench-http`: a release server on a fresh SQLite database
+/// serving one site file; `wrk -t2 -c16` on it anonymously, then with a
+/// signed-in session cookie (which must cost no database write: a read
+/// writes nothing), side by side.
+fn bench_http(seconds: u32) -> Result<()> {
+    if !have("wrk") {
+        step("setup: wrk (Debian package)");
+        apt_install("wrk")?;
+    }
+    step("build: server (release)");
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "cablewatch-server",
+        "--bin",
+        "cablewatch",
+    ]))?;
+    let bin = root().join("target/release/cablewatch");
+    let dir = std::env::temp_dir().join(format!("cablewatch-bench-http-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("site/pkg"))?;
+    std::fs::copy(
+        root().join("assets/style.css"),
+        dir.join("site/pkg/cablewatch.css"),
+    )?;
+    let db = format!("sqlite://{}/cw.db", dir.display());
+    let password = "bench password, not a secret";
+    let mut add = Command::new(&bin)
+        .args(["user", "add", "bench", "--role", "watch"])
+        .env("CABLEWATCH_DATABASE_URL", &db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = add.stdin.take() {
+        use std::io::Write;
+        writeln!(stdin, "{password}")?;
+    }
+    anyhow::ensure!(add.wait()?.success(), "cablewatch user add failed");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = Command::new(&bin)
+        .args(["serve", "--addr", &addr, "--site-root"])
+        .arg(dir.join("site"))
+        .env("CABLEWATCH_DATABASE_URL", &db)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let result = (|| -> Result<Vec<(String, f64)>> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            anyhow::ensure!(
+                std::time::Instant::now() < until,
+                "the server did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-D",
+                "-",
+                "-o",
+                "/dev/null",
+                "-H",
+                "content-type: application/json",
+            ])
+            .args(["-H", &format!("origin: http://{addr}")])
+            .args([
+                "--data",
+                &format!("{{\"username\":\"bench\",\"password\":\"{password}\"}}"),
+            ])
+            .arg(format!("http://{addr}/api/v1/session"))
+            .output()?;
+        let head = String::from_utf8_lossy(&out.stdout).to_string();
+        let cookie = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("set-cookie")
+                    .then(|| v.trim().split(';').next().unwrap_or_default().to_string())
+            })
+            .with_context(|| format!("signing in gave no cookie: {head}"))?;
+        let url = format!("http://{addr}/pkg/cablewatch.css");
+        let mut rows = Vec::new();
+        for (name, extra) in [
+            ("anonymous", None),
+            ("signed in (session cookie)", Some(cookie)),
+        ] {
+            step(&format!("wrk -t2 -c16 -d{seconds}s: {name}"));
+            let mut cmd = Command::new("wrk");
+            cmd.args(["-t2", "-c16", &format!("-d{seconds}s")]);
+            if let Some(c) = &extra {
+                cmd.args(["-H", &format!("Cookie: {c}")]);
+            }
+            let out = cmd.arg(&url).output()?;
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            eprintln!("{text}");
+            let rps = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Requests/sec:"))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .with_context(|| format!("no Requests/sec in wrk's output: {text}"))?;
+            anyhow::ensure!(
+                !text.contains("Non-2xx"),
+                "{name}: wrk saw answers other than 2xx"
+            );
+            rows.push((name.to_string(), rps));
+        }
+        Ok(rows)
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows = result?;
+    println!("\n| request | req/s | share of anonymous |\n|---|---|---|");
+    let base = rows[0].1;
+    for (name, rps) in &rows {
+        println!(
+            "| GET /pkg/cablewatch.css, {name} | {rps:.0} | {:.0} % |",
+            rps / base * 100.0
+        );
+    }
+    Ok(())
 }
