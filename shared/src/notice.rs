@@ -204,6 +204,15 @@ pub fn check_notice_size(text: &str) -> Result<(), String> {
 
 /// Parses a notice pasted as text. Accepts CRLF or LF, full- or half-width
 /// brackets, cells broken over lines.
+/// An error naming `line` when `value` is longer than `max` characters.
+fn too_long(line: usize, what: &str, value: &str, max: usize) -> Option<LineIssue> {
+    let n = value.chars().count();
+    (n > max).then(|| LineIssue {
+        line,
+        message: format!("{what}: at most {max} characters, this one has {n}"),
+    })
+}
+
 pub fn parse_notice(text: &str, cables: &[Cable], stations: &[Station]) -> ParsedNotice {
     let index = CableIndex::new(cables);
     let mut out = ParsedNotice::default();
@@ -434,6 +443,12 @@ pub fn parse_notice(text: &str, cables: &[Cable], stations: &[Station]) -> Parse
                     });
                     continue;
                 };
+                if let Some(issue) = too_long(n, "description", &cells[3], crate::fault::MAX_TEXT)
+                    .or_else(|| too_long(n, "alternate route", &cells[4], crate::fault::MAX_TEXT))
+                {
+                    out.errors.push(issue);
+                    continue;
+                }
                 match roc::parse_eta(&cells[2]) {
                     Ok(eta) => out.notice.maintenance.push(NoticeMaintenance {
                         line: n,
@@ -452,7 +467,30 @@ pub fn parse_notice(text: &str, cables: &[Cable], stations: &[Station]) -> Parse
     }
 
     for p in pending {
+        // The same limits as the fault form, so an import cannot store what
+        // an officer could not type.
+        if let Some(issue) = too_long(
+            p.line,
+            "description",
+            &p.description,
+            crate::fault::MAX_TEXT,
+        )
+        .or_else(|| {
+            too_long(
+                p.line,
+                "alternate route",
+                &p.alt_raw,
+                crate::fault::MAX_TEXT,
+            )
+        }) {
+            out.errors.push(issue);
+            continue;
+        }
         let (place, km) = parse_chainage_text(&p.description).unwrap_or_default();
+        if let Some(issue) = too_long(p.line, "place", &place, crate::fault::MAX_PLACE) {
+            out.errors.push(issue);
+            continue;
+        }
         let chainage = Chainage::resolve(&place, km, stations);
         if chainage.station.is_none() {
             out.warnings.push(LineIssue {
@@ -752,6 +790,34 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    /// Issue 11.7: a notice cell longer than the form allows is refused with
+    /// its line named, like the form would refuse it.
+    #[test]
+    fn overlong_cells_are_refused_with_their_line() {
+        let long = "微波".repeat(crate::fault::MAX_TEXT);
+        let text = FIXTURE.replacen("EAC1 海纜\t115/4/30", &format!("{long}\t115/4/30"), 1);
+        assert_ne!(text, FIXTURE, "the fixture row was found");
+        let p = parse(&text);
+        assert!(
+            p.errors
+                .iter()
+                .any(|e| e.line == 10 && e.message.starts_with("alternate route: at most 4000")),
+            "{:?}",
+            p.errors
+        );
+        let place = "八".repeat(crate::fault::MAX_PLACE + 1);
+        let text = FIXTURE.replacen("距新北八里約 206", &format!("距{place}約 206"), 1);
+        let p = parse(&text);
+        assert!(
+            p.errors
+                .iter()
+                .any(|e| e.line == 10 && e.message.starts_with("place:")),
+            "{:?}",
+            p.errors
+        );
+        assert!(parse(FIXTURE).errors.is_empty());
     }
 
     #[test]
