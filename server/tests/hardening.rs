@@ -1410,3 +1410,65 @@ async fn answers_are_not_cached_and_hsts_follows_secure_cookies() {
         }
     }
 }
+
+/// Issue 11.7: one length rule on every path: a 4,001-character alternate
+/// route or note is refused by the fault API (field named), by an asset
+/// import (line named) and by a notice import (line named), and nothing of
+/// any of them is stored.
+#[tokio::test]
+async fn field_length_limits_hold_on_every_path() {
+    const NOTICE: &str = include_str!("../../shared/tests/fixtures/2026-02-14-fault-notice.txt");
+    for (engine, reg, url) in registries("lengths").await {
+        let app = app(&reg, &url).await;
+        let officer = user_token(&reg, "officer", Role::Officer).await;
+        let long = "x".repeat(shared::fault::MAX_TEXT + 1);
+        let events = reg.event_count().await.expect("events");
+
+        let mut f = fault(7);
+        f["alternate_routes"] = json!(long);
+        let r = send(
+            &app,
+            "POST",
+            "/api/v1/faults",
+            None,
+            Some(&officer),
+            Some(f),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: {}",
+            r.body
+        );
+        assert!(r.body.contains("alternate_routes"), "{engine}: {}", r.body);
+
+        let csv = format!(
+            "name,kind,lon,lat,region,notes\nok,sat_terminal,119.95,26.16,Matsu,\n\
+             too long,sat_terminal,119.95,26.16,Matsu,{long}\n"
+        );
+        let (s, v) = call_text(&app, &officer, "/api/v1/assets/import?format=csv", &csv).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {v}");
+        assert!(
+            v["lines"]
+                .as_array()
+                .is_some_and(|ls| ls.iter().any(|l| l["line"] == 3)),
+            "{engine}: {v}"
+        );
+
+        let notice = NOTICE.replacen("EAC1 海纜\t115/4/30", &format!("{long}\t115/4/30"), 1);
+        let (s, v) = call_text(&app, &officer, "/api/v1/notices", &notice).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {v}");
+        assert!(
+            v["lines"]
+                .as_array()
+                .is_some_and(|ls| ls.iter().any(|l| l["line"] == 10)),
+            "{engine}: {v}"
+        );
+        assert_eq!(
+            reg.event_count().await.expect("events"),
+            events,
+            "{engine}: something was stored"
+        );
+    }
+}
