@@ -747,6 +747,23 @@ impl Registry {
 mod tests {
     use super::*;
 
+    /// The kinds open streams treat as revoking are exactly the access
+    /// kinds that can end someone's access.
+    #[test]
+    fn revoking_kinds_are_the_access_kinds() {
+        assert_eq!(
+            shared::auth::REVOKING_KINDS,
+            [
+                kind::USER_DISABLED,
+                kind::USER_ROLE_CHANGED,
+                kind::USER_PASSWORD_CHANGED,
+                kind::TOKEN_REVOKED,
+                kind::KIOSK_REVOKED,
+                kind::SIGNED_OUT,
+            ]
+        );
+    }
+
     /// Issue 11.11: no more than the gate's permits run at once; a caller
     /// that finds every turn taken for the whole wait gets `rate_limited`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

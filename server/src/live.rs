@@ -63,16 +63,6 @@ pub struct Item {
     pub frame: Bytes,
 }
 
-/// Event kinds after which every open stream checks its reader again.
-const REVOKING: &[&str] = &[
-    crate::access::kind::USER_DISABLED,
-    crate::access::kind::USER_ROLE_CHANGED,
-    crate::access::kind::USER_PASSWORD_CHANGED,
-    crate::access::kind::TOKEN_REVOKED,
-    crate::access::kind::KIOSK_REVOKED,
-    crate::access::kind::SIGNED_OUT,
-];
-
 impl Item {
     fn new(e: &LiveEvent) -> Result<Self, ApiError> {
         let json = serde_json::to_string(e).map_err(|err| {
@@ -82,7 +72,7 @@ impl Item {
         Ok(Self {
             seq: e.seq,
             access: ACCESS_ENTITIES.contains(&e.entity_type.as_str()),
-            revokes: REVOKING.contains(&e.kind.as_str()),
+            revokes: shared::auth::REVOKING_KINDS.contains(&e.kind.as_str()),
             frame: frame(None, Some(e.seq), None, &json),
         })
     }

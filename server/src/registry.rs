@@ -97,8 +97,18 @@ fn fault_from_row(r: &AnyRow) -> Result<Fault, ApiError> {
     })
 }
 
-pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
+/// An event row's `at` (stored as RFC 3339 text).
+pub(crate) fn event_time(r: &AnyRow) -> Result<chrono::DateTime<Utc>, ApiError> {
     let at: String = r.try_get("at").map_err(db_err)?;
+    chrono::DateTime::parse_from_rfc3339(&at)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            tracing::error!(error = %e, "stored event time does not parse");
+            ApiError::internal()
+        })
+}
+
+pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
     let parse_json = |c: &str| -> Result<Option<serde_json::Value>, ApiError> {
         r.try_get::<Option<String>, _>(c)
             .map_err(db_err)?
@@ -107,12 +117,7 @@ pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
     };
     Ok(Event {
         seq: r.try_get("seq").map_err(db_err)?,
-        at: chrono::DateTime::parse_from_rfc3339(&at)
-            .map_err(|e| {
-                tracing::error!(error = %e, "stored event time does not parse");
-                ApiError::internal()
-            })?
-            .with_timezone(&Utc),
+        at: event_time(r)?,
         actor: r.try_get("actor").map_err(db_err)?,
         kind: r.try_get("kind").map_err(db_err)?,
         entity_type: r.try_get("entity_type").map_err(db_err)?,

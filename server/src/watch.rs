@@ -124,15 +124,9 @@ impl Registry {
         .map_err(db_err)?
         .iter()
         .map(|r| {
-            let at: String = r.try_get("at").map_err(db_err)?;
             Ok(shared::event::LiveEvent {
                 seq: r.try_get("seq").map_err(db_err)?,
-                at: chrono::DateTime::parse_from_rfc3339(&at)
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "stored event time does not parse");
-                        ApiError::internal()
-                    })?
-                    .with_timezone(&chrono::Utc),
+                at: crate::registry::event_time(r)?,
                 kind: r.try_get("kind").map_err(db_err)?,
                 entity_type: r.try_get("entity_type").map_err(db_err)?,
                 entity_id: r.try_get("entity_id").map_err(db_err)?,
