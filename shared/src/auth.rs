@@ -260,6 +260,18 @@ fn is_local_page(n: &str) -> bool {
     PAGE_ROOTS.contains(&segments[0])
 }
 
+/// Event kinds after which a reader may no longer be signed in (a
+/// disabled user, a changed role or password, a sign-out, a revoked token
+/// or kiosk link): open event streams check their reader again.
+pub const REVOKING_KINDS: &[&str] = &[
+    "user.disabled",
+    "user.role_changed",
+    "user.password_changed",
+    "token.revoked",
+    "kiosk.revoked",
+    "auth.signed_out",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,15 +366,3 @@ mod tests {
         assert!(check_new_password(&"x".repeat(300)).is_err());
     }
 }
-
-/// Event kinds after which a reader may no longer be signed in (a
-/// disabled user, a changed role or password, a sign-out, a revoked token
-/// or kiosk link): open event streams check their reader again.
-pub const REVOKING_KINDS: &[&str] = &[
-    "user.disabled",
-    "user.role_changed",
-    "user.password_changed",
-    "token.revoked",
-    "kiosk.revoked",
-    "auth.signed_out",
-];
