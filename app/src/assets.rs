@@ -10,8 +10,9 @@ use shared::auth::Capability;
 
 use crate::access::{use_me, IfCan};
 use crate::api::{get_asset, import_assets, list_assets, save_asset, SaveAssetRequest};
+use crate::form::EchoData;
 use crate::i18n::*;
-use crate::util::{asset_kind_label, asset_status_label, field_error_text};
+use crate::util::{asset_kind_label, asset_status_label, field_error_text, textarea_text};
 
 #[component]
 pub fn AssetListPage() -> impl IntoView {
@@ -264,21 +265,34 @@ pub fn AssetPage() -> impl IntoView {
 pub fn AssetEditor(asset: Option<Asset>) -> impl IntoView {
     let i18n = use_i18n();
     let id = asset.as_ref().map(|a| a.id);
-    let version = RwSignal::new(asset.as_ref().map(|a| a.version));
-    let form = RwSignal::new(
-        asset
-            .as_ref()
-            .map(|a| AssetForm::from_draft(&a.draft))
-            .unwrap_or_else(|| AssetForm {
-                status: "ready".into(),
-                ..Default::default()
-            }),
+    // A post refused without JavaScript comes back with what was typed.
+    let echo = crate::form::form_echo("asset", id);
+    let version = RwSignal::new(
+        echo.as_ref()
+            .and_then(|e| e.version)
+            .or(asset.as_ref().map(|a| a.version)),
     );
+    let initial = echo
+        .as_ref()
+        .and_then(|e| serde_json::from_value::<AssetForm>(e.values.clone()).ok())
+        .or_else(|| asset.as_ref().map(|a| AssetForm::from_draft(&a.draft)))
+        .unwrap_or_else(|| AssetForm {
+            status: "ready".into(),
+            ..Default::default()
+        });
+    let form = RwSignal::new(initial.clone());
+    let action = match id {
+        Some(id) => format!("/assets/{id}"),
+        None => "/assets/new".to_string(),
+    };
     let save = Action::new(move |req: &SaveAssetRequest| {
         let req = req.clone();
         async move { save_asset(req).await }
     });
     let result = save.value();
+    if let Some(e) = echo.as_ref() {
+        result.set(Some(Ok(Err(e.error.clone()))));
+    }
     let err_for = move |field: &'static str| {
         move || {
             result.with(|r| match r {
@@ -319,14 +333,18 @@ pub fn AssetEditor(asset: Option<Asset>) -> impl IntoView {
                      set: fn(&mut AssetForm, String)| {
         view! {
             <label>{label}
-                <input type="text" name=field prop:value=move || form.with(|f| get(f).clone())
+                <input type="text" name=field value=form.with_untracked(|f| get(f).clone())
+                    prop:value=move || form.with(|f| get(f).clone())
                     on:input=move |ev| form.update(|f| set(f, event_target_value(&ev))) />
                 <span class="field-error" data-field=field>{err_for(field)}</span>
             </label>
         }
     };
     view! {
-        <form class="fault-form asset-form" on:submit=submit novalidate>
+        <EchoData echo=echo.clone() />
+        <form class="fault-form asset-form" method="post" action=action on:submit=submit novalidate>
+            <input type="hidden" name="version" value=version.get_untracked().map(|v| v.to_string()).unwrap_or_default()
+                prop:value=move || version.get().map(|v| v.to_string()).unwrap_or_default() />
             {text("name", t_string!(i18n, asset_name).to_string(), |f| &f.name, |f, v| f.name = v)}
             <label>{t!(i18n, field_kind)}
                 <select name="kind" prop:value=move || form.with(|f| f.kind.clone())
@@ -362,7 +380,7 @@ pub fn AssetEditor(asset: Option<Asset>) -> impl IntoView {
             {text("zone", t_string!(i18n, asset_zone).to_string(), |f| &f.zone, |f, v| f.zone = v)}
             <label class="wide">{t!(i18n, field_notes)}
                 <textarea name="notes" rows="3" prop:value=move || form.with(|f| f.notes.clone())
-                    on:input=move |ev| form.update(|f| f.notes = event_target_value(&ev))></textarea>
+                    on:input=move |ev| form.update(|f| f.notes = event_target_value(&ev))>{textarea_text(&initial.notes)}</textarea>
                 <span class="field-error" data-field="notes">{err_for("notes")}</span>
             </label>
             <div class="actions">
@@ -390,7 +408,7 @@ pub fn AssetImportPage() -> impl IntoView {
     view! {
         <section class="import asset-import">
             <h1>{t!(i18n, asset_import)}</h1>
-            <p class="muted">{t!(i18n, asset_import_help)}" "<code>{shared::assets::CSV_COLUMNS.join(",")}</code></p>
+            <label for="asset-import-text" class="muted block">{t!(i18n, asset_import_help)}" "<code>{shared::assets::CSV_COLUMNS.join(",")}</code></label>
             <textarea id="asset-import-text" rows="14" prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             <div class="actions">

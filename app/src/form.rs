@@ -44,6 +44,11 @@ pub fn form_echo(form: &str, id: Option<i64>) -> Option<FormEcho> {
     echo_source().filter(|e| e.form == form && e.id == id)
 }
 
+/// The echo of whichever form post this page answers, if any.
+pub fn page_echo() -> Option<FormEcho> {
+    echo_source()
+}
+
 #[cfg(feature = "ssr")]
 fn echo_source() -> Option<FormEcho> {
     use_context::<FormEcho>()

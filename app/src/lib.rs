@@ -56,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
     view! {
         <!DOCTYPE html>
-        <html lang="zh-Hant-TW">
+        <html>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -128,26 +128,26 @@ fn Layout() -> impl IntoView {
             <live::LiveBanner />
             <main>
                 <Routes fallback=|| view! { <p class="error">"404"</p> }>
-                    // Pages with data or forms are rendered whole before sending:
-                    // without JavaScript (or before the wasm loads) they are complete,
-                    // forms included, with every field's value.
-                    <Route path=path!("") view=faults::FaultListPage />
+                    // Every page is rendered whole before sending: without JavaScript
+                    // (or before the wasm loads) it is complete, forms included, with
+                    // every field's value, and the header names who is signed in.
+                    // (Streamed out of order, a resolved part would wait in a
+                    // <template> for a script to move it into place.)
+                    <Route path=path!("") view=faults::FaultListPage ssr=SsrMode::Async />
                     <Route path=path!("/faults/new") view=form::NewFaultPage ssr=SsrMode::Async />
                     <Route path=path!("/faults/:id") view=faults::FaultPage ssr=SsrMode::Async />
-                    <Route path=path!("/import") view=notice::ImportPage />
+                    <Route path=path!("/import") view=notice::ImportPage ssr=SsrMode::Async />
                     <Route path=path!("/maintenance") view=maintenance::MaintenancePage ssr=SsrMode::Async />
-                    // Rendered whole before sending: the map and the asset list are
-                    // complete without JavaScript (and print) when they arrive.
                     <Route path=path!("/map") view=map::MapPage ssr=SsrMode::Async />
                     <Route path=path!("/assets") view=assets::AssetListPage ssr=SsrMode::Async />
-                    <Route path=path!("/assets/new") view=assets::NewAssetPage />
-                    <Route path=path!("/assets/import") view=assets::AssetImportPage />
+                    <Route path=path!("/assets/new") view=assets::NewAssetPage ssr=SsrMode::Async />
+                    <Route path=path!("/assets/import") view=assets::AssetImportPage ssr=SsrMode::Async />
                     <Route path=path!("/assets/:id") view=assets::AssetPage ssr=SsrMode::Async />
                     <Route path=path!("/watch") view=watch::WatchPage ssr=SsrMode::Async />
-                    <Route path=path!("/signin") view=access::SignInPage />
-                    <Route path=path!("/audit") view=access::AuditPage />
-                    <Route path=path!("/account") view=access::AccountPage />
-                    <Route path=path!("/admin/kiosks") view=access::KiosksPage />
+                    <Route path=path!("/signin") view=access::SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=access::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=access::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/kiosks") view=access::KiosksPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer>

@@ -9,8 +9,9 @@ use shared::auth::Capability;
 
 use crate::access::IfCan;
 use crate::api::{complete_maintenance, list_faults, list_maintenance, record_maintenance};
+use crate::form::EchoData;
 use crate::i18n::*;
-use crate::util::{eta_label, field_error_text, ServerResult};
+use crate::util::{eta_label, field_error_text, textarea_text, ServerResult};
 
 #[component]
 pub fn MaintenancePage() -> impl IntoView {
@@ -28,9 +29,15 @@ pub fn MaintenancePage() -> impl IntoView {
         move || (record.version().get(), complete.version().get()),
         |_| list_maintenance(),
     );
+    // A completion posted without JavaScript and refused: its error.
+    let echo = crate::form::page_echo();
+    if let Some(e) = echo.as_ref().filter(|e| e.form == "maintenance-complete") {
+        complete.value().set(Some(Ok(Err(e.error.clone()))));
+    }
     view! {
         <section class="maintenance">
             <h1>{t!(i18n, maintenance_title)}</h1>
+            <EchoData echo=echo />
             <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     let can_write = me.await.is_some_and(|p| p.can(Capability::WriteData));
@@ -74,19 +81,31 @@ fn MaintenanceTable(
             <tbody>
                 {list.into_iter().map(|m| {
                     let eta = m.line.eta;
-                    let day = RwSignal::new(String::new());
                     let (id, version) = (m.id, m.version);
+                    // The date typed into a completion the server refused.
+                    let typed = crate::form::form_echo("maintenance-complete", Some(id))
+                        .and_then(|e| e.values.get("completed_on").and_then(|v| v.as_str()).map(str::to_string))
+                        .unwrap_or_default();
+                    let day = RwSignal::new(typed.clone());
                     view! { <tr data-maintenance=m.id>
                         <td>{m.line.cable.clone()}</td><td>{move || eta_label(i18n, &eta)}</td>
                         <td class="text">{m.line.description.clone()}</td>
                         <td>{shared::fault::alternate_routes_text(&m.line.alternate_routes)}</td>
                         {can_write.then(|| view! { <td>
-                            <input type="date" aria-label=move || t_string!(i18n, maintenance_completed_on)
-                                prop:value=move || day.get() on:input=move |ev| day.set(event_target_value(&ev)) />
-                            <button type="button" class="complete"
-                                on:click=move |_| { complete.dispatch((id, version, day.get_untracked())); }>
-                                {t!(i18n, maintenance_complete)}
-                            </button>
+                            // A plain form too: without JavaScript it posts
+                            // to the server, which answers with this page.
+                            <form class="complete-form" method="post" action=format!("/maintenance/{id}/complete")
+                                on:submit=move |ev| {
+                                    ev.prevent_default();
+                                    complete.dispatch((id, version, day.get_untracked()));
+                                }>
+                                <input type="hidden" name="version" value=version.to_string() />
+                                <input type="date" name="completed_on" value=typed aria-label=move || t_string!(i18n, maintenance_completed_on)
+                                    prop:value=move || day.get() on:input=move |ev| day.set(event_target_value(&ev)) />
+                                <button type="submit" class="complete">
+                                    {t!(i18n, maintenance_complete)}
+                                </button>
+                            </form>
                         </td> })}
                     </tr> }
                 }).collect_view()}
@@ -98,9 +117,18 @@ fn MaintenanceTable(
 #[component]
 fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>) -> impl IntoView {
     let i18n = use_i18n();
-    let form = RwSignal::new(MaintenanceForm::default());
+    // A post refused without JavaScript comes back with what was typed.
+    let echo = crate::form::form_echo("maintenance", None);
+    let initial = echo
+        .as_ref()
+        .and_then(|e| serde_json::from_value::<MaintenanceForm>(e.values.clone()).ok())
+        .unwrap_or_default();
+    let form = RwSignal::new(initial.clone());
     let cables = Resource::new(|| (), |_| list_faults());
     let result = record.value();
+    if let Some(e) = echo.as_ref() {
+        result.set(Some(Ok(Err(e.error.clone()))));
+    }
     // A recorded entry clears the form; an error keeps everything typed.
     Effect::new(move |_| {
         if let Some(Ok(Ok(_))) = result.get() {
@@ -135,15 +163,16 @@ fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>)
         record.dispatch(form.get_untracked());
     };
     view! {
-        <form class="fault-form" id="maintenance-form" on:submit=submit novalidate>
+        <form class="fault-form" id="maintenance-form" method="post" action="/maintenance" on:submit=submit novalidate>
             <label>{t!(i18n, field_cable)}
                 <select name="cable" prop:value=cable_v on:change=cable_set>
                     <option value="">{t!(i18n, choose)}</option>
                     <Suspense>
                         {move || Suspend::new(async move {
                             let list = cables.await.map(|p| p.cables).unwrap_or_default();
-                            list.into_iter().map(|c| view! {
-                                <option value=c.abbrev.clone()>{c.notice_name}</option>
+                            list.into_iter().map(|c| {
+                                let selected = form.with_untracked(|f| f.cable == c.abbrev);
+                                view! { <option value=c.abbrev.clone() selected=selected>{c.notice_name}</option> }
                             }).collect_view()
                         })}
                     </Suspense>
@@ -151,15 +180,15 @@ fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>)
                 <span class="field-error" data-field="cable">{err_for("cable")}</span>
             </label>
             <label>{t!(i18n, field_eta_maintenance)}
-                <input type="text" name="eta" placeholder="2026-04-30 / 2026-04" prop:value=eta_v on:input=eta_set />
+                <input type="text" name="eta" value=initial.eta.clone() placeholder="2026-04-30 / 2026-04" prop:value=eta_v on:input=eta_set />
                 <span class="field-error" data-field="eta">{err_for("eta")}</span>
             </label>
             <label class="wide">{t!(i18n, col_work)}
-                <textarea name="description" prop:value=desc_v on:input=desc_set rows="2"></textarea>
+                <textarea name="description" prop:value=desc_v on:input=desc_set rows="2">{textarea_text(&initial.description)}</textarea>
                 <span class="field-error" data-field="description">{err_for("description")}</span>
             </label>
             <label class="wide">{t!(i18n, field_alternate_routes)}
-                <textarea name="alternate_routes" prop:value=alt_v on:input=alt_set rows="2"></textarea>
+                <textarea name="alternate_routes" prop:value=alt_v on:input=alt_set rows="2">{textarea_text(&initial.alternate_routes)}</textarea>
                 <span class="field-error" data-field="alternate_routes">{err_for("alternate_routes")}</span>
             </label>
             <div class="actions">

@@ -9,7 +9,7 @@ use shared::map::{AssetMarker, MapData, View, MAP_WIDTH, VIEWS};
 
 use crate::api::{asset_markers, map_data};
 use crate::i18n::*;
-use crate::util::{asset_kind_label, asset_status_label, kind_label};
+use crate::util::{asset_kind_label, asset_status_label, kind_label, view_label};
 
 /// Deepest zoom step (each step doubles the scale of the preset).
 const MAX_ZOOM: u8 = 5;
@@ -160,7 +160,7 @@ pub fn MapPage() -> impl IntoView {
                     {VIEWS.into_iter().map(|v| view! {
                         <button type="button" class="preset" data-view=v.id
                             class:active=move || view_id.get() == v.id
-                            on:click=move |_| choose_view(v.id)>{v.id}</button>
+                            on:click=move |_| choose_view(v.id)>{move || view_label(i18n, v.id)}</button>
                     }).collect_view()}
                 </span>
                 {toggle(t_string!(i18n, map_layer_cables), "layer-cables", show_cables)}
@@ -225,6 +225,7 @@ fn MapSvg(
     show_assets: RwSignal<bool>,
     selected_asset: RwSignal<Option<AssetMarker>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let data = StoredValue::new(data);
     let v = move || View::by_id(view_id.get());
     // Symbols keep their size on screen whatever the zoom.
@@ -310,6 +311,7 @@ fn MapSvg(
             }
             on:pointerdown=on_down on:pointermove=on_move on:pointerup=on_up on:pointerleave=on_up
             on:wheel=on_wheel>
+            <title>{t!(i18n, map_title)}" — "{t!(i18n, map_note)}</title>
             <rect class="sea" x="0" y="0" width=MAP_WIDTH height=move || format!("{:.0}", v().height()) />
             <path id="land" class="land" d=move || v().land_path() />
             <g id="cables" class:hidden=move || !show_cables.get()>
@@ -387,6 +389,21 @@ fn MapSvg(
                         view! { <g class="markers" data-key=key inner_html=markup></g> }
                     })}
                 </Transition>
+            </g>
+            // Cable and station names that fit this zoom without overlapping
+            // (`View::labels`): faulted cables first, stations in the UI language.
+            <g id="labels" class="labels" aria-hidden="true" class:hidden=move || !show_cables.get() && !show_stations.get()>
+                {move || {
+                    let vv = v();
+                    let english = i18n.get_locale() == Locale::en;
+                    let kk = k();
+                    let labels = data.with_value(|d| vv.labels(d, camera.get().view_box(&vv), kk, english));
+                    let font = format!("{:.2}", shared::map::LABEL_FONT * kk);
+                    labels.into_iter().map(|l| view! {
+                        <text class=format!("label {}", l.class) data-label=l.of
+                            x=format!("{:.2}", l.x) y=format!("{:.2}", l.y) font-size=font.clone()>{l.text}</text>
+                    }).collect_view()
+                }}
             </g>
             <g class="scale">
                 {move || {

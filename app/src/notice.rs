@@ -24,7 +24,7 @@ pub fn ImportPage() -> impl IntoView {
     view! {
         <section class="import">
             <h1>{t!(i18n, import_title)}</h1>
-            <p>{t!(i18n, import_help)}</p>
+            <label for="notice-text" class="block">{t!(i18n, import_help)}</label>
             <textarea id="notice-text" rows="14" prop:value=move || text.get()
                 on:input=move |ev| { text.set(event_target_value(&ev)); import.value().set(None); }></textarea>
             <div class="actions">

@@ -100,3 +100,15 @@ pub fn textarea_text(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// A map preset's name in the UI language.
+pub fn view_label(i18n: leptos_i18n::I18nContext<Locale>, id: &str) -> &'static str {
+    match id {
+        "region" => t_string!(i18n, map_view_region),
+        "matsu" => t_string!(i18n, map_view_matsu),
+        "kinmen" => t_string!(i18n, map_view_kinmen),
+        "penghu" => t_string!(i18n, map_view_penghu),
+        "xiaoliuqiu" => t_string!(i18n, map_view_xiaoliuqiu),
+        _ => t_string!(i18n, map_view_taiwan),
+    }
+}

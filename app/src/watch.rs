@@ -175,11 +175,15 @@ fn AlertRow(a: Alert, can_ack: bool) -> impl IntoView {
             <span class="what">{move || alert_label(i18n, kind)}</span>
             <a href=format!("/faults/{}", a.fault_id)>{a.summary.clone()}</a>
             <time>{taipei(&a.raised_at)}</time>
+            // A plain form too: without JavaScript the acknowledgement posts
+            // to the server, which answers with the board again.
             {can_ack.then(|| view! {
-                <button class="ack" data-ack=id disabled=move || ack.pending().get()
-                    on:click=move |_| { ack.dispatch(id); }>
-                    {t!(i18n, watch_ack)}
-                </button>
+                <form class="ack-form" method="post" action=format!("/alerts/{id}/ack")
+                    on:submit=move |ev| { ev.prevent_default(); ack.dispatch(id); }>
+                    <button type="submit" class="ack" data-ack=id disabled=move || ack.pending().get()>
+                        {t!(i18n, watch_ack)}
+                    </button>
+                </form>
             })}
             {move || failed().map(|m| view! { <span class="error">{m}</span> })}
         </li>

@@ -1,18 +1,21 @@
-//! Plain HTML form posts: the fault forms work without JavaScript (and
-//! before the wasm has loaded). A post is validated and stored by the same
-//! registry methods as the API and the server functions. Saved: a redirect
-//! to the fault's page. Refused: the page is rendered again with what was
-//! typed and every error beside its field ([`app::FormEcho`]), with the
-//! error's status (422 invalid, 409 conflict).
+//! Plain HTML form posts: the fault, maintenance and asset forms work
+//! without JavaScript (and before the wasm has loaded). A post is validated
+//! and stored by the same registry methods as the API and the server
+//! functions. Saved: a redirect (303) to the record's page. Refused: the page
+//! is rendered again with what was typed and every error beside its field
+//! ([`app::FormEcho`]), with the error's status (422 invalid, 409 conflict).
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use leptos::prelude::*;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use shared::api::ApiError;
+use shared::assets::AssetForm;
 use shared::fault::FaultForm;
+use shared::maintenance::MaintenanceForm;
 
 use crate::auth::Caller;
 use crate::Registry;
@@ -26,9 +29,14 @@ pub struct Pages {
 }
 
 impl Pages {
-    /// The page at the post's own address, rendered whole (as without
-    /// JavaScript), with `echo` in the render's context.
-    async fn render(&self, parts: axum::http::request::Parts, echo: app::FormEcho) -> Response {
+    /// The page at `page` (the post's own address when `None`), rendered
+    /// whole (as without JavaScript), with `echo` in the render's context.
+    async fn render_at(
+        &self,
+        parts: axum::http::request::Parts,
+        page: Option<&str>,
+        echo: app::FormEcho,
+    ) -> Response {
         let status = StatusCode::from_u16(echo.error.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let (backend, options) = (self.backend.clone(), self.options.clone());
         let handler = leptos_axum::render_app_async_with_context(
@@ -40,27 +48,51 @@ impl Pages {
         );
         let mut parts = parts;
         parts.method = Method::GET;
+        if let Some(uri) = page.and_then(|p| p.parse().ok()) {
+            parts.uri = uri;
+        }
         let mut resp = handler(Request::from_parts(parts, Body::empty())).await;
         *resp.status_mut() = status;
         resp
     }
+
+    async fn render(&self, parts: axum::http::request::Parts, echo: app::FormEcho) -> Response {
+        self.render_at(parts, None, echo).await
+    }
 }
 
-/// A fault form as posted: its fields, and the version an edit was made on.
+/// A form post's answer: saved (see the record's page) or refused (the
+/// page again with the echo).
+fn saved(to: String) -> Response {
+    Redirect::to(&to).into_response()
+}
+
+/// A form as posted: its fields, and the version an edit was made on.
 #[derive(Deserialize)]
-struct FaultPost {
+struct Post<F> {
     #[serde(flatten)]
-    form: FaultForm,
+    form: F,
     #[serde(default)]
     version: String,
 }
 
-async fn read_form(req: Request) -> Result<(axum::http::request::Parts, FaultPost), Response> {
+impl<F> Post<F> {
+    fn version(&self) -> Result<i64, ApiError> {
+        self.version
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request("an edit needs the version it was made on"))
+    }
+}
+
+async fn read_form<F: DeserializeOwned>(
+    req: Request,
+) -> Result<(axum::http::request::Parts, Post<F>), Response> {
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, crate::web::BODY_LIMIT)
         .await
         .map_err(|_| crate::api::Error(crate::api::body_too_large()).into_response())?;
-    let post = serde_urlencoded::from_bytes::<FaultPost>(&bytes).map_err(|e| {
+    let post = serde_urlencoded::from_bytes::<Post<F>>(&bytes).map_err(|e| {
         crate::api::Error(ApiError::bad_request(format!(
             "the form cannot be read: {e}"
         )))
@@ -71,14 +103,14 @@ async fn read_form(req: Request) -> Result<(axum::http::request::Parts, FaultPos
 
 /// `POST /faults/new`: logs a fault from the plain form.
 pub async fn new_fault(State(pages): State<Pages>, Caller(who): Caller, req: Request) -> Response {
-    let (parts, post) = match read_form(req).await {
+    let (parts, post) = match read_form::<FaultForm>(req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
     match pages.reg.create_fault(&who.actor(), &post.form).await {
-        Ok(f) => Redirect::to(&format!("/faults/{}", f.id)).into_response(),
+        Ok(f) => saved(format!("/faults/{}", f.id)),
         Err(error) => {
-            let echo = echo(None, None, &post.form, error);
+            let echo = echo("fault", None, None, &post.form, error);
             pages.render(parts, echo).await
         }
     }
@@ -92,35 +124,166 @@ pub async fn edit_fault(
     Path(id): Path<i64>,
     req: Request,
 ) -> Response {
-    let (parts, post) = match read_form(req).await {
+    let (parts, post) = match read_form::<FaultForm>(req).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let Ok(version) = post.version.trim().parse::<i64>() else {
-        let error = ApiError::bad_request("an edit needs the version it was made on");
-        return pages
-            .render(parts, echo(Some(id), None, &post.form, error))
-            .await;
+    let version = match post.version() {
+        Ok(v) => v,
+        Err(error) => {
+            return pages
+                .render(parts, echo("fault", Some(id), None, &post.form, error))
+                .await
+        }
     };
     match pages
         .reg
         .update_fault(&who.actor(), id, version, &post.form)
         .await
     {
-        Ok(f) => Redirect::to(&format!("/faults/{}", f.id)).into_response(),
+        Ok(f) => saved(format!("/faults/{}", f.id)),
         Err(error) => {
-            let echo = echo(Some(id), Some(version), &post.form, error);
+            let echo = echo("fault", Some(id), Some(version), &post.form, error);
             pages.render(parts, echo).await
         }
     }
 }
 
-fn echo(id: Option<i64>, version: Option<i64>, form: &FaultForm, error: ApiError) -> app::FormEcho {
+/// `POST /maintenance`: records planned maintenance from the plain form.
+pub async fn new_maintenance(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<MaintenanceForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match pages.reg.record_maintenance(&who.actor(), &post.form).await {
+        Ok(_) => saved("/maintenance".into()),
+        Err(error) => {
+            let echo = echo("maintenance", None, None, &post.form, error);
+            pages.render(parts, echo).await
+        }
+    }
+}
+
+/// The completion form of one maintenance row.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct CompletionForm {
+    completed_on: String,
+}
+
+/// `POST /maintenance/{id}/complete`: marks work completed; refused (the
+/// maintenance page again, with the error) when it changed meanwhile.
+pub async fn complete_maintenance(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<CompletionForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let result = match (
+        post.version(),
+        chrono::NaiveDate::parse_from_str(post.form.completed_on.trim(), "%Y-%m-%d").ok(),
+    ) {
+        (Err(e), _) => Err(e),
+        (_, None) => Err(ApiError {
+            field: Some("completed_on".into()),
+            ..ApiError::bad_request("expected a date such as 2026-02-14")
+        }),
+        (Ok(version), Some(day)) => {
+            pages
+                .reg
+                .complete_maintenance(&who.actor(), id, version, day)
+                .await
+        }
+    };
+    match result {
+        Ok(_) => saved("/maintenance".into()),
+        Err(error) => {
+            let version = post.version().ok();
+            let echo = echo("maintenance-complete", Some(id), version, &post.form, error);
+            pages.render_at(parts, Some("/maintenance"), echo).await
+        }
+    }
+}
+
+/// `POST /assets/new`: adds an asset from the plain form.
+pub async fn new_asset(State(pages): State<Pages>, Caller(who): Caller, req: Request) -> Response {
+    let (parts, post) = match read_form::<AssetForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match pages.reg.create_asset(&who.actor(), &post.form).await {
+        Ok(a) => saved(format!("/assets/{}", a.id)),
+        Err(error) => {
+            let echo = echo("asset", None, None, &post.form, error);
+            pages.render(parts, echo).await
+        }
+    }
+}
+
+/// `POST /assets/{id}`: saves an asset edit; a stale version is a conflict.
+pub async fn edit_asset(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<AssetForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let result = match post.version() {
+        Ok(version) => {
+            pages
+                .reg
+                .update_asset(&who.actor(), id, version, &post.form)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(a) => saved(format!("/assets/{}", a.id)),
+        Err(error) => {
+            let echo = echo("asset", Some(id), post.version().ok(), &post.form, error);
+            pages.render(parts, echo).await
+        }
+    }
+}
+
+fn echo<F: Serialize>(
+    form: &str,
+    id: Option<i64>,
+    version: Option<i64>,
+    values: &F,
+    error: ApiError,
+) -> app::FormEcho {
     app::FormEcho {
-        form: "fault".into(),
+        form: form.into(),
         id,
         version,
-        values: serde_json::to_value(form).unwrap_or_default(),
+        values: serde_json::to_value(values).unwrap_or_default(),
         error,
+    }
+}
+
+/// `POST /alerts/{id}/ack`: the duty watch acknowledges an alert from the
+/// board's plain form; back to the board either way (an alert already
+/// acknowledged, by someone else first, is no error to show).
+pub async fn ack_alert(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match pages.reg.ack_alert(&who.actor(), id).await {
+        Ok(_) => saved("/watch".into()),
+        Err(e) if e.error == "conflict" => saved("/watch".into()),
+        Err(e) => crate::api::Error(e).into_response(),
     }
 }

@@ -107,6 +107,11 @@ pub const RULES: &[Rule] = &[
     r("GET", "/kiosk", Public),
     r("POST", "/faults/new", Signed(WriteData)),
     r("POST", "/faults/{id}", Signed(WriteData)),
+    r("POST", "/maintenance", Signed(WriteData)),
+    r("POST", "/maintenance/{id}/complete", Signed(WriteData)),
+    r("POST", "/assets/new", Signed(WriteData)),
+    r("POST", "/assets/{id}", Signed(WriteData)),
+    r("POST", "/alerts/{id}/ack", Signed(Acknowledge)),
     // Pages that only some roles use
     r("GET", "/faults/new", Signed(WriteData)),
     r("GET", "/import", Signed(WriteData)),

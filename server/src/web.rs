@@ -238,6 +238,14 @@ pub fn router(
     let page_forms = Router::new()
         .route("/faults/new", post(crate::forms::new_fault))
         .route("/faults/{id}", post(crate::forms::edit_fault))
+        .route("/maintenance", post(crate::forms::new_maintenance))
+        .route(
+            "/maintenance/{id}/complete",
+            post(crate::forms::complete_maintenance),
+        )
+        .route("/assets/new", post(crate::forms::new_asset))
+        .route("/assets/{id}", post(crate::forms::edit_asset))
+        .route("/alerts/{id}/ack", post(crate::forms::ack_alert))
         .with_state(form_pages);
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(crate::auth::SESSION_COOKIE)

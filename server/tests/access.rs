@@ -167,6 +167,11 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/signout", Some(Read)),
         ("POST", "/faults/new", Some(WriteData)),
         ("POST", "/faults/{id}", Some(WriteData)),
+        ("POST", "/maintenance", Some(WriteData)),
+        ("POST", "/maintenance/{id}/complete", Some(WriteData)),
+        ("POST", "/assets/new", Some(WriteData)),
+        ("POST", "/assets/{id}", Some(WriteData)),
+        ("POST", "/alerts/{id}/ack", Some(Acknowledge)),
     ];
     let mutating: Vec<_> = RULES.iter().filter(|r| r.method != "GET").collect();
     assert_eq!(

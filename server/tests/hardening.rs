@@ -759,8 +759,16 @@ fn enc(s: &str) -> String {
 }
 
 fn fault_form_body(f: &shared::fault::FaultForm, version: i64) -> String {
+    form_body(f, Some(version))
+}
+
+/// A form's fields (and the version it was made on) as a browser posts them.
+fn form_body<F: serde::Serialize>(f: &F, version: Option<i64>) -> String {
     let v = serde_json::to_value(f).expect("form");
-    let mut parts = vec![format!("version={version}")];
+    let mut parts: Vec<String> = version
+        .map(|v| format!("version={v}"))
+        .into_iter()
+        .collect();
     if let Some(m) = v.as_object() {
         for (k, v) in m {
             parts.push(format!("{k}={}", enc(v.as_str().unwrap_or_default())));
@@ -1469,6 +1477,206 @@ async fn field_length_limits_hold_on_every_path() {
             reg.event_count().await.expect("events"),
             events,
             "{engine}: something was stored"
+        );
+    }
+}
+
+/// The text of the field error beside `field` in a rendered page.
+fn field_error(body: &str, field: &str) -> String {
+    body.split(&format!("data-field=\"{field}\" class=\"field-error\">"))
+        .nth(1)
+        .and_then(|rest| rest.split("</span>").next())
+        .unwrap_or_default()
+        .trim_start_matches("<!>")
+        .to_string()
+}
+
+/// Issue 11.19: the maintenance and asset forms work without JavaScript as
+/// the fault forms do: plain posts, the same validation and roles, a refused
+/// post re-rendered with what was typed (escaped) and the error beside its
+/// field, a stale edit refused with a conflict, nothing half-written.
+#[tokio::test]
+async fn maintenance_and_asset_forms_work_without_javascript() {
+    use shared::assets::AssetForm;
+    use shared::maintenance::MaintenanceForm;
+    for (engine, reg, url) in registries("nojs_forms").await {
+        let app = app(&reg, &url).await;
+        let mut cookies = std::collections::BTreeMap::new();
+        for (name, role) in [("officer", Role::Officer), ("briefing", Role::Briefing)] {
+            reg.add_user("test", name, role, PASSWORD)
+                .await
+                .expect("user");
+            let r = sign_in(&app, None, name, PASSWORD).await;
+            cookies.insert(name, set_cookie(&r).expect("cookie"));
+        }
+        let officer = cookies["officer"].as_str();
+
+        // Maintenance: a refused post keeps the text and names the field.
+        let mut m = MaintenanceForm {
+            cable: String::new(),
+            eta: "2026-04".into(),
+            description: "</textarea><script>alert(1)</script> splice check".into(),
+            alternate_routes: "EAC1".into(),
+        };
+        let r = post_form(&app, "/maintenance", officer, &form_body(&m, None)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        assert!(
+            r.body
+                .contains("&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt; splice check"),
+            "{engine}: typed description kept"
+        );
+        assert!(!r.body.contains("<script>alert(1)"), "{engine}: escaped");
+        assert!(
+            !field_error(&r.body, "cable").is_empty(),
+            "{engine}: cable error beside the field"
+        );
+        assert!(
+            reg.maintenance().await.expect("list").is_empty(),
+            "{engine}: nothing recorded"
+        );
+        m.cable = "TDM2".into();
+        m.description = "splice check".into();
+        let r = post_form(&app, "/maintenance", officer, &form_body(&m, None)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        let work = reg.maintenance().await.expect("list");
+        assert_eq!(work.len(), 1, "{engine}");
+        let id = work[0].id;
+        let r = page(&app, "/maintenance", officer).await;
+        assert!(
+            r.body
+                .contains(&format!("action=\"/maintenance/{id}/complete\"")),
+            "{engine}: a completion form per row"
+        );
+        // Completion: a missing date is refused on the maintenance page.
+        let complete = format!("/maintenance/{id}/complete");
+        let r = post_form(&app, &complete, officer, "version=1&completed_on=").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{engine}");
+        assert!(
+            r.body.contains("maintenance-list"),
+            "{engine}: the page again"
+        );
+        assert!(
+            r.body.contains("2026-02-14"),
+            "{engine}: the error says what is expected"
+        );
+        let r = post_form(
+            &app,
+            &complete,
+            cookies["briefing"].as_str(),
+            "version=1&completed_on=2026-03-01",
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{engine}: a reader cannot complete"
+        );
+        let r = post_form(
+            &app,
+            &complete,
+            officer,
+            "version=1&completed_on=2026-03-01",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{engine}");
+        assert!(
+            reg.maintenance().await.expect("list").is_empty(),
+            "{engine}: completed"
+        );
+        let r = post_form(
+            &app,
+            &complete,
+            officer,
+            "version=1&completed_on=2026-03-02",
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CONFLICT,
+            "{engine}: a second completion is stale"
+        );
+
+        // Assets: the same shape.
+        let mut a = AssetForm {
+            name: "Dongyin <b>LEO</b> dish".into(),
+            kind: "sat_terminal".into(),
+            status: "ready".into(),
+            lat: "26.37".into(),
+            lon: "east".into(),
+            region: "Matsu".into(),
+            ..Default::default()
+        };
+        let r = post_form(&app, "/assets/new", officer, &form_body(&a, None)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        assert!(
+            r.body
+                .contains("value=\"Dongyin &lt;b&gt;LEO&lt;/b&gt; dish\""),
+            "{engine}: typed name kept"
+        );
+        assert!(
+            !field_error(&r.body, "lon").is_empty(),
+            "{engine}: lon error beside the field"
+        );
+        let r = post_form(
+            &app,
+            "/assets/new",
+            cookies["briefing"].as_str(),
+            &form_body(&a, None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{engine}");
+        a.lon = "120.49".into();
+        let r = post_form(&app, "/assets/new", officer, &form_body(&a, None)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        let at = r
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let asset_id: i64 = at
+            .trim_start_matches("/assets/")
+            .parse()
+            .expect("asset id in the redirect");
+        let r = page(&app, &at, officer).await;
+        assert!(
+            r.body.contains("name=\"lon\" value=\"120.49\""),
+            "{engine}: the edit form has its values"
+        );
+        a.notes = "moved to the harbour".into();
+        let r = post_form(&app, &at, officer, &form_body(&a, Some(1))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{engine}");
+        a.notes = "a second officer's note".into();
+        let r = post_form(&app, &at, officer, &form_body(&a, Some(1))).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{engine}: stale edit");
+        assert!(
+            r.body.contains("a second officer"),
+            "{engine}: text kept on a conflict"
+        );
+        let saved = reg.asset(asset_id).await.expect("asset").asset;
+        assert_eq!(
+            saved.draft.notes, "moved to the harbour",
+            "{engine}: not overwritten"
         );
     }
 }

@@ -5,7 +5,7 @@
 //! further than [`MAX_STATION_TO_ROUTE_END_KM`] from both ends leaves the
 //! fault unplaced.
 
-use geo::{Distance, Geodesic, InterpolatePoint, Point};
+use geo::{Densify, Distance, Geodesic, InterpolatePoint, LineString, Point};
 use serde::{Deserialize, Serialize};
 
 /// How far a reference station may lie from a route end and still anchor it.
@@ -20,6 +20,29 @@ pub struct Placement {
     pub along_km: f64,
     /// True when the stated km exceeds the route's length (pin clamped to the far end).
     pub beyond_route: bool,
+}
+
+/// The longest straight (lon/lat) step a drawn route may take, in km.
+///
+/// A GeoJSON LineString (RFC 7946) and the SVG map join vertices with straight
+/// lines in lon/lat, while pins are placed along the geodesic: on a 200 km
+/// segment the two part by up to 0.7 km. With a vertex at least every
+/// `DENSIFY_KM` they agree within a few metres (the gap grows with the square
+/// of the step).
+pub const DENSIFY_KM: f64 = 10.0;
+
+/// `route` with vertices added along each segment's geodesic so that no step
+/// is longer than `max_km`. The original vertices are kept, in order.
+pub fn densify(route: &[(f64, f64)], max_km: f64) -> Vec<(f64, f64)> {
+    if route.len() < 2 || !max_km.is_finite() || max_km <= 0.0 {
+        return route.to_vec();
+    }
+    let line: LineString<f64> = route.iter().copied().collect();
+    Geodesic
+        .densify(&line, max_km * 1000.0)
+        .coords()
+        .map(|c| (c.x, c.y))
+        .collect()
 }
 
 /// Geodesic length of a route given as (lon, lat) points, in km.
@@ -141,7 +164,73 @@ mod tests {
         assert!((p.lon - 120.49).abs() < 1e-9 && (p.lat - 26.37).abs() < 1e-9);
     }
 
+    /// Distance in km from `p` to the route as it is drawn: straight lines in
+    /// lon/lat between vertices (what GeoJSON and the SVG map show).
+    fn off_drawn_line_km(route: &[(f64, f64)], p: (f64, f64)) -> f64 {
+        let target = Point::new(p.0, p.1);
+        route
+            .windows(2)
+            .flat_map(|w| {
+                (0..=200).map(move |i| {
+                    let t = f64::from(i) / 200.0;
+                    Point::new(
+                        w[0].0 + (w[1].0 - w[0].0) * t,
+                        w[0].1 + (w[1].1 - w[0].1) * t,
+                    )
+                })
+            })
+            .map(|q| Geodesic.distance(q, target))
+            .fold(f64::INFINITY, f64::min)
+            / 1000.0
+    }
+
+    #[test]
+    fn densifying_keeps_the_vertices_and_the_length() {
+        let r = tdm2();
+        let d = densify(&r, DENSIFY_KM);
+        assert!(
+            d.len() as f64 >= (route_length_km(&r) / DENSIFY_KM).ceil(),
+            "{} vertices",
+            d.len()
+        );
+        assert_eq!(d.first(), r.first());
+        assert_eq!(d.last(), r.last());
+        for v in &r {
+            assert!(d.contains(v), "vertex {v:?} kept");
+        }
+        for w in d.windows(2) {
+            let step = Geodesic.distance(Point::new(w[0].0, w[0].1), Point::new(w[1].0, w[1].1));
+            assert!(step <= DENSIFY_KM * 1000.0 + 1.0, "step {step} m");
+        }
+        assert!((route_length_km(&d) - route_length_km(&r)).abs() < 0.01);
+        assert_eq!(densify(&r[..1], DENSIFY_KM), r[..1].to_vec());
+    }
+
+    #[test]
+    fn a_long_segment_draws_away_from_its_pins_until_densified() {
+        // One 200 km sea segment, as EAC1 had: the pin at its middle lies
+        // well off the straight lon/lat line, and on it once densified.
+        let r = vec![(121.3832, 25.15), (122.0, 27.0)];
+        let mid = route_length_km(&r) / 2.0;
+        let p = place(&r, r[0], mid).expect("placed");
+        assert!(off_drawn_line_km(&r, (p.lon, p.lat)) > 0.1);
+        let d = densify(&r, DENSIFY_KM);
+        let p = place(&d, d[0], mid).expect("placed");
+        assert!(off_drawn_line_km(&d, (p.lon, p.lat)) < 0.02);
+    }
+
     proptest! {
+        #[test]
+        fn every_cable_pin_lies_on_its_drawn_route(i in 0usize..64, frac in 0.0f64..1.0) {
+            let cables = crate::reference::cables().expect("reference");
+            let routed: Vec<_> = cables.iter().filter(|c| c.route.len() >= 2).collect();
+            let c = routed[i % routed.len()];
+            let km = route_length_km(&c.route) * frac;
+            let p = place(&c.route, c.route[0], km).expect("placed");
+            let off = off_drawn_line_km(&c.route, (p.lon, p.lat));
+            prop_assert!(off < 0.05, "{} at {km:.1} km: {off:.3} km off the drawn line", c.abbrev);
+        }
+
         #[test]
         fn pin_lies_on_route_at_stated_distance(frac in 0.0f64..1.0) {
             let r = tdm2();

@@ -429,9 +429,19 @@ impl View {
     /// An SVG path (`M x y L x y …`) for a (lon, lat) line.
     pub fn path(&self, line: &[(f64, f64)]) -> String {
         let mut out = String::new();
+        let mut last = String::new();
         for (i, &(lon, lat)) in line.iter().enumerate() {
             let (x, y) = self.project(lon, lat);
-            out.push_str(&format!("{}{x:.1} {y:.1} ", if i == 0 { "M" } else { "L" }));
+            // A densified route has vertices closer than the path's precision:
+            // a point that rounds to the one before adds nothing.
+            let point = format!("{x:.1} {y:.1}");
+            if i > 0 && point == last && i + 1 < line.len() {
+                continue;
+            }
+            out.push_str(if i == 0 { "M" } else { "L" });
+            out.push_str(&point);
+            out.push(' ');
+            last = point;
         }
         out.trim_end().to_string()
     }
@@ -554,6 +564,131 @@ impl View {
             d.push_str("Z ");
         }
         d.trim_end().to_string()
+    }
+}
+
+/// A name written on the map: a cable's abbreviation or a station's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapLabel {
+    /// `cable` or `station`.
+    pub class: &'static str,
+    /// The cable abbreviation or station id the label belongs to.
+    pub of: String,
+    pub text: String,
+    /// The text's start (left end of its baseline), in SVG units.
+    pub x: f64,
+    pub y: f64,
+    /// The box the text takes (x, y, w, h), in SVG units.
+    pub rect: (f64, f64, f64, f64),
+}
+
+/// Label size on screen, in SVG units at the preset's own zoom.
+pub const LABEL_FONT: f64 = 12.0;
+
+/// Estimated width of `text` in em: CJK characters are square, Latin about
+/// 0.6 em (the system sans-serif fonts the style sheet names).
+fn text_em(text: &str) -> f64 {
+    text.chars()
+        .map(|c| if u32::from(c) >= 0x2E80 { 1.0 } else { 0.62 })
+        .sum()
+}
+
+fn overlaps(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+    a.0 < b.0 + b.2 && b.0 < a.0 + a.2 && a.1 < b.1 + b.3 && b.1 < a.1 + a.3
+}
+
+impl View {
+    /// The labels that fit the visible box `(x, y, w, h)` at symbol scale `k`
+    /// (1 at the preset's zoom, halved for each step in): faulted cables
+    /// first, then landing stations, then cables in service; a label that
+    /// would overlap one already placed, or leave the box, is left out, so
+    /// zooming in shows more names. Stations are named in the UI language.
+    pub fn labels(
+        &self,
+        data: &MapData,
+        visible: (f64, f64, f64, f64),
+        k: f64,
+        english: bool,
+    ) -> Vec<MapLabel> {
+        let font = LABEL_FONT * k;
+        let pad = 2.0 * k;
+        let inside = |(px, py): (f64, f64)| {
+            px >= visible.0
+                && py >= visible.1
+                && px <= visible.0 + visible.2
+                && py <= visible.1 + visible.3
+        };
+        // (rank, class, of, text, anchor)
+        type Candidate = (u8, &'static str, String, String, (f64, f64));
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for c in &data.cables {
+            // The middle of the part of the route that is in view.
+            let shown: Vec<(f64, f64)> = c
+                .route
+                .iter()
+                .map(|&(lon, lat)| self.project(lon, lat))
+                .filter(|p| inside(*p))
+                .collect();
+            let Some(&(px, py)) = shown.get(shown.len() / 2) else {
+                continue;
+            };
+            let rank = if c.state == CableState::InService {
+                2
+            } else {
+                0
+            };
+            candidates.push((
+                rank,
+                "cable",
+                c.abbrev.clone(),
+                c.abbrev.clone(),
+                (px + 4.0 * k, py - 4.0 * k),
+            ));
+        }
+        for s in &data.stations {
+            let p = self.project(s.lon, s.lat);
+            if !inside(p) {
+                continue;
+            }
+            let name = if english { &s.name_en } else { &s.name_zh };
+            candidates.push((
+                1,
+                "station",
+                s.id.clone(),
+                name.clone(),
+                (p.0 + 6.0 * k, p.1 + 4.0 * k),
+            ));
+        }
+        // Stable: within a rank, the data's order.
+        candidates.sort_by_key(|c| c.0);
+        let mut placed: Vec<MapLabel> = Vec::new();
+        for (_, class, of, text, (x, y)) in candidates {
+            if text.is_empty() {
+                continue;
+            }
+            let w = text_em(&text) * font;
+            let rect = (
+                x - pad,
+                y - font - pad,
+                w + 2.0 * pad,
+                font * 1.25 + 2.0 * pad,
+            );
+            let fits = rect.0 >= visible.0
+                && rect.1 >= visible.1
+                && rect.0 + rect.2 <= visible.0 + visible.2
+                && rect.1 + rect.3 <= visible.1 + visible.3;
+            if fits && !placed.iter().any(|l| overlaps(l.rect, rect)) {
+                placed.push(MapLabel {
+                    class,
+                    of,
+                    text,
+                    x,
+                    y,
+                    rect,
+                });
+            }
+        }
+        placed
     }
 }
 
@@ -690,5 +825,75 @@ mod tests {
         assert_eq!(tdm2["geometry"]["type"], "LineString");
         assert_eq!(tdm2["properties"]["state"], "cut");
         assert_eq!(tdm2["properties"]["geometry_quality"], "schematic");
+    }
+
+    fn labels_for(view: &str, zoom: u8, english: bool) -> (View, Vec<MapLabel>) {
+        let (cs, st, faults) = notice_faults();
+        let d = map_data(&cs, &st, &faults, &[]);
+        let v = View::by_id(view);
+        let s = f64::from(1u32 << zoom);
+        let (w, h) = (MAP_WIDTH / s, v.height() / s);
+        let (x, y) = ((MAP_WIDTH - w) / 2.0, (v.height() - h) / 2.0);
+        let labels = v.labels(&d, (x, y, w, h), 1.0 / s, english);
+        for l in &labels {
+            assert!(l.rect.0 >= x && l.rect.1 >= y, "{} inside", l.text);
+            assert!(
+                l.rect.0 + l.rect.2 <= x + w && l.rect.1 + l.rect.3 <= y + h,
+                "{} inside",
+                l.text
+            );
+        }
+        for (i, a) in labels.iter().enumerate() {
+            for b in &labels[i + 1..] {
+                assert!(!overlaps(a.rect, b.rect), "{} overlaps {}", a.text, b.text);
+            }
+        }
+        (v, labels)
+    }
+
+    #[test]
+    fn map_labels_fit_the_view_without_overlapping_and_favour_faulted_cables() {
+        let (_, taiwan) = labels_for("taiwan", 0, false);
+        let cables: Vec<&str> = taiwan
+            .iter()
+            .filter(|l| l.class == "cable")
+            .map(|l| l.text.as_str())
+            .collect();
+        // The notice's faulted cables are named before any cable in service.
+        for c in ["TDM2", "TSE-1"] {
+            assert!(cables.contains(&c), "{c} labelled: {cables:?}");
+        }
+        assert!(
+            taiwan.iter().any(|l| l.class == "station"),
+            "stations named"
+        );
+        // An island's own view names its stations.
+        let (_, matsu) = labels_for("matsu", 0, false);
+        let names: Vec<&str> = matsu.iter().map(|l| l.text.as_str()).collect();
+        assert!(
+            names.contains(&"南竿") && names.contains(&"東引"),
+            "{names:?}"
+        );
+        let (_, zoomed) = labels_for("taiwan", 2, false);
+        assert!(!zoomed.is_empty(), "zoomed in, what is in view is named");
+        // Station names follow the UI language.
+        let (_, en) = labels_for("taiwan", 0, true);
+        let zh_names: Vec<&str> = taiwan
+            .iter()
+            .filter(|l| l.class == "station")
+            .map(|l| l.text.as_str())
+            .collect();
+        let en_names: Vec<&str> = en
+            .iter()
+            .filter(|l| l.class == "station")
+            .map(|l| l.text.as_str())
+            .collect();
+        assert!(
+            zh_names
+                .iter()
+                .all(|n| n.chars().any(|c| u32::from(c) >= 0x2E80)),
+            "{zh_names:?}"
+        );
+        assert!(en_names.iter().all(|n| n.is_ascii()), "{en_names:?}");
     }
 }

@@ -216,6 +216,9 @@ pub fn cables() -> Result<Vec<Cable>, ReferenceError> {
                             }
                         })
                         .collect::<Result<Vec<_>, _>>()?;
+                    // Densified, so that the drawn line and the pins placed
+                    // along its geodesic agree (see `chainage::DENSIFY_KM`).
+                    let pts = crate::chainage::densify(&pts, crate::chainage::DENSIFY_KM);
                     (Some(field(rr, 1).to_string()), pts)
                 }
                 None => (None, Vec::new()),

@@ -159,6 +159,13 @@ pub struct Browser {
 
 /// Starts chromedriver and a headless Chromium with a fresh profile.
 pub async fn start_browser(name: &str) -> Result<Browser> {
+    start_browser_with(name, true).await
+}
+
+/// As [`start_browser`], with the pages' JavaScript on or off. With it off
+/// the pages run no script at all (as for a reader whose browser blocks it,
+/// or before the wasm has loaded); WebDriver can still read the page.
+pub async fn start_browser_with(name: &str, javascript: bool) -> Result<Browser> {
     let port = free_port()?;
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -182,7 +189,10 @@ pub async fn start_browser(name: &str) -> Result<Browser> {
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=zh-TW",
                 format!("--user-data-dir={}", profile.display())
-            ]
+            ],
+            "prefs": {
+                "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 }
+            }
         }
     });
     let caps = match caps {
@@ -223,6 +233,13 @@ pub async fn js_string(c: &Client, expr: &str) -> Result<String> {
 
 /// Signs in through the sign-in page as `user` and waits for the list to hydrate.
 pub async fn sign_in(c: &Client, base: &str, user: &str) -> Result<()> {
+    sign_in_plain(c, base, user).await?;
+    wait_hydrated(c).await
+}
+
+/// Signs in through the sign-in page (a plain form post: it needs no
+/// JavaScript) and waits until the page names the user.
+pub async fn sign_in_plain(c: &Client, base: &str, user: &str) -> Result<()> {
     c.goto(&format!("{base}/signin")).await?;
     c.find(Locator::Id("username"))
         .await?
@@ -242,8 +259,47 @@ pub async fn sign_in(c: &Client, base: &str, user: &str) -> Result<()> {
         .map(|t| t.starts_with(user))
         .unwrap_or(false)
     })
-    .await?;
-    wait_hydrated(c).await
+    .await
+}
+
+/// axe-core's script (npm `axe-core`, installed by `cargo xtask setup`).
+pub fn axe_script() -> Result<String> {
+    let path = std::env::var("CABLEWATCH_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/npm/node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (cargo xtask setup installs axe-core)",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the current page against WCAG 2.1 A and AA and returns
+/// each violation as `rule (impact): target, …`.
+pub async fn axe_violations(c: &Client, axe: &str) -> Result<Vec<String>> {
+    c.execute(axe, vec![]).await.context("loading axe-core")?;
+    let v = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})\
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' +\
+                   v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + (n.failureSummary || '').split('\\n').slice(1, 2).join('')).join(' | '))))\
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .context("running axe-core")?;
+    Ok(v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// One JSON request with a bearer token: (status, JSON body or Null).

@@ -353,9 +353,29 @@ fn setup(browser: bool) -> Result<()> {
         } else {
             apt_install("chromium chromium-driver")?;
         }
+        step(&format!(
+            "setup: npm axe-core@{AXE_VERSION} (accessibility checks in the browser tests)"
+        ));
+        let dir = root().join("target/npm");
+        let installed = dir.join("node_modules/axe-core/package.json");
+        let have_it = std::fs::read_to_string(&installed)
+            .map(|t| t.contains(&format!("\"version\": \"{AXE_VERSION}\"")))
+            .unwrap_or(false);
+        if have_it {
+            eprintln!("   axe-core {AXE_VERSION} already installed");
+        } else {
+            std::fs::create_dir_all(&dir)?;
+            run(Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .arg(format!("axe-core@{AXE_VERSION}")))?;
+        }
     }
     Ok(())
 }
+
+/// The axe-core release the browser tests run (npm).
+const AXE_VERSION: &str = "4.14.1";
 
 /// Installs Debian packages (through sudo when not root), showing apt's progress.
 fn apt_install(packages: &str) -> Result<()> {
