@@ -51,6 +51,7 @@ pub struct Server {
     pub db: String,
     pub port: u16,
     proc: Option<Guard>,
+    demo: bool,
     _dir: PathBuf,
 }
 
@@ -94,10 +95,15 @@ pub fn token(db: &str, user: &str) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
-fn spawn_server(db: &str, port: u16) -> Result<Guard> {
+fn spawn_server(db: &str, port: u16, demo: bool) -> Result<Guard> {
     let site = std::env::var("CABLEWATCH_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--addr", &addr];
+    if demo {
+        args.push("--demo");
+    }
     let child = Command::new(bin()?)
-        .args(["serve", "--demo", "--addr", &format!("127.0.0.1:{port}")])
+        .args(args)
         .env("CABLEWATCH_DATABASE_URL", db)
         .env("CABLEWATCH_SITE_ROOT", site)
         .stdout(Stdio::null())
@@ -125,16 +131,26 @@ pub async fn start_server(name: &str) -> Result<Server> {
     start_server_on(&db, dir).await
 }
 
-/// Starts a server on an existing database (users already added).
+/// Starts a server with the demo data on an existing database (users already added).
 pub async fn start_server_on(db: &str, dir: PathBuf) -> Result<Server> {
+    start(db, dir, true).await
+}
+
+/// Starts a server without demo data on an existing database.
+pub async fn start_plain_server_on(db: &str, dir: PathBuf) -> Result<Server> {
+    start(db, dir, false).await
+}
+
+async fn start(db: &str, dir: PathBuf, demo: bool) -> Result<Server> {
     let port = free_port()?;
-    let guard = spawn_server(db, port)?;
+    let guard = spawn_server(db, port, demo)?;
     listening(port).await?;
     Ok(Server {
         base: format!("http://127.0.0.1:{port}"),
         db: db.to_string(),
         port,
         proc: Some(guard),
+        demo,
         _dir: dir,
     })
 }
@@ -147,7 +163,7 @@ impl Server {
 
     /// Starts it again on the same port and database.
     pub async fn start(&mut self) -> Result<()> {
-        self.proc = Some(spawn_server(&self.db, self.port)?);
+        self.proc = Some(spawn_server(&self.db, self.port, self.demo)?);
         listening(self.port).await
     }
 }
