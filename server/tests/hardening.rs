@@ -1473,6 +1473,61 @@ async fn field_length_limits_hold_on_every_path() {
                 .is_some_and(|ls| ls.iter().any(|l| l["line"] == 10)),
             "{engine}: {v}"
         );
+        // The plain forms (no JavaScript): the same rule, named beside the field.
+        reg.add_user("test", "form-officer", Role::Officer, PASSWORD)
+            .await
+            .expect("user");
+        let cookie =
+            set_cookie(&sign_in(&app, None, "form-officer", PASSWORD).await).expect("cookie");
+        let events = reg.event_count().await.expect("events");
+        let mut form: shared::fault::FaultForm = serde_json::from_value(fault(8)).expect("form");
+        form.alternate_routes = long.clone();
+        let r = post_form(&app, "/faults/new", &cookie, &form_body(&form, None)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: fault form"
+        );
+        assert!(
+            !field_error(&r.body, "alternate_routes").is_empty(),
+            "{engine}: fault form error beside the field"
+        );
+        let m = shared::maintenance::MaintenanceForm {
+            cable: "TDM2".into(),
+            eta: "2026-04".into(),
+            description: long.clone(),
+            alternate_routes: String::new(),
+        };
+        let r = post_form(&app, "/maintenance", &cookie, &form_body(&m, None)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: maintenance form"
+        );
+        assert!(
+            !field_error(&r.body, "description").is_empty(),
+            "{engine}: maintenance error beside the field"
+        );
+        let a = shared::assets::AssetForm {
+            name: "ok".into(),
+            kind: "sat_terminal".into(),
+            status: "ready".into(),
+            lon: "119.95".into(),
+            lat: "26.16".into(),
+            region: "Matsu".into(),
+            notes: long.clone(),
+            ..Default::default()
+        };
+        let r = post_form(&app, "/assets/new", &cookie, &form_body(&a, None)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: asset form"
+        );
+        assert!(
+            !field_error(&r.body, "notes").is_empty(),
+            "{engine}: asset error beside the field"
+        );
         assert_eq!(
             reg.event_count().await.expect("events"),
             events,
