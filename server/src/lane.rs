@@ -34,16 +34,23 @@ pub fn start() -> std::io::Result<Handle> {
     Ok(handle)
 }
 
+/// Requests that only officers may make but that write nothing: notice
+/// previews parse up to 1 MiB and answer a large plan, none of which is a
+/// write's business to wait behind.
+const PREVIEWS: [&str; 2] = ["/api/v1/notices/preview", "/api/fn/preview_notice"];
+
 /// Whether a request writes to the event log: its rule needs the right to
-/// write data or to acknowledge alerts. (Account and access changes are rare
-/// and stay on the main runtime, with the reads those capabilities allow.)
+/// write data or to acknowledge alerts, and it is not a preview. (Account
+/// and access changes are rare and stay on the main runtime, with the reads
+/// those capabilities allow.)
 pub fn is_write(req: &Request) -> bool {
+    let path = req.uri().path();
     matches!(
-        policy::need(req.method(), req.uri().path()),
+        policy::need(req.method(), path),
         Some(Need::Signed(
             Capability::WriteData | Capability::Acknowledge
         ))
-    )
+    ) && !PREVIEWS.contains(&path)
 }
 
 /// Middleware: runs a write request (the whole stack below, handler and
@@ -90,5 +97,9 @@ mod tests {
         assert!(!is_write(&req("POST", "/api/v1/session")));
         assert!(!is_write(&req("GET", "/map")));
         assert!(!is_write(&req("POST", "/api/fn/audit")));
+        // Previews need an officer but write nothing.
+        assert!(!is_write(&req("POST", "/api/v1/notices/preview")));
+        assert!(!is_write(&req("POST", "/api/fn/preview_notice")));
+        assert!(is_write(&req("POST", "/api/v1/notices")));
     }
 }

@@ -312,6 +312,10 @@ pub struct Registry {
     live: crate::live::Live,
     /// Whether writes can be stored (a full disk says no).
     pub(crate) health: Arc<StorageHealth>,
+    /// One notice parse (and preview plan) at a time, server-wide: a notice
+    /// at the size limit costs tens of milliseconds of a core, and two at
+    /// once would take both cores from the writes and the live stream.
+    notice_work: Arc<tokio::sync::Semaphore>,
 }
 
 impl Registry {
@@ -335,6 +339,7 @@ impl Registry {
             asset_cache: Default::default(),
             live: Default::default(),
             health: Default::default(),
+            notice_work: Arc::new(tokio::sync::Semaphore::new(1)),
         };
         reg.load_reference().await?;
         Ok(reg)
@@ -563,25 +568,51 @@ impl Registry {
     /// Parses a notice off the async workers (a write lane's thread stays
     /// free for writes), after refusing text larger than any real notice.
     async fn parse(&self, text: &str) -> Result<shared::notice::ParsedNotice, ApiError> {
-        shared::notice::check_notice_size(text).map_err(|m| ApiError::new("too_large", m))?;
-        let (text, cables, stations) =
-            (text.to_string(), self.cables.clone(), self.stations.clone());
-        tokio::task::spawn_blocking(move || parse_notice(&text, &cables, &stations))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "the notice parser did not finish");
-                ApiError::internal()
-            })
+        self.notice_work(text, |_| Ok(())).await.map(|(p, ())| p)
     }
 
-    /// What importing `text` would change, without writing anything.
+    /// Parses `text` off the async workers (and off the write lane's
+    /// thread), one notice at a time server-wide, then runs `then` on the
+    /// parsed notice in the same blocking task.
+    async fn notice_work<T: Send + 'static>(
+        &self,
+        text: &str,
+        then: impl FnOnce(&shared::notice::ParsedNotice) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<(shared::notice::ParsedNotice, T), ApiError> {
+        shared::notice::check_notice_size(text).map_err(|m| ApiError::new("too_large", m))?;
+        let _permit = self
+            .notice_work
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal())?;
+        let (text, cables, stations) =
+            (text.to_string(), self.cables.clone(), self.stations.clone());
+        tokio::task::spawn_blocking(move || {
+            let parsed = parse_notice(&text, &cables, &stations);
+            let more = then(&parsed)?;
+            Ok((parsed, more))
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the notice parser did not finish");
+            ApiError::internal()
+        })?
+    }
+
+    /// What importing `text` would change, without writing anything. Parse
+    /// and plan run off the async workers; a preview never runs on the write
+    /// lane (`lane::is_write`).
     pub async fn preview_notice(&self, text: &str) -> Result<NoticeReport, ApiError> {
-        let parsed = self.parse(text).await?;
-        if !parsed.errors.is_empty() {
-            return Err(ApiError::bad_notice(parsed.errors));
-        }
+        shared::notice::check_notice_size(text).map_err(|m| ApiError::new("too_large", m))?;
         let existing = self.faults(true).await?;
-        let plan = plan_import(&parsed.notice, &existing).map_err(ApiError::bad_notice)?;
+        let (parsed, plan) = self
+            .notice_work(text, move |parsed| {
+                if !parsed.errors.is_empty() {
+                    return Err(ApiError::bad_notice(parsed.errors.clone()));
+                }
+                plan_import(&parsed.notice, &existing).map_err(ApiError::bad_notice)
+            })
+            .await?;
         Ok(NoticeReport {
             plan,
             warnings: parsed.warnings,

@@ -6,29 +6,10 @@
 
 use std::time::Instant;
 
-use shared::notice::{check_notice_size, parse_notice, MAX_NOTICE_BYTES, MAX_NOTICE_LINES};
+use shared::notice::{check_notice_size, notice_at_the_limit, parse_notice};
 use shared::reference::{cables, stations};
 
 const FIXTURE: &str = include_str!("../tests/fixtures/2026-02-14-fault-notice.txt");
-
-/// The real notice with TDM2's fault rows repeated (each with a long
-/// alternate-route cell) until the notice is just under both limits.
-fn big_notice() -> String {
-    let row = "\t\t114/10/28\t距淡水沙崙約 162 公里處斷纜\t";
-    let alt = "臺馬三號海纜、微波備援、衛星備援、".repeat(10);
-    let at = FIXTURE.find("3\t海峽光纜一號").unwrap_or(FIXTURE.len());
-    let (head, tail) = FIXTURE.split_at(at);
-    let mut rows = String::new();
-    let room_lines = MAX_NOTICE_LINES - FIXTURE.lines().count() - 1;
-    for _ in 0..room_lines {
-        let line = format!("{row}{alt}\t\n");
-        if head.len() + rows.len() + line.len() + tail.len() > MAX_NOTICE_BYTES {
-            break;
-        }
-        rows.push_str(&line);
-    }
-    format!("{head}{rows}{tail}")
-}
 
 fn stats(mut ms: Vec<f64>) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);
@@ -38,7 +19,7 @@ fn stats(mut ms: Vec<f64>) -> (f64, f64) {
 fn main() -> Result<(), String> {
     let cables = cables().map_err(|e| e.to_string())?;
     let stations = stations().map_err(|e| e.to_string())?;
-    let text = big_notice();
+    let text = notice_at_the_limit(FIXTURE);
     check_notice_size(&text)?;
     let lines = text.lines().count();
     let (mut parse_ms, mut floor_ms) = (Vec::new(), Vec::new());

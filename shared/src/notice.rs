@@ -771,6 +771,27 @@ pub fn write_notice(
     s
 }
 
+/// A notice at the size limits, for benchmarks: `real` (a notice in the
+/// ministry's layout) with TDM2's fault rows repeated, each with a long
+/// alternate-route cell, until the text is just under both
+/// [`MAX_NOTICE_BYTES`] and [`MAX_NOTICE_LINES`].
+pub fn notice_at_the_limit(real: &str) -> String {
+    let row = "\t\t114/10/28\t距淡水沙崙約 162 公里處斷纜\t";
+    let alt = "臺馬三號海纜、微波備援、衛星備援、".repeat(10);
+    let at = real.find("3\t海峽光纜一號").unwrap_or(real.len());
+    let (head, tail) = real.split_at(at);
+    let mut rows = String::new();
+    let room_lines = MAX_NOTICE_LINES.saturating_sub(real.lines().count() + 1);
+    for _ in 0..room_lines {
+        let line = format!("{row}{alt}\t\n");
+        if head.len() + rows.len() + line.len() + tail.len() > MAX_NOTICE_BYTES {
+            break;
+        }
+        rows.push_str(&line);
+    }
+    format!("{head}{rows}{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

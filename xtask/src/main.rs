@@ -86,6 +86,14 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
     },
+    /// Fault-post latency alone and while clients preview a notice at the
+    /// size limit in a loop (release builds). Results go in BENCHMARKS.md.
+    BenchWrites {
+        #[arg(long, default_value_t = 300)]
+        writes: usize,
+        #[arg(long, default_value_t = 2)]
+        previewers: usize,
+    },
     /// The crash-durability test for as many SIGKILL cycles as asked.
     CrashTest {
         #[arg(long, default_value_t = 1000)]
@@ -737,6 +745,34 @@ fn main() -> Result<()> {
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
         }
         Cmd::BenchHttp { seconds } => bench_http(seconds),
+        Cmd::BenchWrites { writes, previewers } => {
+            // Two builds, each with its own package's features (see loadtest).
+            step("build: server (release)");
+            run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "cablewatch-server",
+                "--bin",
+                "cablewatch",
+            ]))?;
+            step("build: bench_writes (release)");
+            run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "cablewatch-e2e",
+                "--bin",
+                "bench_writes",
+            ]))?;
+            step(&format!(
+                "bench: {writes} fault posts alone, then with {previewers} notice previews looping"
+            ));
+            run(Command::new(root().join("target/release/bench_writes"))
+                .args([writes.to_string(), previewers.to_string()])
+                .env("CABLEWATCH_BIN", root().join("target/release/cablewatch"))
+                .env("RUST_LOG", "warn"))
+        }
         Cmd::Loadtest {
             clients,
             events,
