@@ -1473,6 +1473,11 @@ async fn field_length_limits_hold_on_every_path() {
                 .is_some_and(|ls| ls.iter().any(|l| l["line"] == 10)),
             "{engine}: {v}"
         );
+        assert_eq!(
+            reg.event_count().await.expect("events"),
+            events,
+            "{engine}: something was stored"
+        );
         // The plain forms (no JavaScript): the same rule, named beside the field.
         reg.add_user("test", "form-officer", Role::Officer, PASSWORD)
             .await
