@@ -1,6 +1,6 @@
 //! Access control's storage: users, personal API tokens, kiosk screens and
-//! the audit query. With `registry`, the only module with SQL. Every change
-//! is an event in the same log as the faults, written in the same transaction.
+//! the audit query. Every change is an event in the same log as the faults,
+//! written in the same transaction (through [`Log::write`]).
 //!
 //! Secrets are never stored or logged in clear: passwords are hashed with
 //! argon2id (OWASP minimum: 19 MiB, 2 passes, 1 lane) on a blocking thread;
@@ -21,8 +21,8 @@ use shared::auth::{
 };
 use shared::event::Event;
 
-use crate::registry::{append_event, db_err, event_from_row, now};
-use crate::Registry;
+use crate::log::{append_event, Log, WriteTx};
+use crate::store::{db_err, event_from_row, now};
 
 /// Event kinds of access control, as stored.
 pub mod kind {
@@ -203,11 +203,25 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User, ApiError> {
     })
 }
 
-impl Registry {
+/// The access store: users, tokens, kiosks and the audit trail, on the log.
+#[derive(Clone)]
+pub struct Access {
+    log: Log,
+}
+
+impl Access {
+    pub fn new(log: Log) -> Self {
+        Self { log }
+    }
+
+    async fn write(&self) -> Result<WriteTx, ApiError> {
+        self.log.write().await
+    }
+
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, ApiError> {
         sqlx::query("SELECT id, name, role, password_hash, disabled FROM users WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.log.pool())
             .await
             .map_err(db_err)?
             .as_ref()
@@ -218,7 +232,7 @@ impl Registry {
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, ApiError> {
         sqlx::query("SELECT id, name, role, password_hash, disabled FROM users WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.log.pool())
             .await
             .map_err(db_err)?
             .as_ref()
@@ -228,7 +242,7 @@ impl Registry {
 
     pub async fn users(&self) -> Result<Vec<UserInfo>, ApiError> {
         sqlx::query("SELECT id, name, role, disabled, created_at FROM users ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(self.log.pool())
             .await
             .map_err(db_err)?
             .iter()
@@ -550,7 +564,7 @@ impl Registry {
         if let Some(b) = bind {
             q = q.bind(b);
         }
-        q.fetch_all(&self.pool)
+        q.fetch_all(self.log.pool())
             .await
             .map_err(db_err)?
             .iter()
@@ -619,7 +633,7 @@ impl Registry {
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         )
         .bind(&hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.log.pool())
         .await
         .map_err(db_err)?;
         let Some(r) = row else { return Ok(None) };
@@ -647,7 +661,7 @@ impl Registry {
             "SELECT id, name, expires_at, revoked_at FROM kiosks WHERE token_hash = $1",
         )
         .bind(hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.log.pool())
         .await
         .map_err(db_err)?;
         let Some(r) = row else { return Ok(None) };
@@ -665,7 +679,7 @@ impl Registry {
             "SELECT name, token_hash, expires_at, revoked_at FROM kiosks WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.log.pool())
         .await
         .map_err(db_err)?;
         let Some(r) = row else { return Ok(None) };
@@ -734,7 +748,7 @@ impl Registry {
         for b in &binds {
             q = q.bind(b);
         }
-        q.fetch_all(&self.pool)
+        q.fetch_all(self.log.pool())
             .await
             .map_err(db_err)?
             .iter()

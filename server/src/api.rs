@@ -16,23 +16,7 @@ use shared::maintenance::MaintenanceForm;
 use crate::auth::{AuthState, Caller};
 use crate::Registry;
 
-pub struct Error(pub ApiError);
-
-impl From<ApiError> for Error {
-    fn from(e: ApiError) -> Self {
-        Self(e)
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.0)).into_response()
-    }
-}
-
-type Result<T> = std::result::Result<T, Error>;
+use crate::error::{Error, Result};
 
 /// A JSON body, or why it could not be read (answered as 400 in our error shape).
 type JsonBody<T> = std::result::Result<Json<T>, axum::extract::rejection::JsonRejection>;
@@ -165,7 +149,7 @@ async fn events(
     .filter_map(std::future::ready);
     let stream = reg
         .live()
-        .stream(reg.clone(), after, audit)
+        .stream(reg.log().clone(), after, audit)
         .map(|out| out.frame())
         .take_until(watcher)
         .chain(farewell)
@@ -214,36 +198,6 @@ async fn ack_alert(
 
 async fn watch_board(State(reg): State<Registry>) -> Result<Response> {
     Ok(Json(reg.board().await?).into_response())
-}
-
-/// Public for load balancers: says only whether the database answers.
-/// Answers every 413 (from the body limit or an extractor) with the JSON
-/// error shape, naming the limit.
-pub async fn too_large_as_json(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let resp = next.run(req).await;
-    let json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !json {
-        return Error(body_too_large()).into_response();
-    }
-    resp
-}
-
-/// A request body over [`crate::web::BODY_LIMIT`] (or cut off before its end).
-pub fn body_too_large() -> ApiError {
-    ApiError::new(
-        "too_large",
-        format!(
-            "the request body is larger than the limit of {} MiB, or was cut off",
-            crate::web::BODY_LIMIT / (1024 * 1024)
-        ),
-    )
 }
 
 /// `{"status": "ok"}`, or 503 with `"storage": "full"` while writes cannot be

@@ -17,7 +17,8 @@ use shared::map::{AssetMarker, View};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::registry::{append_event, db_err, event_from_row, now, Registry, WriteTx};
+use crate::log::{append_event, Log, WriteTx};
+use crate::store::{db_err, event_from_row, now};
 
 /// The assets as of one point of the event log.
 pub struct AssetSnapshot {
@@ -269,12 +270,31 @@ impl ImportFormat {
 /// The newest asset event: the key the asset snapshot is filed under.
 const ASSET_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE entity_type = 'asset'";
 
-impl Registry {
+/// The backup-asset store: writes through the log, reads through a
+/// snapshot filed under the newest asset event. Cheap to clone.
+#[derive(Clone)]
+pub struct Assets {
+    log: Log,
+    cache: AssetCache,
+}
+
+impl Assets {
+    pub fn new(log: Log) -> Self {
+        Self {
+            log,
+            cache: Default::default(),
+        }
+    }
+
+    async fn write(&self) -> Result<WriteTx, ApiError> {
+        self.log.write().await
+    }
+
     /// The assets as of the newest asset event, read again only when an asset
     /// changed (a sign-in or a fault edit keeps the cache and its index).
     pub async fn asset_snapshot(&self) -> Result<Arc<AssetSnapshot>, ApiError> {
         let seq: i64 = sqlx::query_scalar(ASSET_SEQ)
-            .fetch_one(&self.pool)
+            .fetch_one(self.log.pool())
             .await
             .map_err(db_err)?;
         if let Some(s) = self.cached_assets() {
@@ -284,7 +304,7 @@ impl Registry {
         }
         // Read the rows and the log position in one transaction, so the
         // snapshot is never newer or older than the seq it is filed under.
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.log.pool().begin().await.map_err(db_err)?;
         let seq: i64 = sqlx::query_scalar(ASSET_SEQ)
             .fetch_one(&mut *tx)
             .await
@@ -302,14 +322,14 @@ impl Registry {
             assets,
             index: OnceLock::new(),
         });
-        if let Ok(mut c) = self.asset_cache.lock() {
+        if let Ok(mut c) = self.cache.lock() {
             *c = Some(snap.clone());
         }
         Ok(snap)
     }
 
     fn cached_assets(&self) -> Option<Arc<AssetSnapshot>> {
-        self.asset_cache.lock().ok().and_then(|c| c.clone())
+        self.cache.lock().ok().and_then(|c| c.clone())
     }
 
     /// The list page: matching assets (by kind, then name; at most
@@ -365,7 +385,7 @@ impl Registry {
     }
 
     pub async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError> {
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let mut conn = self.log.pool().acquire().await.map_err(db_err)?;
         let asset = load(&mut conn, id).await?;
         let events = sqlx::query(
             "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \

@@ -500,7 +500,7 @@ impl IntoResponse for SignInError {
                 }
                 r
             }
-            Self::Internal => crate::api::Error(ApiError::internal()).into_response(),
+            Self::Internal => crate::error::Error(ApiError::internal()).into_response(),
         }
     }
 }
@@ -691,7 +691,7 @@ pub async fn resolve_principal(
                 req.extensions_mut().insert(p);
             }
             Ok(None) => return unauthorized("unknown, expired or revoked token"),
-            Err(e) => return crate::api::Error(e).into_response(),
+            Err(e) => return crate::error::Error(e).into_response(),
         }
         return next.run(req).await;
     }

@@ -89,11 +89,11 @@ async fn read_form<F: DeserializeOwned>(
     req: Request,
 ) -> Result<(axum::http::request::Parts, Post<F>), Response> {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, crate::web::BODY_LIMIT)
+    let bytes = axum::body::to_bytes(body, crate::error::BODY_LIMIT)
         .await
-        .map_err(|_| crate::api::Error(crate::api::body_too_large()).into_response())?;
+        .map_err(|_| crate::error::Error(crate::error::body_too_large()).into_response())?;
     let post = serde_urlencoded::from_bytes::<Post<F>>(&bytes).map_err(|e| {
-        crate::api::Error(ApiError::bad_request(format!(
+        crate::error::Error(ApiError::bad_request(format!(
             "the form cannot be read: {e}"
         )))
         .into_response()
@@ -284,6 +284,6 @@ pub async fn ack_alert(
     match pages.reg.ack_alert(&who.actor(), id).await {
         Ok(_) => saved("/watch".into()),
         Err(e) if e.error == "conflict" => saved("/watch".into()),
-        Err(e) => crate::api::Error(e).into_response(),
+        Err(e) => crate::error::Error(e).into_response(),
     }
 }

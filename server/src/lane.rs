@@ -17,7 +17,7 @@ use shared::api::ApiError;
 use shared::auth::Capability;
 use tokio::runtime::Handle;
 
-use crate::api::Error;
+use crate::error::Error;
 use crate::policy::{self, Need};
 
 /// Starts the lane: a current-thread runtime on its own named thread, alive
@@ -61,9 +61,9 @@ pub async fn on_lane(State(lane): State<Option<Handle>>, req: Request, next: Nex
         return next.run(req).await;
     };
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::web::BODY_LIMIT).await {
+    let bytes = match axum::body::to_bytes(body, crate::error::BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return Error(crate::api::body_too_large()).into_response(),
+        Err(_) => return Error(crate::error::body_too_large()).into_response(),
     };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
     lane.spawn(next.run(req)).await.unwrap_or_else(|e| {

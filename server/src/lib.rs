@@ -1,9 +1,17 @@
 //! The cablewatch server: database, registry (all SQL), JSON API, web app.
 //!
+//! Storage, one way down (no module imports one above it):
 //! - [`db`]: connect and migrate (SQLite default, PostgreSQL for several servers).
-//! - [`registry`]: the fault registry and event log (SQL).
-//! - [`assets`]: the backup-asset registry (SQL), its cache and map index, the demo inventory.
+//! - [`store`]: errors, stored times and dates, event rows, storage health.
+//! - [`log`]: the write transaction (the only way to append an event), appending, reading the log.
+//! - [`live`]: the live tail of the event log as server-sent events (one pump per server, LISTEN/NOTIFY).
+//! - [`watch`]: alerts, raised in a fault write's transaction, acknowledged as events.
+//! - [`assets`]: the backup-asset store (SQL), its snapshot cache and map index, the demo inventory.
 //! - [`access`]: users, API tokens, kiosks, the audit query (SQL).
+//! - [`registry`]: the façade over the stores; faults, notices and planned maintenance (SQL), the watch board.
+//!
+//! The edge:
+//! - [`error`]: the one error type answered over HTTP, and the body limit.
 //! - [`auth`]: sessions, sign-in, bearer tokens, rate limits, CSRF, the guard.
 //! - [`policy`]: every route and server function with the capability it needs.
 //! - [`forms`]: plain HTML form posts (the fault forms without JavaScript).
@@ -11,20 +19,21 @@
 //! - [`api`]: the JSON API under `/api/v1`, thin handlers over the registry.
 //! - [`web`]: the axum router: API, server-side rendered pages, site files.
 //! - [`lane`]: the write lane, a one-thread runtime for writes and the live pump.
-//! - [`live`]: the live tail of the event log as server-sent events (one pump per server, LISTEN/NOTIFY).
-//! - [`watch`]: the duty watch: alerts raised with fault events, acknowledgements, the board.
 
 pub mod access;
 pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod db;
+pub mod error;
 pub mod forms;
 pub mod lane;
 pub mod live;
+pub mod log;
 pub mod policy;
 pub mod registry;
 pub mod signin;
+pub mod store;
 pub mod watch;
 pub mod web;
 

@@ -29,8 +29,9 @@ use shared::api::ApiError;
 use shared::event::LiveEvent;
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::watch::ACCESS_ENTITIES;
-use crate::Registry;
+use shared::auth::ACCESS_ENTITIES;
+
+use crate::log::Log;
 
 /// Events kept in memory for reconnecting and lagging clients: at most this
 /// many ...
@@ -137,7 +138,9 @@ impl Ring {
 struct Inner {
     ring: RwLock<Ring>,
     tx: broadcast::Sender<Msg>,
-    poke: Notify,
+    /// The log's commit signal: a local commit, a NOTIFY from another
+    /// server, or a stream that needs the pump to run.
+    poke: Arc<Notify>,
     /// The newest `seq` published.
     head: AtomicI64,
     /// The pump runs (`start` was called).
@@ -154,8 +157,9 @@ struct Inner {
 #[derive(Clone)]
 pub struct Live(Arc<Inner>);
 
-impl Default for Live {
-    fn default() -> Self {
+impl Live {
+    /// The live hub of `log`: its pump wakes on the log's commits.
+    pub fn new(log: &Log) -> Self {
         let (tx, _) = broadcast::channel(4096);
         let (shutdown, _) = watch::channel(false);
         Self(Arc::new(Inner {
@@ -165,7 +169,7 @@ impl Default for Live {
                 floor: i64::MAX,
             }),
             tx,
-            poke: Notify::new(),
+            poke: log.committed(),
             head: AtomicI64::new(0),
             pumping: AtomicBool::new(false),
             cycles_started: AtomicU64::new(0),
@@ -199,8 +203,8 @@ impl Live {
 
     /// Starts the pump (and, on PostgreSQL, the listener). Publishing starts
     /// after the newest event in the log at this moment.
-    pub async fn start(&self, reg: Registry, pg_url: Option<String>) -> Result<(), ApiError> {
-        let head = reg.last_seq().await?;
+    pub async fn start(&self, log: Log, pg_url: Option<String>) -> Result<(), ApiError> {
+        let head = log.last_seq().await?;
         self.0.head.store(head, Ordering::Release);
         if let Ok(mut r) = self.0.ring.write() {
             r.floor = head;
@@ -211,7 +215,7 @@ impl Live {
         }
         let live = self.clone();
         self.0.pumping.store(true, Ordering::Release);
-        tokio::spawn(async move { live.pump(reg).await });
+        tokio::spawn(async move { live.pump(log).await });
         let live = self.clone();
         tokio::spawn(async move {
             let mut shutdown = live.0.shutdown.subscribe();
@@ -226,11 +230,11 @@ impl Live {
         Ok(())
     }
 
-    async fn pump(&self, reg: Registry) {
+    async fn pump(&self, log: Log) {
         let mut shutdown = self.0.shutdown.subscribe();
         loop {
             let n = self.0.cycles_started.fetch_add(1, Ordering::AcqRel) + 1;
-            if let Err(e) = self.publish_new(&reg).await {
+            if let Err(e) = self.publish_new(&log).await {
                 tracing::warn!(error = %e.message, "reading the event log for the live stream; retrying");
             }
             self.0.cycles_finished.send_replace(n);
@@ -243,10 +247,10 @@ impl Live {
     }
 
     /// Publishes every event after `head`, in order.
-    async fn publish_new(&self, reg: &Registry) -> Result<(), ApiError> {
+    async fn publish_new(&self, log: &Log) -> Result<(), ApiError> {
         loop {
             let head = self.head();
-            let events = reg.live_events_after(head, PAGE).await?;
+            let events = log.live_events_after(head, PAGE).await?;
             let n = events.len();
             for e in events {
                 let item = Arc::new(Item::new(&e)?);
@@ -322,7 +326,7 @@ impl Live {
     /// What a subscriber that has seen `after` missed, up to the newest
     /// published event: from the ring if it still covers `after`, else one
     /// page from the database.
-    async fn replay(&self, reg: &Registry, after: i64) -> Result<Vec<Arc<Item>>, ApiError> {
+    async fn replay(&self, log: &Log, after: i64) -> Result<Vec<Arc<Item>>, ApiError> {
         if let Ok(r) = self.0.ring.read() {
             if after >= r.floor {
                 let start = r.items.partition_point(|i| i.seq <= after);
@@ -335,7 +339,7 @@ impl Live {
                     .collect());
             }
         }
-        reg.live_events_after(after, PAGE)
+        log.live_events_after(after, PAGE)
             .await?
             .iter()
             .map(|e| Item::new(e).map(Arc::new))
@@ -346,7 +350,7 @@ impl Live {
     /// new ones), then `ready`, then live events and heartbeats.
     pub fn stream(
         &self,
-        reg: Registry,
+        log: Log,
         after: Option<i64>,
         audit: bool,
     ) -> impl futures_util::Stream<Item = Out> + Send + 'static {
@@ -359,7 +363,7 @@ impl Live {
             synced: false,
             audit,
             live: self.clone(),
-            reg,
+            log,
         };
         // Shutdown ends the stream from outside: one waiter per stream, not
         // one per message.
@@ -377,7 +381,7 @@ impl Live {
 
 struct Sub {
     live: Live,
-    reg: Registry,
+    log: Log,
     rx: broadcast::Receiver<Msg>,
     /// The newest `seq` this client has (been sent or skipped).
     last: i64,
@@ -435,7 +439,7 @@ impl Sub {
                 continue;
             }
             if !self.caught_up {
-                match self.live.replay(&self.reg, self.last).await {
+                match self.live.replay(&self.log, self.last).await {
                     Ok(items) if items.is_empty() && !self.synced => {
                         // The pump may not have published the newest commits
                         // yet: they belong to the replay, before `ready`.

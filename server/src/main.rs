@@ -264,7 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 .then(|| cli.database_url.clone());
             {
                 let reg = reg.clone();
-                lane.spawn(async move { reg.live().start(reg.clone(), pg).await })
+                lane.spawn(async move { reg.live().start(reg.log().clone(), pg).await })
                     .await
                     .context("starting the live stream")?
                     .map_err(api)?;

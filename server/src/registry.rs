@@ -1,69 +1,33 @@
-//! The registry: the only module that knows SQL. Every write appends to the
+//! The registry: the façade over the storage modules, and the faults, notices
+//! and planned maintenance (SQL). Every write appends to the
 //! event log and updates the current-state tables in one transaction.
 //! REST handlers, server functions and the CLI all call these methods.
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, SecondsFormat, Utc};
-use serde::Serialize;
+use chrono::{NaiveDate, Utc};
 use sqlx::any::AnyRow;
-use sqlx::pool::PoolConnection;
-use sqlx::{AnyConnection, AnyPool, Executor, Row};
-use tokio::sync::Mutex;
+use sqlx::{AnyConnection, AnyPool, Row};
 
-use shared::api::{ApiError, FaultDetail, NoticeReport};
+use shared::api::{ApiError, AssetDetail, AssetList, FaultDetail, NoticeReport};
+use shared::assets::{Asset, AssetDraft, AssetFilter, AssetForm, AssetImportReport, AssetKind};
+use shared::auth::{AuditFilter, NewSecret, Principal, Role, TokenInfo, UserInfo};
 use shared::event::{kind, Event};
 use shared::fault::{Chainage, Fault, FaultDraft, FaultForm, FaultKind, FaultStatus};
 use shared::import::{plan_import, ChangeKind};
 use shared::maintenance::{Maintenance, MaintenanceForm};
+use shared::map::{AssetMarker, View};
 use shared::notice::{parse_notice, write_notice, MaintenanceLine};
 use shared::reference::{Cable, CableIndex, Station};
 use shared::roc::{Eta, EtaPrecision};
 
+use crate::access::{Access, User};
+use crate::assets::Assets;
+use crate::assets::{AssetSnapshot, ImportFormat};
 use crate::db::Engine;
-
-/// Errors of the store: domain errors pass through to the caller; database
-/// errors are logged here and reported as `internal`.
-pub(crate) fn db_err(e: sqlx::Error) -> ApiError {
-    tracing::error!(error = %e, "database error");
-    if is_storage_full(&e) {
-        ApiError::storage_full()
-    } else {
-        ApiError::internal()
-    }
-}
-
-/// SQLite's `SQLITE_FULL` (13) or PostgreSQL's `disk_full` (53100).
-fn is_storage_full(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("13" | "53100")),
-        sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
-        _ => false,
-    }
-}
-
-pub(crate) fn json_err(e: serde_json::Error) -> ApiError {
-    tracing::error!(error = %e, "stored JSON does not parse");
-    ApiError::internal()
-}
-
-pub(crate) fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn date_str(d: Option<NaiveDate>) -> Option<String> {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
-}
-
-fn parse_date(s: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
-    s.map(|s| {
-        NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| {
-            tracing::error!(error = %e, value = %s, "stored date does not parse");
-            ApiError::internal()
-        })
-    })
-    .transpose()
-}
+use crate::live::Live;
+use crate::log::{append_event, Log, WriteTx};
+use crate::store::{date_str, db_err, json_err, now, parse_date};
 
 const FAULT_COLS: &str = "id, cable, detected_on, kind, description, place, station, km, \
     alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, version";
@@ -97,221 +61,21 @@ fn fault_from_row(r: &AnyRow) -> Result<Fault, ApiError> {
     })
 }
 
-/// An event row's `at` (stored as RFC 3339 text).
-pub(crate) fn event_time(r: &AnyRow) -> Result<chrono::DateTime<Utc>, ApiError> {
-    let at: String = r.try_get("at").map_err(db_err)?;
-    chrono::DateTime::parse_from_rfc3339(&at)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            tracing::error!(error = %e, "stored event time does not parse");
-            ApiError::internal()
-        })
-}
-
-pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
-    let parse_json = |c: &str| -> Result<Option<serde_json::Value>, ApiError> {
-        r.try_get::<Option<String>, _>(c)
-            .map_err(db_err)?
-            .map(|s| serde_json::from_str(&s).map_err(json_err))
-            .transpose()
-    };
-    Ok(Event {
-        seq: r.try_get("seq").map_err(db_err)?,
-        at: event_time(r)?,
-        actor: r.try_get("actor").map_err(db_err)?,
-        kind: r.try_get("kind").map_err(db_err)?,
-        entity_type: r.try_get("entity_type").map_err(db_err)?,
-        entity_id: r.try_get("entity_id").map_err(db_err)?,
-        before: parse_json("before_json")?,
-        after: parse_json("after_json")?,
-    })
-}
-
-/// Appends one event to the log, inside a write transaction: there is no
-/// other way to append, so no event can commit outside the writer lock.
-pub(crate) async fn append_event(
-    tx: &mut WriteTx,
-    actor: &str,
-    kind: &str,
-    entity_type: &str,
-    entity_id: &str,
-    before: Option<&impl Serialize>,
-    after: Option<&impl Serialize>,
-) -> Result<i64, ApiError> {
-    let enc = |v: Option<&dyn erased::Ser>| -> Result<Option<String>, ApiError> {
-        v.map(|v| v.to_json()).transpose().map_err(json_err)
-    };
-    let before = enc(before.map(|b| b as &dyn erased::Ser))?;
-    let after = enc(after.map(|a| a as &dyn erased::Ser))?;
-    sqlx::query_scalar::<_, i64>(
-        "INSERT INTO events (at, actor, kind, entity_type, entity_id, before_json, after_json) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-    )
-    .bind(now())
-    .bind(actor)
-    .bind(kind)
-    .bind(entity_type)
-    .bind(entity_id)
-    .bind(before)
-    .bind(after)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(db_err)
-}
-
-mod erased {
-    pub trait Ser {
-        fn to_json(&self) -> Result<String, serde_json::Error>;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> Result<String, serde_json::Error> {
-            serde_json::to_string(self)
-        }
-    }
-}
-
-/// A write transaction, the only way to append to the log: holds this
-/// process's writer lock and, on PostgreSQL, an advisory transaction lock
-/// shared by every server, so event `seq`s commit in order (the live stream
-/// relies on it). On SQLite it begins `IMMEDIATE`, taking the database's
-/// write lock before its first read, so it never fails to upgrade a read
-/// lock under load. Committing wakes the live stream.
-///
-/// A write is acknowledged only after a commit that succeeded. After a
-/// failed `COMMIT` (a full disk) the connection is rolled back and closed,
-/// never returned to the pool: SQLite may have left its transaction open,
-/// and later writes on it would land in a transaction that is never
-/// committed. Dropped without a commit, it rolls back (still holding the
-/// writer lock until that is done).
-pub(crate) struct WriteTx {
-    conn: Option<PoolConnection<sqlx::Any>>,
-    writer: Option<tokio::sync::OwnedMutexGuard<()>>,
-    live: crate::live::Live,
-    health: Arc<StorageHealth>,
-}
-
-/// The advisory lock key every cablewatch writer takes on PostgreSQL.
-const WRITER_LOCK: i64 = 0x6361_626c_6577;
-
-impl WriteTx {
-    /// The connection, to run statements in the transaction.
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        // Only `commit`, `rollback` and `drop` take the connection, and they consume `self`.
-        self.conn
-            .as_deref_mut()
-            .unwrap_or_else(|| unreachable!("a WriteTx always holds its connection"))
-    }
-
-    /// Commits; `Err` means nothing of the transaction was kept.
-    pub(crate) async fn commit(mut self) -> Result<(), ApiError> {
-        let Some(mut conn) = self.conn.take() else {
-            return Err(ApiError::internal());
-        };
-        match conn.execute("COMMIT").await {
-            Ok(_) => {
-                self.health.write_ok();
-                self.live.poke();
-                Ok(())
-            }
-            Err(e) => {
-                let err = db_err(e);
-                self.health.write_failed(&err);
-                let _ = conn.execute("ROLLBACK").await;
-                // Never reuse a connection whose COMMIT failed.
-                conn.close_on_drop();
-                drop(conn);
-                Err(err)
-            }
-        }
-    }
-
-    /// Rolls back (what an early return does too, by dropping).
-    pub(crate) async fn rollback(mut self) -> Result<(), ApiError> {
-        if let Some(mut conn) = self.conn.take() {
-            if let Err(e) = conn.execute("ROLLBACK").await {
-                conn.close_on_drop();
-                return Err(db_err(e));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        self.conn
-            .as_deref()
-            .unwrap_or_else(|| unreachable!("a WriteTx always holds its connection"))
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        self.conn()
-    }
-}
-
-impl Drop for WriteTx {
-    fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
-        let writer = self.writer.take();
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    if conn.execute("ROLLBACK").await.is_err() {
-                        conn.close_on_drop();
-                    }
-                    drop(conn);
-                    drop(writer);
-                });
-            }
-            Err(_) => {
-                // No runtime to roll back on: closing the connection rolls back.
-                conn.close_on_drop();
-            }
-        }
-    }
-}
-
-/// Whether the last write could be stored: a full disk (or another
-/// storage failure) is reported by `/api/v1/healthz` until a write succeeds.
-#[derive(Default)]
-pub(crate) struct StorageHealth {
-    full: std::sync::atomic::AtomicBool,
-}
-
-impl StorageHealth {
-    fn write_ok(&self) {
-        self.full.store(false, std::sync::atomic::Ordering::Release);
-    }
-    fn write_failed(&self, e: &ApiError) {
-        if e.error == "storage_full" {
-            self.full.store(true, std::sync::atomic::Ordering::Release);
-        }
-    }
-    pub(crate) fn full(&self) -> bool {
-        self.full.load(std::sync::atomic::Ordering::Acquire)
-    }
-}
-
-/// The fault registry on one database.
+/// The registry of one database: the façade the API handlers, server
+/// functions and CLI call. It holds the log and the domain stores and
+/// forwards to them; faults, notices and planned maintenance are its own
+/// methods below (their SQL lives in this module).
 #[derive(Clone)]
 pub struct Registry {
-    pub(crate) pool: AnyPool,
-    engine: Engine,
-    /// SQLite allows one writer: writes queue here instead of failing busy.
-    pub(crate) write_lock: Arc<Mutex<()>>,
+    log: Log,
     cables: Arc<Vec<Cable>>,
     stations: Arc<Vec<Station>>,
-    /// The asset registry as last read, with its map index (see `assets`).
-    pub(crate) asset_cache: crate::assets::AssetCache,
+    /// The backup-asset store, with its snapshot cache (see `assets`).
+    assets: Assets,
+    /// Users, tokens, kiosks and the audit query (see `access`).
+    access: Access,
     /// The live tail of the event log (see `live`).
-    live: crate::live::Live,
-    /// Whether writes can be stored (a full disk says no).
-    pub(crate) health: Arc<StorageHealth>,
+    live: Live,
     /// One notice parse (and preview plan) at a time, server-wide: a notice
     /// at the size limit costs tens of milliseconds of a core, and two at
     /// once would take both cores from the writes and the live stream.
@@ -330,15 +94,14 @@ impl Registry {
             tracing::error!(error = %e, "reference data");
             ApiError::internal()
         })?;
+        let log = Log::new(pool, engine);
         let reg = Self {
-            pool,
-            engine,
-            write_lock: Arc::new(Mutex::new(())),
+            assets: Assets::new(log.clone()),
+            access: Access::new(log.clone()),
+            live: Live::new(&log),
+            log,
             cables: Arc::new(cables),
             stations: Arc::new(stations),
-            asset_cache: Default::default(),
-            live: Default::default(),
-            health: Default::default(),
             notice_work: Arc::new(tokio::sync::Semaphore::new(1)),
         };
         reg.load_reference().await?;
@@ -346,46 +109,288 @@ impl Registry {
     }
 
     pub fn engine(&self) -> Engine {
-        self.engine
+        self.log.engine()
     }
 
     /// The live event stream of this server.
-    pub fn live(&self) -> &crate::live::Live {
+    pub fn live(&self) -> &Live {
         &self.live
+    }
+
+    /// The event log (the live stream reads it).
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    /// The backup-asset store.
+    pub fn assets(&self) -> &Assets {
+        &self.assets
+    }
+
+    /// Users, tokens, kiosks and the audit trail.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        self.log.pool()
     }
 
     /// Begins a write: see [`WriteTx`].
     pub(crate) async fn write(&self) -> Result<WriteTx, ApiError> {
-        let writer = self.write_lock.clone().lock_owned().await;
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        let begin = match self.engine {
-            Engine::Sqlite => "BEGIN IMMEDIATE",
-            Engine::Postgres => "BEGIN",
-        };
-        conn.execute(begin).await.map_err(db_err)?;
-        let mut tx = WriteTx {
-            conn: Some(conn),
-            writer: Some(writer),
-            live: self.live.clone(),
-            health: self.health.clone(),
-        };
-        if self.engine == Engine::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(WRITER_LOCK)
-                .execute(tx.conn())
-                .await
-                .map_err(db_err)?;
-        }
-        Ok(tx)
+        self.log.write().await
     }
 
     /// Whether the last write failed because storage is full.
     pub fn storage_full(&self) -> bool {
-        self.health.full()
+        self.log.storage_full()
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// How many events the log holds.
+    pub async fn event_count(&self) -> Result<i64, ApiError> {
+        self.log.event_count().await
+    }
+
+    /// The newest `seq` in the log (0 when empty).
+    pub async fn last_seq(&self) -> Result<i64, ApiError> {
+        self.log.last_seq().await
+    }
+
+    /// Up to `limit` events after `after`, in order.
+    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<Event>, ApiError> {
+        self.log.events_after(after, limit).await
+    }
+
+    /// Alerts, newest first: the open ones, or all of them.
+    pub async fn alerts(
+        &self,
+        open_only: bool,
+        limit: i64,
+    ) -> Result<Vec<shared::watch::Alert>, ApiError> {
+        crate::watch::alerts(&self.log, open_only, limit).await
+    }
+
+    /// Acknowledges an open alert (see [`crate::watch::ack_alert`]).
+    pub async fn ack_alert(&self, actor: &str, id: i64) -> Result<shared::watch::Alert, ApiError> {
+        crate::watch::ack_alert(&self.log, actor, id).await
+    }
+
+    /// The duty-watch board as of now.
+    pub async fn board(&self) -> Result<shared::watch::Board, ApiError> {
+        let seq = self.last_seq().await?;
+        let faults = self.faults(false).await?;
+        let maint: Vec<_> = self
+            .maintenance()
+            .await?
+            .into_iter()
+            .map(|m| m.line)
+            .collect();
+        let state_of = |c: &str| shared::map::cable_state(c, &faults, &maint);
+        let states: Vec<_> = self.cables().iter().map(|c| state_of(&c.abbrev)).collect();
+        let islands = shared::watch::islands_affected(self.cables(), self.stations(), state_of);
+        let alerts = crate::watch::alerts(&self.log, true, 50).await?;
+        let events = sqlx::query(&format!(
+            "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, NULL AS after_json \
+             FROM events WHERE entity_type NOT IN ('{}', '{}', '{}') ORDER BY seq DESC LIMIT 20",
+            shared::auth::ACCESS_ENTITIES[0], shared::auth::ACCESS_ENTITIES[1], shared::auth::ACCESS_ENTITIES[2]
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(crate::store::event_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(shared::watch::Board {
+            seq,
+            cables: shared::watch::count_states(&states),
+            faults: shared::watch::count_faults(&faults),
+            islands,
+            alerts,
+            events,
+        })
+    }
+
+    // Access (users, tokens, kiosks, audit): forwarded to `access`.
+    /// See [`crate::access::Access::user_by_name`].
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, ApiError> {
+        self.access.user_by_name(name).await
+    }
+
+    /// See [`crate::access::Access::user_by_id`].
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, ApiError> {
+        self.access.user_by_id(id).await
+    }
+
+    /// See [`crate::access::Access::users`].
+    pub async fn users(&self) -> Result<Vec<UserInfo>, ApiError> {
+        self.access.users().await
+    }
+
+    /// See [`crate::access::Access::add_user`].
+    pub async fn add_user(
+        &self,
+        actor: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<UserInfo, ApiError> {
+        self.access.add_user(actor, name, role, password).await
+    }
+
+    /// See [`crate::access::Access::disable_user`].
+    pub async fn disable_user(&self, actor: &str, name: &str) -> Result<(), ApiError> {
+        self.access.disable_user(actor, name).await
+    }
+
+    /// See [`crate::access::Access::set_role`].
+    pub async fn set_role(&self, actor: &str, name: &str, role: Role) -> Result<(), ApiError> {
+        self.access.set_role(actor, name, role).await
+    }
+
+    /// See [`crate::access::Access::set_password`].
+    pub async fn set_password(
+        &self,
+        actor: &str,
+        name: &str,
+        password: &str,
+    ) -> Result<User, ApiError> {
+        self.access.set_password(actor, name, password).await
+    }
+
+    /// See [`crate::access::Access::log_auth`].
+    pub async fn log_auth(&self, actor: &str, event: &str, name: &str, detail: serde_json::Value) {
+        self.access.log_auth(actor, event, name, detail).await
+    }
+
+    /// See [`crate::access::Access::create_token`].
+    pub async fn create_token(
+        &self,
+        actor: &str,
+        user: &str,
+        label: &str,
+        expires_days: Option<i64>,
+    ) -> Result<NewSecret, ApiError> {
+        self.access
+            .create_token(actor, user, label, expires_days)
+            .await
+    }
+
+    /// See [`crate::access::Access::tokens_of`].
+    pub async fn tokens_of(&self, user_id: i64) -> Result<Vec<TokenInfo>, ApiError> {
+        self.access.tokens_of(user_id).await
+    }
+
+    /// See [`crate::access::Access::revoke_token`].
+    pub async fn revoke_token(&self, actor: &str, user_id: i64, id: i64) -> Result<(), ApiError> {
+        self.access.revoke_token(actor, user_id, id).await
+    }
+
+    /// See [`crate::access::Access::create_kiosk`].
+    pub async fn create_kiosk(
+        &self,
+        actor: &str,
+        name: &str,
+        expires_days: i64,
+    ) -> Result<NewSecret, ApiError> {
+        self.access.create_kiosk(actor, name, expires_days).await
+    }
+
+    /// See [`crate::access::Access::kiosks`].
+    pub async fn kiosks(&self) -> Result<Vec<TokenInfo>, ApiError> {
+        self.access.kiosks().await
+    }
+
+    /// See [`crate::access::Access::revoke_kiosk`].
+    pub async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError> {
+        self.access.revoke_kiosk(actor, id).await
+    }
+
+    /// See [`crate::access::Access::principal_for_secret`].
+    pub async fn principal_for_secret(&self, secret: &str) -> Result<Option<Principal>, ApiError> {
+        self.access.principal_for_secret(secret).await
+    }
+
+    /// See [`crate::access::Access::live_kiosk`].
+    pub async fn live_kiosk(&self, id: i64) -> Result<Option<(String, String, String)>, ApiError> {
+        self.access.live_kiosk(id).await
+    }
+
+    /// See [`crate::access::Access::audit`].
+    pub async fn audit(&self, f: &AuditFilter) -> Result<Vec<Event>, ApiError> {
+        self.access.audit(f).await
+    }
+
+    // Backup assets: forwarded to `assets`.
+    /// See [`crate::assets::Assets::asset_snapshot`].
+    pub async fn asset_snapshot(&self) -> Result<Arc<AssetSnapshot>, ApiError> {
+        self.assets.asset_snapshot().await
+    }
+
+    /// See [`crate::assets::Assets::list_assets`].
+    pub async fn list_assets(&self, filter: &AssetFilter) -> Result<AssetList, ApiError> {
+        self.assets.list_assets(filter).await
+    }
+
+    /// See [`crate::assets::Assets::assets_matching`].
+    pub async fn assets_matching(&self, filter: &AssetFilter) -> Result<Vec<Asset>, ApiError> {
+        self.assets.assets_matching(filter).await
+    }
+
+    /// See [`crate::assets::Assets::asset_markers`].
+    pub async fn asset_markers(
+        &self,
+        view: &View,
+        zoom: u8,
+        kinds: &[AssetKind],
+    ) -> Result<Vec<AssetMarker>, ApiError> {
+        self.assets.asset_markers(view, zoom, kinds).await
+    }
+
+    /// See [`crate::assets::Assets::asset`].
+    pub async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError> {
+        self.assets.asset(id).await
+    }
+
+    /// See [`crate::assets::Assets::create_asset`].
+    pub async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError> {
+        self.assets.create_asset(actor, form).await
+    }
+
+    /// See [`crate::assets::Assets::update_asset`].
+    pub async fn update_asset(
+        &self,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &AssetForm,
+    ) -> Result<Asset, ApiError> {
+        self.assets.update_asset(actor, id, version, form).await
+    }
+
+    /// See [`crate::assets::Assets::import_assets`].
+    pub async fn import_assets(
+        &self,
+        actor: &str,
+        format: ImportFormat,
+        text: &str,
+        write: bool,
+    ) -> Result<AssetImportReport, ApiError> {
+        self.assets.import_assets(actor, format, text, write).await
+    }
+
+    /// See [`crate::assets::Assets::seed_assets`].
+    pub async fn seed_assets(
+        &self,
+        actor: &str,
+        drafts: &[AssetDraft],
+        source: &str,
+    ) -> Result<usize, ApiError> {
+        self.assets.seed_assets(actor, drafts, source).await
+    }
+
+    /// See [`crate::assets::Assets::seed_demo_assets`].
+    pub async fn seed_demo_assets(&self) -> Result<usize, ApiError> {
+        self.assets.seed_demo_assets().await
     }
 
     async fn load_reference(&self) -> Result<(), ApiError> {
@@ -465,7 +470,7 @@ impl Registry {
             )
         };
         sqlx::query(&sql)
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool())
             .await
             .map_err(db_err)?
             .iter()
@@ -476,7 +481,7 @@ impl Registry {
     pub async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
         let row = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await
             .map_err(db_err)?
             .ok_or_else(|| ApiError::not_found(format!("no fault #{id}")))?;
@@ -486,11 +491,11 @@ impl Registry {
              FROM events WHERE entity_type = 'fault' AND entity_id = $1 ORDER BY seq",
         )
         .bind(id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .map_err(db_err)?
         .iter()
-        .map(event_from_row)
+        .map(crate::store::event_from_row)
         .collect::<Result<_, _>>()?;
         Ok(FaultDetail { fault, events })
     }
@@ -500,9 +505,9 @@ impl Registry {
     /// maintenance row and every asset must have at least one event.
     pub async fn integrity_check(&self) -> Result<String, ApiError> {
         let mut problems = Vec::new();
-        if self.engine == Engine::Sqlite {
+        if self.engine() == Engine::Sqlite {
             let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await
                 .map_err(db_err)?;
             if rows != ["ok"] {
@@ -514,7 +519,7 @@ impl Registry {
                 "SELECT COUNT(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM events e \
                  WHERE e.entity_type = '{entity}' AND e.entity_id = CAST(t.id AS TEXT))"
             ))
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .map_err(db_err)?;
             if orphans > 0 {
@@ -526,14 +531,6 @@ impl Registry {
         } else {
             problems.join("\n")
         })
-    }
-
-    /// Number of events in the log.
-    pub async fn event_count(&self) -> Result<i64, ApiError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)
     }
 
     fn validate(&self, form: &FaultForm) -> Result<FaultDraft, ApiError> {
@@ -722,7 +719,7 @@ impl Registry {
 
     /// Planned maintenance that is not completed.
     pub async fn maintenance(&self) -> Result<Vec<Maintenance>, ApiError> {
-        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let mut conn = self.pool().acquire().await.map_err(db_err)?;
         maintenance_rows(&mut conn, false).await
     }
 

@@ -21,7 +21,7 @@ pub async fn api_sign_in(
     body: Result<Json<SignInBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Ok(Json(b)) = body else {
-        return crate::api::Error(ApiError::bad_request(
+        return crate::error::Error(ApiError::bad_request(
             "expected JSON {\"username\": ..., \"password\": ...}",
         ))
         .into_response();
@@ -133,7 +133,7 @@ pub async fn change_password(
     body: Result<Json<PasswordBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Ok(Json(b)) = body else {
-        return crate::api::Error(ApiError::bad_request(
+        return crate::error::Error(ApiError::bad_request(
             "expected JSON {\"current_password\": ..., \"new_password\": ...}",
         ))
         .into_response();
@@ -142,7 +142,7 @@ pub async fn change_password(
         return SignInError::RateLimited(secs).into_response();
     }
     if b.current_password.len() > shared::auth::MAX_PASSWORD {
-        return crate::api::Error(ApiError {
+        return crate::error::Error(ApiError {
             field: Some("current_password".into()),
             ..ApiError::forbidden("the current password is wrong")
         })
@@ -154,10 +154,10 @@ pub async fn change_password(
             .await
         {
             Ok(ok) => ok,
-            Err(e) => return crate::api::Error(e).into_response(),
+            Err(e) => return crate::error::Error(e).into_response(),
         };
     if !ok {
-        return crate::api::Error(ApiError {
+        return crate::error::Error(ApiError {
             field: Some("current_password".into()),
             ..ApiError::forbidden("the current password is wrong")
         })
@@ -168,7 +168,7 @@ pub async fn change_password(
         .set_password(&who.actor(), &who.name, &b.new_password)
         .await
     {
-        return crate::api::Error(e).into_response();
+        return crate::error::Error(e).into_response();
     }
     match auth::refresh_after_password_change(&mut auth, who.id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),

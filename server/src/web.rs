@@ -24,9 +24,7 @@ use shared::api::{AssetDetail, AssetList};
 use shared::assets::{Asset, AssetFilter, AssetForm, AssetImportReport, AssetKind};
 use shared::map::{AssetMarker, View};
 
-/// Largest request body accepted: a notice is a few KB; an asset import of
-/// 20,000 CSV rows is about 2 MB.
-pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
+pub use crate::error::BODY_LIMIT;
 
 #[async_trait::async_trait]
 impl Backend for Registry {
@@ -287,7 +285,7 @@ pub fn router(
             config.secure_cookies,
             crate::auth::security_headers,
         ))
-        .layer(from_fn(crate::api::too_large_as_json))
+        .layer(from_fn(crate::error::too_large_as_json))
         // One limit for every extractor (`String` bodies too), the documented one.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -118,7 +118,10 @@ fn fault(km: u32) -> serde_json::Value {
 async fn every_event_reaches_the_stream_in_order_while_sign_ins_and_writes_race() {
     for (engine, reg, url) in registries("gap").await {
         let pg = url.starts_with("postgres").then(|| url.clone());
-        reg.live().start(reg.clone(), pg).await.expect("start live");
+        reg.live()
+            .start(reg.log().clone(), pg)
+            .await
+            .expect("start live");
         let app = app(&reg, &url).await;
         let watcher = user_token(&reg, "watcher", Role::Admin).await;
         let mut officers = Vec::new();
@@ -1020,7 +1023,10 @@ async fn open_stream(
 async fn revoking_access_ends_open_streams() {
     for (engine, reg, url) in registries("revoke").await {
         let pg = url.starts_with("postgres").then(|| url.clone());
-        reg.live().start(reg.clone(), pg).await.expect("start live");
+        reg.live()
+            .start(reg.log().clone(), pg)
+            .await
+            .expect("start live");
         let app = app(&reg, &url).await;
         reg.add_user("test", "officer", Role::Officer, PASSWORD)
             .await

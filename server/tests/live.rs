@@ -130,7 +130,10 @@ fn ids(ms: &[Msg]) -> Vec<i64> {
 
 async fn started(reg: &Registry, url: &str) {
     let pg = url.starts_with("postgres").then(|| url.to_string());
-    reg.live().start(reg.clone(), pg).await.expect("start live");
+    reg.live()
+        .start(reg.log().clone(), pg)
+        .await
+        .expect("start live");
 }
 
 #[tokio::test]

@@ -260,6 +260,10 @@ fn is_local_page(n: &str) -> bool {
     PAGE_ROOTS.contains(&segments[0])
 }
 
+/// Entity types whose events only principals that may read the audit trail
+/// see (on the live stream and the watch board's feed).
+pub const ACCESS_ENTITIES: [&str; 3] = ["user", "token", "kiosk"];
+
 /// Event kinds after which a reader may no longer be signed in (a
 /// disabled user, a changed role or password, a sign-out, a revoked token
 /// or kiosk link): open event streams check their reader again.

@@ -1,0 +1,296 @@
+//! The event log: the write transaction (the only way to append an event),
+//! appending, and reading the log back. Every store writes through
+//! [`Log::write`]; the live stream reads through [`Log::live_events_after`].
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use shared::api::ApiError;
+use shared::event::Event;
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
+use tokio::sync::{Mutex, Notify};
+
+use crate::db::Engine;
+use crate::store::{db_err, event_from_row, json_err, now, StorageHealth};
+
+/// The log of one database: its pool, engine, this process's writer lock
+/// and the storage health. Cheap to clone.
+#[derive(Clone)]
+pub struct Log {
+    pool: AnyPool,
+    engine: Engine,
+    /// SQLite allows one writer: writes queue here instead of failing busy.
+    write_lock: Arc<Mutex<()>>,
+    /// Whether writes can be stored (a full disk says no).
+    health: Arc<StorageHealth>,
+    /// Notified after every commit (the live pump waits on it).
+    committed: Arc<Notify>,
+}
+
+impl Log {
+    pub fn new(pool: AnyPool, engine: Engine) -> Self {
+        Self {
+            pool,
+            engine,
+            write_lock: Arc::new(Mutex::new(())),
+            health: Default::default(),
+            committed: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// What a commit notifies (the live pump's wake-up).
+    pub(crate) fn committed(&self) -> Arc<Notify> {
+        self.committed.clone()
+    }
+
+    /// Begins a write: see [`WriteTx`].
+    pub(crate) async fn write(&self) -> Result<WriteTx, ApiError> {
+        let writer = self.write_lock.clone().lock_owned().await;
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        let begin = match self.engine {
+            Engine::Sqlite => "BEGIN IMMEDIATE",
+            Engine::Postgres => "BEGIN",
+        };
+        conn.execute(begin).await.map_err(db_err)?;
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            writer: Some(writer),
+            committed: self.committed.clone(),
+            health: self.health.clone(),
+        };
+        if self.engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITER_LOCK)
+                .execute(tx.conn())
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(tx)
+    }
+
+    /// Whether the last write failed because storage is full.
+    pub fn storage_full(&self) -> bool {
+        self.health.full()
+    }
+
+    /// How many events the log holds.
+    pub async fn event_count(&self) -> Result<i64, ApiError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    /// The newest `seq` in the log (0 when empty).
+    pub async fn last_seq(&self) -> Result<i64, ApiError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    /// Up to `limit` events after `after`, in order.
+    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<Event>, ApiError> {
+        sqlx::query(
+            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+
+    /// Up to `limit` events after `after`, in order, as the live stream
+    /// sends them (without actor and before/after: not even read).
+    pub async fn live_events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<shared::event::LiveEvent>, ApiError> {
+        sqlx::query(
+            "SELECT seq, at, kind, entity_type, entity_id \
+             FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| {
+            Ok(shared::event::LiveEvent {
+                seq: r.try_get("seq").map_err(db_err)?,
+                at: crate::store::event_time(r)?,
+                kind: r.try_get("kind").map_err(db_err)?,
+                entity_type: r.try_get("entity_type").map_err(db_err)?,
+                entity_id: r.try_get("entity_id").map_err(db_err)?,
+            })
+        })
+        .collect()
+    }
+}
+
+/// Appends one event to the log, inside a write transaction: there is no
+/// other way to append, so no event can commit outside the writer lock.
+pub(crate) async fn append_event(
+    tx: &mut WriteTx,
+    actor: &str,
+    kind: &str,
+    entity_type: &str,
+    entity_id: &str,
+    before: Option<&impl Serialize>,
+    after: Option<&impl Serialize>,
+) -> Result<i64, ApiError> {
+    let enc = |v: Option<&dyn erased::Ser>| -> Result<Option<String>, ApiError> {
+        v.map(|v| v.to_json()).transpose().map_err(json_err)
+    };
+    let before = enc(before.map(|b| b as &dyn erased::Ser))?;
+    let after = enc(after.map(|a| a as &dyn erased::Ser))?;
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO events (at, actor, kind, entity_type, entity_id, before_json, after_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+    )
+    .bind(now())
+    .bind(actor)
+    .bind(kind)
+    .bind(entity_type)
+    .bind(entity_id)
+    .bind(before)
+    .bind(after)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(db_err)
+}
+
+mod erased {
+    pub trait Ser {
+        fn to_json(&self) -> Result<String, serde_json::Error>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> Result<String, serde_json::Error> {
+            serde_json::to_string(self)
+        }
+    }
+}
+
+/// A write transaction, the only way to append to the log: holds this
+/// process's writer lock and, on PostgreSQL, an advisory transaction lock
+/// shared by every server, so event `seq`s commit in order (the live stream
+/// relies on it). On SQLite it begins `IMMEDIATE`, taking the database's
+/// write lock before its first read, so it never fails to upgrade a read
+/// lock under load. Committing wakes the live stream
+/// (through [`Log::committed`]).
+///
+/// A write is acknowledged only after a commit that succeeded. After a
+/// failed `COMMIT` (a full disk) the connection is rolled back and closed,
+/// never returned to the pool: SQLite may have left its transaction open,
+/// and later writes on it would land in a transaction that is never
+/// committed. Dropped without a commit, it rolls back (still holding the
+/// writer lock until that is done).
+pub(crate) struct WriteTx {
+    conn: Option<PoolConnection<sqlx::Any>>,
+    writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    committed: Arc<Notify>,
+    health: Arc<StorageHealth>,
+}
+
+/// The advisory lock key every cablewatch writer takes on PostgreSQL.
+const WRITER_LOCK: i64 = 0x6361_626c_6577;
+
+impl WriteTx {
+    /// The connection, to run statements in the transaction.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        // Only `commit`, `rollback` and `drop` take the connection, and they consume `self`.
+        self.conn
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("a WriteTx always holds its connection"))
+    }
+
+    /// Commits; `Err` means nothing of the transaction was kept.
+    pub(crate) async fn commit(mut self) -> Result<(), ApiError> {
+        let Some(mut conn) = self.conn.take() else {
+            return Err(ApiError::internal());
+        };
+        match conn.execute("COMMIT").await {
+            Ok(_) => {
+                self.health.write_ok();
+                // Wakes the live pump (`Live` waits on the same `Notify`).
+                self.committed.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                let err = db_err(e);
+                self.health.write_failed(&err);
+                let _ = conn.execute("ROLLBACK").await;
+                // Never reuse a connection whose COMMIT failed.
+                conn.close_on_drop();
+                drop(conn);
+                Err(err)
+            }
+        }
+    }
+
+    /// Rolls back (what an early return does too, by dropping).
+    pub(crate) async fn rollback(mut self) -> Result<(), ApiError> {
+        if let Some(mut conn) = self.conn.take() {
+            if let Err(e) = conn.execute("ROLLBACK").await {
+                conn.close_on_drop();
+                return Err(db_err(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        self.conn
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("a WriteTx always holds its connection"))
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.conn()
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        let writer = self.writer.take();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                    drop(conn);
+                    drop(writer);
+                });
+            }
+            Err(_) => {
+                // No runtime to roll back on: closing the connection rolls back.
+                conn.close_on_drop();
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The bottom of the server's storage: what every store needs to talk to the
+//! database. Errors mapped once (a full disk is `storage_full`), times and
+//! dates as stored, event rows decoded, and whether storage is healthy.
+//!
+//! Storage is layered one way: `db` and `store` → `log` (the write
+//! transaction, appending and reading the event log) → `live`, `watch`
+//! (alerts) → the domain stores (`assets`, `access`; faults, notices and
+//! maintenance in `registry`) → the `Registry` façade. No module imports one
+//! above it.
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use shared::api::ApiError;
+use shared::event::Event;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// Errors of the store: domain errors pass through to the caller; database
+/// errors are logged here and reported as `internal`.
+pub(crate) fn db_err(e: sqlx::Error) -> ApiError {
+    tracing::error!(error = %e, "database error");
+    if is_storage_full(&e) {
+        ApiError::storage_full()
+    } else {
+        ApiError::internal()
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (13) or PostgreSQL's `disk_full` (53100).
+fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("13" | "53100")),
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(28),
+        _ => false,
+    }
+}
+
+pub(crate) fn json_err(e: serde_json::Error) -> ApiError {
+    tracing::error!(error = %e, "stored JSON does not parse");
+    ApiError::internal()
+}
+
+pub(crate) fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn date_str(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+pub(crate) fn parse_date(s: Option<String>) -> Result<Option<NaiveDate>, ApiError> {
+    s.map(|s| {
+        NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| {
+            tracing::error!(error = %e, value = %s, "stored date does not parse");
+            ApiError::internal()
+        })
+    })
+    .transpose()
+}
+
+/// A stored RFC 3339 time.
+pub(crate) fn parse_time(s: &str) -> Result<chrono::DateTime<Utc>, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            tracing::error!(error = %e, "stored time does not parse");
+            ApiError::internal()
+        })
+}
+
+/// An event row's `at` (stored as RFC 3339 text).
+pub(crate) fn event_time(r: &AnyRow) -> Result<chrono::DateTime<Utc>, ApiError> {
+    let at: String = r.try_get("at").map_err(db_err)?;
+    chrono::DateTime::parse_from_rfc3339(&at)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            tracing::error!(error = %e, "stored event time does not parse");
+            ApiError::internal()
+        })
+}
+
+pub(crate) fn event_from_row(r: &AnyRow) -> Result<Event, ApiError> {
+    let parse_json = |c: &str| -> Result<Option<serde_json::Value>, ApiError> {
+        r.try_get::<Option<String>, _>(c)
+            .map_err(db_err)?
+            .map(|s| serde_json::from_str(&s).map_err(json_err))
+            .transpose()
+    };
+    Ok(Event {
+        seq: r.try_get("seq").map_err(db_err)?,
+        at: event_time(r)?,
+        actor: r.try_get("actor").map_err(db_err)?,
+        kind: r.try_get("kind").map_err(db_err)?,
+        entity_type: r.try_get("entity_type").map_err(db_err)?,
+        entity_id: r.try_get("entity_id").map_err(db_err)?,
+        before: parse_json("before_json")?,
+        after: parse_json("after_json")?,
+    })
+}
+
+/// Whether the last write could be stored: a full disk (or another
+/// storage failure) is reported by `/api/v1/healthz` until a write succeeds.
+#[derive(Default)]
+pub(crate) struct StorageHealth {
+    full: std::sync::atomic::AtomicBool,
+}
+
+impl StorageHealth {
+    pub(crate) fn write_ok(&self) {
+        self.full.store(false, std::sync::atomic::Ordering::Release);
+    }
+    pub(crate) fn write_failed(&self, e: &ApiError) {
+        if e.error == "storage_full" {
+            self.full.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+    pub(crate) fn full(&self) -> bool {
+        self.full.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
