@@ -1232,7 +1232,12 @@ async fn a_kiosk_session_lives_until_its_link_expires() {
         count_session_writes(&reg, &url).await;
         for path in ["/watch", "/api/v1/watch", "/", "/map", "/api/v1/faults"] {
             let r = send(&app, "GET", path, Some(&cookie), None, None).await;
-            assert_eq!(r.status, StatusCode::OK, "{engine} {path}");
+            assert_eq!(
+                r.status,
+                StatusCode::OK,
+                "{engine} {path}: {}",
+                &r.body[..r.body.len().min(500)]
+            );
             assert!(
                 r.headers.get(header::SET_COOKIE).is_none(),
                 "{engine} {path}"
