@@ -261,13 +261,13 @@ pub(crate) fn save_status<T>(
     r: &Option<crate::util::ServerResult<T>>,
 ) -> Option<AnyView> {
     match r {
-        Some(Ok(Err(e))) if e.error == "conflict" => Some(
+        Some(Ok(Err(e))) if e.error == shared::api::ErrorCode::Conflict => Some(
             view! {
                 <strong class="conflict">{t!(i18n, conflict_title)}": "{e.message.clone()}</strong>
             }
             .into_any(),
         ),
-        Some(Ok(Err(e))) if e.error == "invalid" => Some(
+        Some(Ok(Err(e))) if e.error == shared::api::ErrorCode::Invalid => Some(
             view! {
                 <strong class="error">{t!(i18n, form_has_errors)}</strong>
             }

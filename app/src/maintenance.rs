@@ -197,7 +197,7 @@ fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>)
                 </button>
                 <span id="maintenance-status" role="status">
                     {move || result.with(|r| match r {
-                        Some(Ok(Err(e))) if e.error == "invalid" => Some(view! {
+                        Some(Ok(Err(e))) if e.error == shared::api::ErrorCode::Invalid => Some(view! {
                             <strong class="error">{t!(i18n, form_has_errors)}</strong>
                         }.into_any()),
                         Some(Ok(Err(e))) => Some(view! { <strong class="error">{e.message.clone()}</strong> }.into_any()),

@@ -89,7 +89,7 @@ async fn gated<T: Send + 'static>(
 /// The answer when every hashing turn stayed taken for [`HASH_WAIT`].
 pub fn busy() -> ApiError {
     ApiError::new(
-        "rate_limited",
+        shared::api::ErrorCode::RateLimited,
         "the server is busy checking passwords; try again in a few seconds",
     )
 }

@@ -483,14 +483,17 @@ impl IntoResponse for SignInError {
         match self {
             Self::Refused => (
                 StatusCode::UNAUTHORIZED,
-                Json(ApiError::new("unauthorized", "wrong username or password")),
+                Json(ApiError::new(
+                    shared::api::ErrorCode::Unauthorized,
+                    "wrong username or password",
+                )),
             )
                 .into_response(),
             Self::RateLimited(secs) => {
                 let mut r = (
                     StatusCode::TOO_MANY_REQUESTS,
                     Json(ApiError::new(
-                        "rate_limited",
+                        shared::api::ErrorCode::RateLimited,
                         format!("too many sign-in attempts; try again in {secs} s"),
                     )),
                 )
@@ -668,13 +671,17 @@ fn unauthorized(msg: &str) -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer")],
-        Json(ApiError::new("unauthorized", msg)),
+        Json(ApiError::new(shared::api::ErrorCode::Unauthorized, msg)),
     )
         .into_response()
 }
 
 fn forbidden(msg: &str) -> Response {
-    (StatusCode::FORBIDDEN, Json(ApiError::new("forbidden", msg))).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        Json(ApiError::new(shared::api::ErrorCode::Forbidden, msg)),
+    )
+        .into_response()
 }
 
 /// Puts the request's [`Principal`] (if any) into its extensions: from a
@@ -879,10 +886,13 @@ pub fn require(p: Option<&Principal>, cap: Capability) -> Result<Principal, ApiE
     match p {
         Some(p) if p.can(cap) => Ok(p.clone()),
         Some(p) => Err(ApiError::new(
-            "forbidden",
+            shared::api::ErrorCode::Forbidden,
             format!("the {} role may not do this", p.role),
         )),
-        None => Err(ApiError::new("unauthorized", "sign in first")),
+        None => Err(ApiError::new(
+            shared::api::ErrorCode::Unauthorized,
+            "sign in first",
+        )),
     }
 }
 

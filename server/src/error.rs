@@ -52,7 +52,7 @@ pub async fn too_large_as_json(
 /// A request body over [`BODY_LIMIT`] (or cut off before its end).
 pub fn body_too_large() -> ApiError {
     ApiError::new(
-        "too_large",
+        shared::api::ErrorCode::TooLarge,
         format!(
             "the request body is larger than the limit of {} MiB, or was cut off",
             BODY_LIMIT / (1024 * 1024)

@@ -283,7 +283,7 @@ pub async fn ack_alert(
 ) -> Response {
     match pages.reg.ack_alert(&who.actor(), id).await {
         Ok(_) => saved("/watch".into()),
-        Err(e) if e.error == "conflict" => saved("/watch".into()),
+        Err(e) if e.error == shared::api::ErrorCode::Conflict => saved("/watch".into()),
         Err(e) => crate::error::Error(e).into_response(),
     }
 }

@@ -576,7 +576,7 @@ impl Registry {
         text: &str,
         then: impl FnOnce(&shared::notice::ParsedNotice) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<(shared::notice::ParsedNotice, T), ApiError> {
-        shared::notice::check_notice_size(text).map_err(|m| ApiError::new("too_large", m))?;
+        shared::notice::check_notice_size(text).map_err(ApiError::too_large)?;
         let _permit = self
             .notice_work
             .acquire()
@@ -600,7 +600,7 @@ impl Registry {
     /// and plan run off the async workers; a preview never runs on the write
     /// lane (`lane::is_write`).
     pub async fn preview_notice(&self, text: &str) -> Result<NoticeReport, ApiError> {
-        shared::notice::check_notice_size(text).map_err(|m| ApiError::new("too_large", m))?;
+        shared::notice::check_notice_size(text).map_err(ApiError::too_large)?;
         let existing = self.faults(true).await?;
         let (parsed, plan) = self
             .notice_work(text, move |parsed| {

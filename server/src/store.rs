@@ -109,7 +109,7 @@ impl StorageHealth {
         self.full.store(false, std::sync::atomic::Ordering::Release);
     }
     pub(crate) fn write_failed(&self, e: &ApiError) {
-        if e.error == "storage_full" {
+        if e.error == shared::api::ErrorCode::StorageFull {
             self.full.store(true, std::sync::atomic::Ordering::Release);
         }
     }

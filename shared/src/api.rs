@@ -7,13 +7,78 @@ use crate::fault::{Fault, FieldError};
 use crate::import::ImportPlan;
 use crate::notice::LineIssue;
 
+/// The stable code of an error, on the wire in snake_case (`not_found`,
+/// `conflict`, …). Each code has one HTTP status ([`ErrorCode::status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    /// Bad form fields (`fields` names each).
+    Invalid,
+    /// A notice with bad lines (`lines` names each).
+    BadNotice,
+    /// An asset import with bad lines or features.
+    BadImport,
+    TooLarge,
+    RateLimited,
+    /// The database could not store the write (a full disk).
+    StorageFull,
+    /// Anything else, including a code this build does not know.
+    #[serde(other)]
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status an error of this code is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::TooLarge => 413,
+            Self::Invalid | Self::BadNotice | Self::BadImport => 422,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+            Self::StorageFull => 507,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Invalid => "invalid",
+            Self::BadNotice => "bad_notice",
+            Self::BadImport => "bad_import",
+            Self::TooLarge => "too_large",
+            Self::RateLimited => "rate_limited",
+            Self::StorageFull => "storage_full",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The error body of every API answer: `{error, message, field?}` plus, where
 /// they apply, every bad field or notice line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{error}: {message}")]
 pub struct ApiError {
-    /// Stable code: `not_found`, `conflict`, `invalid`, `bad_notice`, `bad_request`, `internal`.
-    pub error: String,
+    pub error: ErrorCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
@@ -24,9 +89,9 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(error: &str, message: impl Into<String>) -> Self {
+    pub fn new(error: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            error: error.to_string(),
+            error,
             message: message.into(),
             field: None,
             fields: Vec::new(),
@@ -35,35 +100,42 @@ impl ApiError {
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self::new("not_found", what)
+        Self::new(ErrorCode::NotFound, what)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new("bad_request", message)
+        Self::new(ErrorCode::BadRequest, message)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new("unauthorized", message)
+        Self::new(ErrorCode::Unauthorized, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new("forbidden", message)
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new("conflict", message)
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::TooLarge, message)
     }
 
     /// The database could not store the write (a full disk): nothing of it was kept.
     pub fn storage_full() -> Self {
         Self::new(
-            "storage_full",
+            ErrorCode::StorageFull,
             "the server's storage is full; the write was not saved (reads still work)",
         )
     }
 
     pub fn internal() -> Self {
-        Self::new("internal", "internal error; the server log has the details")
+        Self::new(
+            ErrorCode::Internal,
+            "internal error; the server log has the details",
+        )
     }
 
     pub fn invalid(fields: Vec<FieldError>) -> Self {
@@ -75,7 +147,7 @@ impl ApiError {
         Self {
             field: fields.first().map(|f| f.field.clone()),
             fields,
-            ..Self::new("invalid", message)
+            ..Self::new(ErrorCode::Invalid, message)
         }
     }
 
@@ -86,7 +158,7 @@ impl ApiError {
         );
         Self {
             lines,
-            ..Self::new("bad_notice", message)
+            ..Self::new(ErrorCode::BadNotice, message)
         }
     }
 
@@ -98,24 +170,32 @@ impl ApiError {
         );
         Self {
             lines,
-            ..Self::new("bad_import", message)
+            ..Self::new(ErrorCode::BadImport, message)
         }
     }
 
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
-        match self.error.as_str() {
-            "unauthorized" => 401,
-            "forbidden" => 403,
-            "not_found" => 404,
-            "conflict" => 409,
-            "invalid" | "bad_notice" | "bad_import" => 422,
-            "too_large" => 413,
-            "bad_request" => 400,
-            "rate_limited" => 429,
-            "storage_full" => 507,
-            _ => 500,
-        }
+        self.error.status()
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn codes_travel_as_snake_case_and_unknown_ones_read_as_internal() {
+        let e = ApiError::storage_full();
+        let v = serde_json::to_value(&e).expect("json");
+        assert_eq!(v["error"], "storage_full");
+        assert_eq!(e.status(), 507);
+        let back: ApiError = serde_json::from_value(v).expect("back");
+        assert_eq!(back, e);
+        let odd: ApiError =
+            serde_json::from_str(r#"{"error":"from_the_future","message":"m"}"#).expect("read");
+        assert_eq!(odd.error, ErrorCode::Internal);
+        assert_eq!(ApiError::too_large("x").to_string(), "too_large: x");
     }
 }
 
