@@ -326,25 +326,8 @@ pub async fn api_json(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<(u16, serde_json::Value)> {
-    use http_body_util::{BodyExt, Full};
-    use hyper::body::Bytes;
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(format!("{base}{path}"))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(
-            body.map(|b| b.to_string()).unwrap_or_default(),
-        )))?;
-    let res = client.request(req).await?;
-    let status = res.status().as_u16();
-    let bytes = res.into_body().collect().await?.to_bytes();
-    Ok((
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-    ))
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    api_request(base, token, method, path, "application/json", body).await
 }
 
 /// One POST of plain text with a bearer token: (status, JSON body or Null).
@@ -354,16 +337,28 @@ pub async fn api_text(
     path: &str,
     text: &str,
 ) -> Result<(u16, serde_json::Value)> {
+    let body = text.to_string();
+    api_request(base, token, "POST", path, "text/plain; charset=utf-8", body).await
+}
+
+async fn api_request(
+    base: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> Result<(u16, serde_json::Value)> {
     use http_body_util::{BodyExt, Full};
     use hyper::body::Bytes;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Full<Bytes>>();
     let req = hyper::Request::builder()
-        .method("POST")
+        .method(method)
         .uri(format!("{base}{path}"))
         .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from(text.to_string())))?;
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))?;
     let res = client.request(req).await?;
     let status = res.status().as_u16();
     let bytes = res.into_body().collect().await?.to_bytes();
