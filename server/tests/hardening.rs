@@ -1749,5 +1749,40 @@ async fn maintenance_and_asset_forms_work_without_javascript() {
             saved.draft.notes, "moved to the harbour",
             "{engine}: not overwritten"
         );
+
+        // Malformed or incomplete posts: the fields refused (422, the page again),
+        // a version that is no number (400), an unknown record (404); nothing written.
+        let events = reg.event_count().await.expect("events");
+        for (path, body, want) in [
+            (
+                "/assets/new",
+                "name=%zz&kind=ppdr",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                at.as_str(),
+                "name=x&version=not-a-number",
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                "/maintenance/999999/complete",
+                "version=1&completed_on=2026-03-01",
+                StatusCode::NOT_FOUND,
+            ),
+            ("/alerts/999999/ack", "", StatusCode::NOT_FOUND),
+        ] {
+            let r = post_form(&app, path, officer, body).await;
+            assert_eq!(
+                r.status,
+                want,
+                "{engine} {path}: {}",
+                &r.body[..r.body.len().min(300)]
+            );
+        }
+        assert_eq!(
+            reg.event_count().await.expect("events"),
+            events,
+            "{engine}: nothing written"
+        );
     }
 }
