@@ -746,25 +746,7 @@ fn main() -> Result<()> {
         }
         Cmd::BenchHttp { seconds } => bench_http(seconds),
         Cmd::BenchWrites { writes, previewers } => {
-            // Two builds, each with its own package's features (see loadtest).
-            step("build: server (release)");
-            run(cargo().args([
-                "build",
-                "--release",
-                "-p",
-                "cablewatch-server",
-                "--bin",
-                "cablewatch",
-            ]))?;
-            step("build: bench_writes (release)");
-            run(cargo().args([
-                "build",
-                "--release",
-                "-p",
-                "cablewatch-e2e",
-                "--bin",
-                "bench_writes",
-            ]))?;
+            release_server_and_tool("bench_writes")?;
             step(&format!(
                 "bench: {writes} fault posts alone, then with {previewers} notice previews looping"
             ));
@@ -781,28 +763,7 @@ fn main() -> Result<()> {
             import_rows,
         } => {
             setup(false)?;
-            // Two builds, each with its own package's features, so the
-            // server binary is the same one `build --release` and
-            // `bench-map` make (one command would unify features and
-            // rebuild it).
-            step("build: server (release)");
-            run(cargo().args([
-                "build",
-                "--release",
-                "-p",
-                "cablewatch-server",
-                "--bin",
-                "cablewatch",
-            ]))?;
-            step("build: load tool (release)");
-            run(cargo().args([
-                "build",
-                "--release",
-                "-p",
-                "cablewatch-e2e",
-                "--bin",
-                "loadtest",
-            ]))?;
+            release_server_and_tool("loadtest")?;
             let mut args = vec![
                 "--clients".to_string(),
                 clients.to_string(),
@@ -859,11 +820,18 @@ fn main() -> Result<()> {
 /// serving one site file; `wrk -t2 -c16` on it anonymously, then with a
 /// signed-in session cookie (which must cost no database write: a read
 /// writes nothing), side by side.
-fn bench_http(seconds: u32) -> Result<()> {
-    if !have("wrk") {
-        step("setup: wrk (Debian package)");
-        apt_install("wrk")?;
-    }
+/// Builds the release server and one release tool of the e2e crate: two
+/// builds, each with its own package's features, so the server binary is the
+/// same one `build --release` and `bench-map` make (one command would unify
+/// features and rebuild it).
+fn release_server_and_tool(tool: &str) -> Result<()> {
+    release_server()?;
+    step(&format!("build: {tool} (release)"));
+    run(cargo().args(["build", "--release", "-p", "cablewatch-e2e", "--bin", tool]))
+}
+
+/// Builds the release `cablewatch` binary alone.
+fn release_server() -> Result<()> {
     step("build: server (release)");
     run(cargo().args([
         "build",
@@ -872,7 +840,15 @@ fn bench_http(seconds: u32) -> Result<()> {
         "cablewatch-server",
         "--bin",
         "cablewatch",
-    ]))?;
+    ]))
+}
+
+fn bench_http(seconds: u32) -> Result<()> {
+    if !have("wrk") {
+        step("setup: wrk (Debian package)");
+        apt_install("wrk")?;
+    }
+    release_server()?;
     let bin = root().join("target/release/cablewatch");
     let dir = std::env::temp_dir().join(format!("cablewatch-bench-http-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
