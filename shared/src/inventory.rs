@@ -379,6 +379,18 @@ pub fn reference_assets() -> Vec<AssetDraft> {
                 &format!("8.2 Gbps. {src}"),
             )
         },
+        AssetDraft {
+            end: Some((120.20, 23.05)),
+            ..fact(
+                "Kinmen–Taiwan microwave",
+                AssetKind::Microwave,
+                (118.32, 24.44),
+                "Kinmen",
+                Some(3_500.0),
+                None,
+                &format!("3.5 Gbps (MODA, 2024 Q3); the Taiwan end is not published. {src}"),
+            )
+        },
         fact(
             "Taiping Island SES MEO link",
             AssetKind::SatTerminal,
