@@ -335,3 +335,44 @@ pub async fn live_seq() -> Result<i64, ServerFnError> {
     caller(Capability::Read)?;
     Ok(backend()?.live_head())
 }
+
+/// What the resilience page shows: every island's figures (under the
+/// what-if when `cut` is not empty), the same figures without the cut to
+/// compare with, the N-1 and N-2 sweeps, and the figures behind them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResilienceData {
+    pub report: shared::resilience::Report,
+    /// Each island's status and capacity before the what-if's cut.
+    pub before: Vec<(shared::resilience::Region, shared::resilience::Status, f64)>,
+    pub n1: shared::resilience::contingency::Sweep,
+    pub n2: shared::resilience::contingency::Sweep,
+    pub figures: Vec<shared::resilience::Figure>,
+    /// Whether the reader may change the figures.
+    pub can_edit: bool,
+}
+
+#[server(prefix = "/api/fn", endpoint = "resilience", input = Json)]
+pub async fn resilience_page(cut: Vec<String>) -> ServerResult<ResilienceData> {
+    let who = caller(Capability::Read)?;
+    let b = backend()?;
+    let run = async {
+        let report = b.resilience(&cut).await?;
+        let before = if cut.is_empty() {
+            report.islands.clone()
+        } else {
+            b.resilience(&[]).await?.islands
+        }
+        .into_iter()
+        .map(|i| (i.figures.region, i.figures.status, i.figures.capacity_gbps))
+        .collect();
+        Ok(ResilienceData {
+            report,
+            before,
+            n1: b.contingencies(1).await?,
+            n2: b.contingencies(2).await?,
+            figures: b.figures().await?,
+            can_edit: who.can(Capability::WriteData),
+        })
+    };
+    Ok(run.await)
+}

@@ -90,6 +90,16 @@ pub trait Backend: Send + Sync + 'static {
     async fn board(&self) -> Result<shared::watch::Board, ApiError>;
     /// Acknowledges an alert (an event with actor and time).
     async fn ack_alert(&self, actor: &str, id: i64) -> Result<shared::watch::Alert, ApiError>;
+    /// Every island's figures now, or with `cut` carrying nothing (a
+    /// what-if: nothing is written).
+    async fn resilience(&self, cut: &[String]) -> Result<shared::resilience::Report, ApiError>;
+    /// The N-1 (`k` = 1) or N-2 (`k` = 2) contingency sweep.
+    async fn contingencies(
+        &self,
+        k: usize,
+    ) -> Result<shared::resilience::contingency::Sweep, ApiError>;
+    /// Every figure the resilience engine uses.
+    async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -31,16 +31,20 @@ fn alert_label(i18n: leptos_i18n::I18nContext<Locale>, k: AlertKind) -> &'static
         AlertKind::CableCut => t_string!(i18n, alert_cable_cut),
         AlertKind::EtaLater => t_string!(i18n, alert_eta_later),
         AlertKind::Restored => t_string!(i18n, alert_restored),
+        AlertKind::IslandOnBackup => t_string!(i18n, alert_island_on_backup),
+        AlertKind::IslandShort => t_string!(i18n, alert_island_short),
+        AlertKind::IslandIsolated => t_string!(i18n, alert_island_isolated),
+        AlertKind::IslandRecovered => t_string!(i18n, alert_island_recovered),
     }
 }
 
 pub fn island_label(i18n: leptos_i18n::I18nContext<Locale>, region: &str) -> String {
-    match region {
-        "penghu" => t_string!(i18n, island_penghu).to_string(),
-        "kinmen" => t_string!(i18n, island_kinmen).to_string(),
-        "matsu" => t_string!(i18n, island_matsu).to_string(),
-        "xiaoliuqiu" => t_string!(i18n, island_xiaoliuqiu).to_string(),
-        other => other.to_string(),
+    match shared::resilience::Region::ALL
+        .into_iter()
+        .find(|r| r.id() == region)
+    {
+        Some(r) => crate::resilience::region_label(i18n, r).to_string(),
+        None => region.to_string(),
     }
 }
 
@@ -132,11 +136,17 @@ fn BoardView(page: WatchData) -> impl IntoView {
                 <ul id="islands">
                     {islands.into_iter().map(|i| {
                         let region = i.region.clone();
+                        let st = i.status;
+                        let figures = match (i.demand_gbps, i.coverage) {
+                            (Some(d), Some(c)) => format!("{:.1} / {d:.1} Gbps ({:.0} %)", i.capacity_gbps, c * 100.0),
+                            _ => format!("{:.1} Gbps", i.capacity_gbps),
+                        };
                         view! {
-                            <li class=if i.cut_off { "cut-off" } else { "" } data-region=i.region.clone()>
-                                <strong>{move || island_label(i18n, &region)}</strong>
-                                {i.cut_off.then(|| view! { <span class="badge cut">{t!(i18n, watch_cut_off)}</span> })}
-                                <span class="cables">{format!("{} / {}", i.down.join(", "), i.cables.join(", "))}</span>
+                            <li class=format!("res-{}", st.as_str()) data-region=i.region.clone() data-status=st.as_str()>
+                                <a href=format!("/resilience#island-{}", i.region)><strong>{move || island_label(i18n, &region)}</strong></a>
+                                " "<span class=format!("badge res-{}", st.as_str())>{move || crate::resilience::status_label(i18n, st)}</span>
+                                " "<span class="capacity">{figures}</span>
+                                {(!i.down.is_empty()).then(|| view! { " "<span class="cables">{i.down.join(", ")}</span> })}
                             </li>
                         }
                     }).collect_view()}
@@ -159,6 +169,15 @@ fn BoardView(page: WatchData) -> impl IntoView {
     }
 }
 
+/// Where an alert leads: its fault, or the island's card.
+fn alert_href(a: &Alert) -> String {
+    match (a.fault_id, &a.region) {
+        (Some(id), _) => format!("/faults/{id}"),
+        (None, Some(r)) => format!("/resilience#island-{r}"),
+        (None, None) => "/resilience".into(),
+    }
+}
+
 #[component]
 fn AlertRow(a: Alert, can_ack: bool) -> impl IntoView {
     let i18n = use_i18n();
@@ -173,7 +192,7 @@ fn AlertRow(a: Alert, can_ack: bool) -> impl IntoView {
     view! {
         <li class=format!("alert alert-{}", kind.as_str()) data-alert=id>
             <span class="what">{move || alert_label(i18n, kind)}</span>
-            <a href=format!("/faults/{}", a.fault_id)>{a.summary.clone()}</a>
+            <a href=alert_href(&a)>{a.summary.clone()}</a>
             <time>{taipei(&a.raised_at)}</time>
             // A plain form too: without JavaScript the acknowledgement posts
             // to the server, which answers with the board again.

@@ -69,6 +69,14 @@ pub fn router(st: AuthState) -> Router {
         .route("/alerts", get(list_alerts))
         .route("/alerts/{id}/ack", axum::routing::post(ack_alert))
         .route("/watch", get(watch_board))
+        .route("/resilience", get(resilience))
+        .route("/resilience/what-if", axum::routing::post(what_if))
+        .route("/resilience/contingencies", get(contingencies))
+        .route("/resilience/figures", get(figures))
+        .route(
+            "/resilience/figures/{key}",
+            axum::routing::patch(set_figure),
+        )
         .fallback(|| async { Error(ApiError::not_found("no such API route")) })
         .with_state(st)
 }
@@ -545,4 +553,79 @@ async fn assets_csv(State(reg): State<Registry>, Query(f): Query<AssetFilter>) -
         shared::assets::write_csv(assets.iter().map(|a| &a.draft)),
     )
         .into_response())
+}
+
+async fn resilience(State(reg): State<Registry>) -> Result<Response> {
+    Ok(Json(reg.resilience().await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct WhatIfBody {
+    cut: Vec<String>,
+}
+
+/// Computes every island's figures with `cut` carrying nothing; writes nothing.
+async fn what_if(State(reg): State<Registry>, body: JsonBody<WhatIfBody>) -> Result<Response> {
+    let Json(b) = body.map_err(json_rejection)?;
+    Ok(Json(reg.what_if(&b.cut).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ContingencyQuery {
+    k: Option<String>,
+}
+
+/// `?k=1` (default) or `?k=2`: the contingencies that leave some island
+/// worse off, worst first.
+async fn contingencies(
+    State(reg): State<Registry>,
+    Query(q): Query<ContingencyQuery>,
+) -> Result<Response> {
+    let k = match q.k.as_deref().map(str::trim) {
+        None | Some("") | Some("1") => 1,
+        Some("2") => 2,
+        Some(other) => {
+            return Err(ApiError::invalid(vec![shared::fault::FieldError::new(
+                "k",
+                "bad_choice",
+                format!("k is 1 or 2, not {other:?}"),
+            )])
+            .into())
+        }
+    };
+    Ok(Json(reg.contingencies(k).await?.contingencies).into_response())
+}
+
+async fn figures(State(reg): State<Registry>) -> Result<Response> {
+    Ok(Json(reg.figures().await?).into_response())
+}
+
+/// A figure edit: `value` a number, a numeric string, or null (no figure).
+#[derive(Deserialize)]
+struct FigureBody {
+    value: Option<serde_json::Value>,
+    #[serde(default)]
+    basis: String,
+    #[serde(default)]
+    source: String,
+    version: i64,
+}
+
+async fn set_figure(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(key): Path<String>,
+    body: JsonBody<FigureBody>,
+) -> Result<Response> {
+    let Json(b) = body.map_err(json_rejection)?;
+    let form = shared::resilience::FigureForm {
+        value: match b.value {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => s,
+            Some(other) => other.to_string(),
+        },
+        basis: b.basis,
+        source: b.source,
+    };
+    Ok(Json(reg.set_figure(&who.actor(), &key, &form, b.version).await?).into_response())
 }

@@ -9,15 +9,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use shared::api::{ApiError, AssetDetail, AssetList};
 use shared::assets::{
     count_assets, parse_csv, parse_geojson, Asset, AssetDraft, AssetFilter, AssetForm,
-    AssetImportReport, AssetKind, AssetStatus, Orbit, SOURCE_REFERENCE, SOURCE_SYNTHETIC,
+    AssetImportReport, AssetKind, SOURCE_REFERENCE, SOURCE_SYNTHETIC,
 };
 use shared::cluster::AssetIndex;
 use shared::event::kind;
 use shared::map::{AssetMarker, View};
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::log::{append_event, Log, WriteTx};
+use crate::rows::{asset_from_row as from_row, ASSET_COLS as COLS};
 use crate::store::{db_err, event_from_row, now};
 
 /// The assets as of one point of the event log.
@@ -39,50 +39,6 @@ pub type AssetCache = Arc<Mutex<Option<Arc<AssetSnapshot>>>>;
 
 /// Largest page of the asset list; the counts always cover everything.
 pub const LIST_LIMIT: usize = 500;
-
-const COLS: &str = "id, name, kind, status, lon, lat, end_lon, end_lat, region, capacity_mbps, \
-    orbit, operator, programme, home_port, zone, notes, source, version";
-
-fn from_row(r: &AnyRow) -> Result<Asset, ApiError> {
-    let s = |c: &str| r.try_get::<String, _>(c).map_err(db_err);
-    let f = |c: &str| r.try_get::<f64, _>(c).map_err(db_err);
-    let of = |c: &str| r.try_get::<Option<f64>, _>(c).map_err(db_err);
-    let bad = |what: &str, v: &str| {
-        tracing::error!(what, value = v, "stored asset value does not parse");
-        ApiError::internal()
-    };
-    let kind_s = s("kind")?;
-    let status_s = s("status")?;
-    let orbit = r
-        .try_get::<Option<String>, _>("orbit")
-        .map_err(db_err)?
-        .map(|o| Orbit::parse(&o).ok_or_else(|| bad("orbit", &o)))
-        .transpose()?;
-    Ok(Asset {
-        id: r.try_get("id").map_err(db_err)?,
-        draft: AssetDraft {
-            name: s("name")?,
-            kind: AssetKind::parse(&kind_s).ok_or_else(|| bad("kind", &kind_s))?,
-            status: AssetStatus::parse(&status_s).ok_or_else(|| bad("status", &status_s))?,
-            lon: f("lon")?,
-            lat: f("lat")?,
-            end: match (of("end_lon")?, of("end_lat")?) {
-                (Some(x), Some(y)) => Some((x, y)),
-                _ => None,
-            },
-            region: s("region")?,
-            capacity_mbps: of("capacity_mbps")?,
-            orbit,
-            operator: s("operator")?,
-            programme: s("programme")?,
-            home_port: s("home_port")?,
-            zone: s("zone")?,
-            notes: s("notes")?,
-        },
-        source: s("source")?,
-        version: r.try_get("version").map_err(db_err)?,
-    })
-}
 
 async fn id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<(i64, i64)>, ApiError> {
     let row = sqlx::query("SELECT id, version FROM assets WHERE name = $1")
@@ -405,7 +361,7 @@ impl Assets {
         let draft = form.validate().map_err(ApiError::invalid)?;
         let mut tx = self.write().await?;
         let a = insert(&mut tx, actor, &draft, actor).await?;
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(a)
     }
 
@@ -420,7 +376,7 @@ impl Assets {
         let draft = form.validate().map_err(ApiError::invalid)?;
         let mut tx = self.write().await?;
         let a = update(&mut tx, actor, id, version, &draft).await?;
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(a)
     }
 
@@ -479,7 +435,7 @@ impl Assets {
                 Some(&report),
             )
             .await?;
-            tx.commit().await?;
+            crate::resilience::commit(tx).await?;
         } else {
             tx.rollback().await?;
         }
@@ -502,7 +458,7 @@ impl Assets {
                 added += 1;
             }
         }
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(added)
     }
 

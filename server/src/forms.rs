@@ -1,4 +1,4 @@
-//! Plain HTML form posts: the fault, maintenance and asset forms work
+//! Plain HTML form posts: the fault, maintenance, asset and figure forms work
 //! without JavaScript (and before the wasm has loaded). A post is validated
 //! and stored by the same registry methods as the API and the server
 //! functions. Saved: a redirect (303) to the record's page. Refused: the page
@@ -253,6 +253,38 @@ pub async fn edit_asset(
         Err(error) => {
             let echo = echo("asset", Some(id), post.version().ok(), &post.form, error);
             pages.render(parts, echo).await
+        }
+    }
+}
+
+/// `POST /resilience/figures/{key}`: an officer replaces a figure (value,
+/// basis, source); back to the figures table, or the page again with what
+/// was typed and the error (422 invalid, 409 changed meanwhile).
+pub async fn edit_figure(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(key): Path<String>,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<shared::resilience::FigureForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let result = match post.version() {
+        Ok(version) => {
+            pages
+                .reg
+                .set_figure(&who.actor(), &key, &post.form, version)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => saved("/resilience#figures".into()),
+        Err(error) => {
+            let form = format!("figure:{key}");
+            let echo = echo(&form, None, post.version().ok(), &post.form, error);
+            pages.render_at(parts, Some("/resilience"), echo).await
         }
     }
 }

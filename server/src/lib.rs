@@ -32,6 +32,8 @@ pub mod live;
 pub mod log;
 pub mod policy;
 pub mod registry;
+pub mod resilience;
+pub mod rows;
 pub mod signin;
 pub mod store;
 pub mod watch;

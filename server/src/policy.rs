@@ -65,6 +65,16 @@ pub const RULES: &[Rule] = &[
     r("GET", "/api/v1/alerts", Signed(Read)),
     r("POST", "/api/v1/alerts/{id}/ack", Signed(Acknowledge)),
     r("GET", "/api/v1/watch", Signed(Read)),
+    r("GET", "/api/v1/resilience", Signed(Read)),
+    // A what-if is computed, never stored: any reader may ask.
+    r("POST", "/api/v1/resilience/what-if", Signed(Read)),
+    r("GET", "/api/v1/resilience/contingencies", Signed(Read)),
+    r("GET", "/api/v1/resilience/figures", Signed(Read)),
+    r(
+        "PATCH",
+        "/api/v1/resilience/figures/{key}",
+        Signed(WriteData),
+    ),
     r("POST", "/api/v1/me/password", Signed(Account)),
     r("GET", "/api/v1/me/tokens", Signed(Account)),
     r("POST", "/api/v1/me/tokens", Signed(Account)),
@@ -94,6 +104,7 @@ pub const RULES: &[Rule] = &[
     r("POST", "/api/fn/watch_board", Signed(Read)),
     r("POST", "/api/fn/live_seq", Signed(Read)),
     r("POST", "/api/fn/ack_alert", Signed(Acknowledge)),
+    r("POST", "/api/fn/resilience", Signed(Read)),
     r("POST", "/api/fn/my_tokens", Signed(Account)),
     r("POST", "/api/fn/create_token", Signed(Account)),
     r("POST", "/api/fn/revoke_token", Signed(Account)),
@@ -112,6 +123,7 @@ pub const RULES: &[Rule] = &[
     r("POST", "/assets/new", Signed(WriteData)),
     r("POST", "/assets/{id}", Signed(WriteData)),
     r("POST", "/alerts/{id}/ack", Signed(Acknowledge)),
+    r("POST", "/resilience/figures/{key}", Signed(WriteData)),
     // Pages that only some roles use
     r("GET", "/faults/new", Signed(WriteData)),
     r("GET", "/import", Signed(WriteData)),

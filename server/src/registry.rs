@@ -6,20 +6,18 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Utc};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool};
 
 use shared::api::{ApiError, AssetDetail, AssetList, FaultDetail, NoticeReport};
 use shared::assets::{Asset, AssetDraft, AssetFilter, AssetForm, AssetImportReport, AssetKind};
 use shared::auth::{AuditFilter, NewSecret, Principal, Role, TokenInfo, UserInfo};
 use shared::event::{kind, Event};
-use shared::fault::{Chainage, Fault, FaultDraft, FaultForm, FaultKind, FaultStatus};
+use shared::fault::{Fault, FaultDraft, FaultForm, FaultStatus};
 use shared::import::{plan_import, ChangeKind};
 use shared::maintenance::{Maintenance, MaintenanceForm};
 use shared::map::{AssetMarker, View};
 use shared::notice::{parse_notice, write_notice, MaintenanceLine};
 use shared::reference::{Cable, CableIndex, Station};
-use shared::roc::{Eta, EtaPrecision};
 
 use crate::access::{Access, User};
 use crate::assets::Assets;
@@ -27,39 +25,19 @@ use crate::assets::{AssetSnapshot, ImportFormat};
 use crate::db::Engine;
 use crate::live::Live;
 use crate::log::{append_event, Log, WriteTx};
-use crate::store::{date_str, db_err, json_err, now, parse_date};
+use shared::fault::FieldError;
+use shared::resilience::contingency::{self, Sweep};
+use shared::resilience::{
+    as_designed, island_statuses, network, report, Figure, FigureForm, Figures, Inputs, Network,
+    Report,
+};
+use std::collections::BTreeSet;
 
-const FAULT_COLS: &str = "id, cable, detected_on, kind, description, place, station, km, \
-    alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, version";
+use crate::rows::{fault_from_row, maintenance_rows, FAULT_COLS};
+use crate::store::{date_str, db_err, json_err, now};
 
-fn fault_from_row(r: &AnyRow) -> Result<Fault, ApiError> {
-    let get_s = |c: &str| r.try_get::<String, _>(c).map_err(db_err);
-    let get_os = |c: &str| r.try_get::<Option<String>, _>(c).map_err(db_err);
-    let kind = FaultKind::parse(&get_s("kind")?).unwrap_or(FaultKind::Other);
-    let status = FaultStatus::parse(&get_s("status")?).unwrap_or(FaultStatus::Open);
-    let precision = EtaPrecision::parse(&get_s("eta_precision")?).unwrap_or(EtaPrecision::Unknown);
-    let eta = Eta::from_parts(precision, parse_date(get_os("eta_date")?)?).unwrap_or(Eta::UNKNOWN);
-    Ok(Fault {
-        id: r.try_get("id").map_err(db_err)?,
-        cable: get_s("cable")?,
-        detected_on: parse_date(get_os("detected_on")?)?,
-        kind,
-        description: get_s("description")?,
-        chainage: Chainage {
-            place: get_s("place")?,
-            station: get_os("station")?,
-            km: r.try_get("km").map_err(db_err)?,
-        },
-        alternate_routes: serde_json::from_str(&get_s("alternate_routes_json")?)
-            .map_err(json_err)?,
-        eta,
-        status,
-        restored_on: parse_date(get_os("restored_on")?)?,
-        notes: get_s("notes")?,
-        provenance: get_s("provenance")?,
-        version: r.try_get("version").map_err(db_err)?,
-    })
-}
+/// The most links one what-if may cut.
+pub const MAX_CUT: usize = 100;
 
 /// The registry of one database: the façade the API handlers, server
 /// functions and CLI call. It holds the log and the domain stores and
@@ -187,7 +165,12 @@ impl Registry {
             .collect();
         let state_of = |c: &str| shared::map::cable_state(c, &faults, &maint);
         let states: Vec<_> = self.cables().iter().map(|c| state_of(&c.abbrev)).collect();
-        let islands = shared::watch::islands_affected(self.cables(), self.stations(), state_of);
+        let (net, _) = self.resilience_network(&faults, &maint).await?;
+        let islands = shared::watch::islands_affected(
+            &island_statuses(&net.links, &net.demand),
+            &island_statuses(&as_designed(&net.links), &net.demand),
+            &net.links,
+        );
         let alerts = crate::watch::alerts(&self.log, true, 50).await?;
         let events = sqlx::query(&format!(
             "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, NULL AS after_json \
@@ -208,6 +191,119 @@ impl Registry {
             alerts,
             events,
         })
+    }
+
+    // Resilience: the engine is pure (`shared::resilience`); the state it
+    // runs on is loaded here, the figures are stored by `resilience`.
+
+    /// The capacity graph now, and the figures it was built with.
+    async fn resilience_network(
+        &self,
+        faults: &[Fault],
+        maintenance: &[MaintenanceLine],
+    ) -> Result<(Network, Figures), ApiError> {
+        let snap = self.asset_snapshot().await?;
+        let mut conn = self.pool().acquire().await.map_err(db_err)?;
+        let figures = crate::resilience::figures(&mut conn).await?;
+        drop(conn);
+        let net = network(&Inputs {
+            cables: &self.cables,
+            stations: &self.stations,
+            faults,
+            maintenance,
+            assets: &snap.assets,
+            figures: &figures,
+        });
+        Ok((net, figures))
+    }
+
+    async fn resilience_now(&self) -> Result<(Network, Figures), ApiError> {
+        let faults = self.faults(false).await?;
+        let maint: Vec<MaintenanceLine> = self
+            .maintenance()
+            .await?
+            .into_iter()
+            .map(|m| m.line)
+            .collect();
+        self.resilience_network(&faults, &maint).await
+    }
+
+    /// Every island's figures now.
+    pub async fn resilience(&self) -> Result<Report, ApiError> {
+        let (net, figures) = self.resilience_now().await?;
+        Ok(report(&net, &figures))
+    }
+
+    /// Every island's figures with `cut` (cables by abbreviation or name,
+    /// `asset:ID`, `satellite:REGION`) carrying nothing. Writes nothing.
+    pub async fn what_if(&self, cut: &[String]) -> Result<Report, ApiError> {
+        if cut.len() > MAX_CUT {
+            return Err(ApiError::invalid(vec![FieldError::new(
+                "cut",
+                "too_many",
+                format!("at most {MAX_CUT} links at once"),
+            )]));
+        }
+        let index = self.cable_index();
+        let ids: BTreeSet<String> = cut
+            .iter()
+            .map(|c| {
+                let c = c.trim();
+                if c.contains(':') {
+                    c.to_string()
+                } else {
+                    index.resolve(c).unwrap_or_else(|| c.to_string())
+                }
+            })
+            .collect();
+        let (net, figures) = self.resilience_now().await?;
+        shared::resilience::what_if(&net, &figures, &ids).map_err(|unknown| {
+            ApiError::invalid(vec![FieldError::new(
+                "cut",
+                "unknown",
+                format!(
+                    "not in the capacity graph: {} (a cable by abbreviation or name, \
+                     asset:ID for a microwave link between regions, satellite:REGION)",
+                    unknown.join(", ")
+                ),
+            )])
+        })
+    }
+
+    /// The N-1 (`k` = 1) or N-2 (`k` = 2) contingency sweep over the state now.
+    pub async fn contingencies(&self, k: usize) -> Result<Sweep, ApiError> {
+        if !(1..=2).contains(&k) {
+            return Err(ApiError::invalid(vec![FieldError::new(
+                "k",
+                "bad_choice",
+                "k is 1 (every single loss) or 2 (every pair)",
+            )]));
+        }
+        let (net, _) = self.resilience_now().await?;
+        tokio::task::spawn_blocking(move || contingency::sweep(&net.links, &net.demand, k))
+            .await
+            .map_err(|_| ApiError::internal())
+    }
+
+    /// Every figure the engine uses, with its basis and source.
+    pub async fn figures(&self) -> Result<Vec<Figure>, ApiError> {
+        let mut conn = self.pool().acquire().await.map_err(db_err)?;
+        Ok(crate::resilience::figures(&mut conn)
+            .await?
+            .iter()
+            .cloned()
+            .collect())
+    }
+
+    /// See [`crate::resilience::set_figure`].
+    pub async fn set_figure(
+        &self,
+        actor: &str,
+        key: &str,
+        form: &FigureForm,
+        version: i64,
+    ) -> Result<Figure, ApiError> {
+        crate::resilience::set_figure(&self.log, actor, key, form, version).await
     }
 
     // Access (users, tokens, kiosks, audit): forwarded to `access`.
@@ -543,7 +639,7 @@ impl Registry {
         let draft = self.validate(form)?;
         let mut tx = self.write().await?;
         let fault = insert_fault(&mut tx, actor, &draft, actor).await?;
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(fault)
     }
 
@@ -558,7 +654,7 @@ impl Registry {
         let draft = self.validate(form)?;
         let mut tx = self.write().await?;
         let fault = update_fault_tx(&mut tx, actor, id, version, &draft).await?;
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(fault)
     }
 
@@ -689,7 +785,7 @@ impl Registry {
                 events += 1;
             }
         }
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(NoticeReport {
             plan,
             warnings: parsed.warnings,
@@ -734,7 +830,7 @@ impl Registry {
             .map_err(ApiError::invalid)?;
         let mut tx = self.write().await?;
         let id = insert_maintenance(&mut tx, actor, &line, actor).await?;
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(Maintenance {
             id,
             line,
@@ -771,7 +867,7 @@ impl Registry {
             )));
         }
         let after = complete_maintenance_tx(&mut tx, actor, &before, completed_on).await?;
-        tx.commit().await?;
+        crate::resilience::commit(tx).await?;
         Ok(after)
     }
 
@@ -808,47 +904,6 @@ async fn maintenance_completed_by(
                 .map(|d| (m, d.completed_on))
         })
         .collect())
-}
-
-async fn maintenance_rows(
-    conn: &mut AnyConnection,
-    include_completed: bool,
-) -> Result<Vec<Maintenance>, ApiError> {
-    let cols = "id, cable, eta_precision, eta_date, description, alternate_routes_json, \
-                status, completed_on, version";
-    let sql = if include_completed {
-        format!("SELECT {cols} FROM maintenance ORDER BY id")
-    } else {
-        format!("SELECT {cols} FROM maintenance WHERE status <> 'completed' ORDER BY id")
-    };
-    sqlx::query(&sql)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(|r| {
-            let precision =
-                EtaPrecision::parse(&r.try_get::<String, _>("eta_precision").map_err(db_err)?)
-                    .unwrap_or(EtaPrecision::Unknown);
-            let date = parse_date(r.try_get("eta_date").map_err(db_err)?)?;
-            Ok(Maintenance {
-                id: r.try_get("id").map_err(db_err)?,
-                line: MaintenanceLine {
-                    cable: r.try_get("cable").map_err(db_err)?,
-                    eta: Eta::from_parts(precision, date).unwrap_or(Eta::UNKNOWN),
-                    description: r.try_get("description").map_err(db_err)?,
-                    alternate_routes: serde_json::from_str(
-                        &r.try_get::<String, _>("alternate_routes_json")
-                            .map_err(db_err)?,
-                    )
-                    .map_err(json_err)?,
-                },
-                status: r.try_get("status").map_err(db_err)?,
-                completed_on: parse_date(r.try_get("completed_on").map_err(db_err)?)?,
-                version: r.try_get("version").map_err(db_err)?,
-            })
-        })
-        .collect()
 }
 
 /// Inserts planned maintenance and its event; returns its id.

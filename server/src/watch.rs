@@ -13,7 +13,8 @@ use sqlx::Row;
 use crate::log::{append_event, Log, WriteTx};
 use crate::store::{db_err, now, parse_time};
 
-const ALERT_COLS: &str = "id, seq, kind, fault_id, cable, summary, raised_at, acked_by, acked_at";
+const ALERT_COLS: &str =
+    "id, seq, kind, fault_id, region, cable, summary, raised_at, acked_by, acked_at";
 
 fn alert_from_row(r: &AnyRow) -> Result<Alert, ApiError> {
     let kind: String = r.try_get("kind").map_err(db_err)?;
@@ -26,6 +27,7 @@ fn alert_from_row(r: &AnyRow) -> Result<Alert, ApiError> {
             ApiError::internal()
         })?,
         fault_id: r.try_get("fault_id").map_err(db_err)?,
+        region: r.try_get("region").map_err(db_err)?,
         cable: r.try_get("cable").map_err(db_err)?,
         summary: r.try_get("summary").map_err(db_err)?,
         raised_at: parse_time(&r.try_get::<String, _>("raised_at").map_err(db_err)?)?,

@@ -154,6 +154,22 @@ impl Backend for Registry {
     async fn ack_alert(&self, actor: &str, id: i64) -> Result<shared::watch::Alert, ApiError> {
         Registry::ack_alert(self, actor, id).await
     }
+    async fn resilience(&self, cut: &[String]) -> Result<shared::resilience::Report, ApiError> {
+        if cut.is_empty() {
+            Registry::resilience(self).await
+        } else {
+            Registry::what_if(self, cut).await
+        }
+    }
+    async fn contingencies(
+        &self,
+        k: usize,
+    ) -> Result<shared::resilience::contingency::Sweep, ApiError> {
+        Registry::contingencies(self, k).await
+    }
+    async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError> {
+        Registry::figures(self).await
+    }
 }
 
 /// Where the site files are: `--site-root`, else `site/` beside the binary's
@@ -244,6 +260,7 @@ pub fn router(
         .route("/assets/new", post(crate::forms::new_asset))
         .route("/assets/{id}", post(crate::forms::edit_asset))
         .route("/alerts/{id}/ack", post(crate::forms::ack_alert))
+        .route("/resilience/figures/{key}", post(crate::forms::edit_figure))
         .with_state(form_pages);
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(crate::auth::SESSION_COOKIE)

@@ -133,6 +133,8 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("PATCH", "/api/v1/assets/{id}", Some(WriteData)),
         ("POST", "/api/v1/assets/import", Some(WriteData)),
         ("POST", "/api/v1/alerts/{id}/ack", Some(Acknowledge)),
+        ("POST", "/api/v1/resilience/what-if", Some(Read)),
+        ("PATCH", "/api/v1/resilience/figures/{key}", Some(WriteData)),
         ("POST", "/api/v1/me/password", Some(Account)),
         ("POST", "/api/v1/me/tokens", Some(Account)),
         ("DELETE", "/api/v1/me/tokens/{id}", Some(Account)),
@@ -157,6 +159,7 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/api/fn/watch_board", Some(Read)),
         ("POST", "/api/fn/live_seq", Some(Read)),
         ("POST", "/api/fn/ack_alert", Some(Acknowledge)),
+        ("POST", "/api/fn/resilience", Some(Read)),
         ("POST", "/api/fn/my_tokens", Some(Account)),
         ("POST", "/api/fn/create_token", Some(Account)),
         ("POST", "/api/fn/revoke_token", Some(Account)),
@@ -172,6 +175,7 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/assets/new", Some(WriteData)),
         ("POST", "/assets/{id}", Some(WriteData)),
         ("POST", "/alerts/{id}/ack", Some(Acknowledge)),
+        ("POST", "/resilience/figures/{key}", Some(WriteData)),
     ];
     let mutating: Vec<_> = RULES.iter().filter(|r| r.method != "GET").collect();
     assert_eq!(

@@ -16,6 +16,7 @@ pub mod kind {
     pub const ASSET_UPDATED: &str = "asset.updated";
     pub const ASSETS_IMPORTED: &str = "assets.imported";
     pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
+    pub const FIGURE_UPDATED: &str = "figure.updated";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

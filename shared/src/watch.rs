@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 use crate::fault::{Fault, FaultKind, FaultStatus};
 use crate::map::CableState;
-use crate::reference::{Cable, CableKind, Station};
 
 /// Why the watch is alerted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,14 +21,26 @@ pub enum AlertKind {
     EtaLater,
     /// A fault was restored.
     Restored,
+    /// An island lost all its cable capacity; backups carry its peak demand.
+    IslandOnBackup,
+    /// An island can carry only part of its peak demand.
+    IslandShort,
+    /// An island can carry nothing.
+    IslandIsolated,
+    /// An island on backup, short or isolated is back on a cable.
+    IslandRecovered,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [
+    pub const ALL: [AlertKind; 8] = [
         Self::NewFault,
         Self::CableCut,
         Self::EtaLater,
         Self::Restored,
+        Self::IslandOnBackup,
+        Self::IslandShort,
+        Self::IslandIsolated,
+        Self::IslandRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +49,10 @@ impl AlertKind {
             Self::CableCut => "cable_cut",
             Self::EtaLater => "eta_later",
             Self::Restored => "restored",
+            Self::IslandOnBackup => "island_on_backup",
+            Self::IslandShort => "island_short",
+            Self::IslandIsolated => "island_isolated",
+            Self::IslandRecovered => "island_recovered",
         }
     }
 
@@ -81,6 +96,25 @@ pub fn alerts_for(before: Option<&Fault>, after: &Fault, other_open_cut: bool) -
     out
 }
 
+/// The alert an island's move from `before` to `after` raises, if any:
+/// into on backup, short or isolated (or between them), and back out.
+pub fn island_alert(
+    before: crate::resilience::Status,
+    after: crate::resilience::Status,
+) -> Option<AlertKind> {
+    use crate::resilience::Status;
+    if before == after {
+        return None;
+    }
+    match after {
+        Status::OnBackup => Some(AlertKind::IslandOnBackup),
+        Status::Short => Some(AlertKind::IslandShort),
+        Status::Isolated => Some(AlertKind::IslandIsolated),
+        Status::Degraded | Status::Normal if before.alerts() => Some(AlertKind::IslandRecovered),
+        _ => None,
+    }
+}
+
 /// One alert, as the watch sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -88,7 +122,11 @@ pub struct Alert {
     /// The event that raised it.
     pub seq: i64,
     pub kind: AlertKind,
-    pub fault_id: i64,
+    /// The fault it is about (`None` for an island alert).
+    pub fault_id: Option<i64>,
+    /// The island region it is about (`matsu`), for an island alert.
+    pub region: Option<String>,
+    /// The cable it is about (empty for an island alert).
     pub cable: String,
     /// What changed, in a line (the fault's wording and ETA).
     pub summary: String,
@@ -104,72 +142,67 @@ impl Alert {
     }
 }
 
-/// An outlying island group and the domestic cables that reach it.
+/// An island whose standing differs from its standing as designed, as
+/// the resilience engine reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IslandStatus {
-    /// Region id of the stations: penghu, kinmen, matsu, xiaoliuqiu.
+    /// Region id: matsu, kinmen, penghu, ...
     pub region: String,
-    pub cables: Vec<String>,
-    /// Those cut or degraded.
+    pub status: crate::resilience::Status,
+    pub capacity_gbps: f64,
+    pub demand_gbps: Option<f64>,
+    pub coverage: Option<f64>,
+    /// The island's own links (cables, microwave, satellite) carrying less
+    /// than designed.
     pub down: Vec<String>,
-    /// Every cable that reaches it is cut: it lives on microwave and satellite.
-    pub cut_off: bool,
 }
 
-/// The island groups (regions other than the main island) whose domestic
-/// cables are cut or degraded, most affected first.
+/// The islands whose status now is not their status as designed (Taiping
+/// Island lives on satellite by design: that is not news), worst first.
 pub fn islands_affected(
-    cables: &[Cable],
-    stations: &[Station],
-    state_of: impl Fn(&str) -> CableState,
+    now: &[crate::resilience::IslandFigures],
+    designed: &[crate::resilience::IslandFigures],
+    links: &[crate::resilience::Link],
 ) -> Vec<IslandStatus> {
-    let region = |sid: &str| {
-        stations
-            .iter()
-            .find(|s| s.id == sid)
-            .map(|s| s.region.as_str())
-    };
-    let mut islands: Vec<IslandStatus> = Vec::new();
-    for c in cables.iter().filter(|c| c.kind == CableKind::Domestic) {
-        let mut regions: Vec<&str> = c
-            .landings
-            .iter()
-            .chain(&c.far_ends)
-            .filter_map(|s| region(s))
-            .filter(|r| *r != "taiwan")
-            .collect();
-        regions.sort_unstable();
-        regions.dedup();
-        for r in regions {
-            let i = match islands.iter().position(|i| i.region == r) {
-                Some(i) => i,
-                None => {
-                    islands.push(IslandStatus {
-                        region: r.to_string(),
-                        cables: Vec::new(),
-                        down: Vec::new(),
-                        cut_off: false,
-                    });
-                    islands.len() - 1
-                }
-            };
-            islands[i].cables.push(c.abbrev.clone());
-            if matches!(state_of(&c.abbrev), CableState::Cut | CableState::Degraded) {
-                islands[i].down.push(c.abbrev.clone());
+    use crate::resilience::Node;
+    let mut out: Vec<IslandStatus> = now
+        .iter()
+        .filter(|f| {
+            designed
+                .iter()
+                .find(|d| d.region == f.region)
+                .is_none_or(|d| d.status != f.status)
+        })
+        .map(|f| {
+            let n = Node::Region(f.region);
+            let mut down: Vec<String> = links
+                .iter()
+                .filter(|l| (l.a == n || l.b == n) && l.available_mbps < l.design_mbps)
+                .map(|l| l.id.clone())
+                .collect();
+            down.sort();
+            down.dedup();
+            IslandStatus {
+                region: f.region.id().to_string(),
+                status: f.status,
+                capacity_gbps: f.capacity_gbps,
+                demand_gbps: f.demand_gbps,
+                coverage: f.coverage,
+                down,
             }
-        }
-    }
-    for i in &mut islands {
-        i.cut_off = !i.cables.is_empty() && i.cables.iter().all(|c| state_of(c) == CableState::Cut);
-    }
-    islands.retain(|i| !i.down.is_empty());
-    islands.sort_by(|a, b| {
-        b.cut_off
-            .cmp(&a.cut_off)
-            .then(b.down.len().cmp(&a.down.len()))
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.status
+            .cmp(&b.status)
+            .then(
+                a.coverage
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&b.coverage.unwrap_or(f64::INFINITY)),
+            )
             .then(a.region.cmp(&b.region))
     });
-    islands
+    out
 }
 
 /// Everything the duty-watch board shows.
@@ -240,13 +273,60 @@ pub fn summary(kind: AlertKind, before: Option<&Fault>, after: &Fault) -> String
             eta(after)
         ),
         AlertKind::Restored => format!("{}: restored ({})", after.cable, after.description),
+        _ => after.cable.clone(),
     }
+}
+
+/// An island alert's line: the island, what happened, and its figures.
+pub fn island_summary(kind: AlertKind, f: &crate::resilience::IslandFigures) -> String {
+    let what = match kind {
+        AlertKind::IslandOnBackup => "on backup: no cable capacity",
+        AlertKind::IslandShort => "short of its peak demand",
+        AlertKind::IslandIsolated => "isolated: nothing can be carried",
+        AlertKind::IslandRecovered => "back on a cable",
+        _ => "changed",
+    };
+    let demand = match (f.demand_gbps, f.coverage) {
+        (Some(d), Some(c)) => format!(" of {d:.1} Gbps demand ({:.0} %)", c * 100.0),
+        _ => String::new(),
+    };
+    format!(
+        "{}: {what} — {:.1} Gbps{demand}",
+        f.region.name_en(),
+        f.capacity_gbps
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fault::{Chainage, FaultStatus};
+
+    #[test]
+    fn an_island_alerts_going_onto_backup_short_or_isolated_and_back() {
+        use crate::resilience::Status::*;
+        assert_eq!(
+            island_alert(Degraded, OnBackup),
+            Some(AlertKind::IslandOnBackup)
+        );
+        assert_eq!(island_alert(OnBackup, Short), Some(AlertKind::IslandShort));
+        assert_eq!(
+            island_alert(Short, Isolated),
+            Some(AlertKind::IslandIsolated)
+        );
+        assert_eq!(
+            island_alert(Isolated, Degraded),
+            Some(AlertKind::IslandRecovered)
+        );
+        assert_eq!(
+            island_alert(OnBackup, Normal),
+            Some(AlertKind::IslandRecovered)
+        );
+        assert_eq!(island_alert(Normal, Degraded), None);
+        assert_eq!(island_alert(Degraded, Normal), None);
+        assert_eq!(island_alert(Short, Short), None);
+        assert_eq!(island_alert(NoFigures, Normal), None);
+    }
     use crate::roc::Eta;
     use chrono::NaiveDate;
 
@@ -332,38 +412,53 @@ mod tests {
     }
 
     #[test]
-    fn matsu_is_cut_off_only_when_every_cable_to_it_is_cut() {
-        let cables = crate::reference::cables().unwrap_or_default();
-        let stations = crate::reference::stations().unwrap_or_default();
-        assert!(!cables.is_empty() && !stations.is_empty());
-        let matsu: Vec<String> = islands_affected(&cables, &stations, |_| CableState::Cut)
-            .into_iter()
-            .find(|i| i.region == "matsu")
-            .map(|i| i.cables)
-            .unwrap_or_default();
-        assert!(
-            matsu.len() >= 2,
-            "Matsu is reached by TDM2 and TDM3: {matsu:?}"
+    fn islands_affected_are_those_off_their_design_worst_first() {
+        use crate::resilience::{
+            as_designed, island_statuses, Link, LinkKind, Node, Region, Status,
+        };
+        let l = |id: &str, kind, a, b, mbps: u64, now: u64| Link {
+            id: id.into(),
+            label: id.into(),
+            kind,
+            a,
+            b,
+            design_mbps: mbps,
+            available_mbps: now,
+            estimate: false,
+        };
+        let (m, t, w) = (
+            Node::Region(Region::Matsu),
+            Node::Region(Region::Taiwan),
+            Node::International,
         );
-        let one = matsu[0].clone();
-        let islands = islands_affected(&cables, &stations, |c| {
-            if c == one {
-                CableState::Cut
-            } else {
-                CableState::InService
-            }
-        });
-        let m = islands.iter().find(|i| i.region == "matsu");
-        assert!(m.is_some_and(|m| !m.cut_off && m.down == vec![one.clone()]));
-        let all_cut = islands_affected(&cables, &stations, |c| {
-            if matsu.iter().any(|m| m == c) {
-                CableState::Cut
-            } else {
-                CableState::InService
-            }
-        });
-        assert!(all_cut.iter().any(|i| i.region == "matsu" && i.cut_off));
-        assert!(islands_affected(&cables, &stations, |_| CableState::InService).is_empty());
+        let k = Node::Region(Region::Kinmen);
+        let p = Node::Region(Region::TaipingIsland);
+        let links = vec![
+            l("TDM2", LinkKind::Cable, m, t, 655_000, 0),
+            l("TDM3", LinkKind::Cable, m, t, 655_000, 0),
+            l("asset:1", LinkKind::Microwave, m, t, 12_600, 12_600),
+            l("TK2", LinkKind::Cable, k, t, 655_000, 300_000),
+            l("satellite:taiping", LinkKind::Satellite, p, w, 25, 25),
+            l("SJC2", LinkKind::Cable, t, w, 144_000_000, 144_000_000),
+        ];
+        let demand = [(Region::Matsu, 9_500), (Region::Kinmen, 20_000)].into();
+        let now = island_statuses(&links, &demand);
+        let designed = island_statuses(&as_designed(&links), &demand);
+        let affected = islands_affected(&now, &designed, &links);
+        let got: Vec<(&str, Status)> = affected
+            .iter()
+            .map(|i| (i.region.as_str(), i.status))
+            .collect();
+        // Taiping Island is on satellite by design: not listed.
+        assert_eq!(
+            got,
+            vec![("matsu", Status::OnBackup), ("kinmen", Status::Degraded)]
+        );
+        assert_eq!(
+            affected[0].down,
+            vec!["TDM2".to_string(), "TDM3".to_string()]
+        );
+        assert!(islands_affected(&designed, &designed, &as_designed(&links)).is_empty());
     }
 
     #[test]

@@ -168,6 +168,9 @@ pub struct Link {
     /// The cable abbreviation, `asset:ID` for a microwave link, or
     /// `satellite:REGION` for an island's satellite capacity.
     pub id: String,
+    /// What the UI calls it: the cable's abbreviation, the asset's name.
+    #[serde(default)]
+    pub label: String,
     pub kind: LinkKind,
     pub a: Node,
     pub b: Node,
@@ -207,6 +210,19 @@ impl Status {
         }
     }
 
+    pub const ALL: [Status; 6] = [
+        Self::Isolated,
+        Self::Short,
+        Self::OnBackup,
+        Self::Degraded,
+        Self::Normal,
+        Self::NoFigures,
+    ];
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     /// Whether the watch is told when an island moves into this status.
     pub fn alerts(self) -> bool {
         matches!(self, Self::Isolated | Self::Short | Self::OnBackup)
@@ -217,6 +233,7 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Carried {
     pub link: String,
+    pub label: String,
     pub kind: LinkKind,
     pub gbps: f64,
 }
@@ -353,25 +370,31 @@ fn is_cable(l: &Link) -> bool {
 /// The figures of `region` over `links`, against its peak `demand_mbps`.
 pub fn island(links: &[Link], region: Region, demand_mbps: Option<u64>) -> IslandFigures {
     let mut g = FlowGraph::new(links);
-    island_on(&mut g, region, demand_mbps)
+    island_on(&mut g, region, demand_mbps, true)
 }
 
-fn island_on(g: &mut FlowGraph<'_>, region: Region, demand_mbps: Option<u64>) -> IslandFigures {
+fn island_on(
+    g: &mut FlowGraph<'_>,
+    region: Region,
+    demand_mbps: Option<u64>,
+    with_single_points: bool,
+) -> IslandFigures {
     let links = g.links();
     let from = Node::Region(region);
     let (total, flows) = g.run(from, |l| l.available_mbps);
     let cables_now = g.capacity(from, |l| if is_cable(l) { l.available_mbps } else { 0 });
     let cables_design = g.capacity(from, |l| if is_cable(l) { l.design_mbps } else { 0 });
     let cable = cables_now.min(total);
-    let mut carried: BTreeMap<&str, (LinkKind, u64)> = BTreeMap::new();
+    let mut carried: BTreeMap<&str, (&Link, u64)> = BTreeMap::new();
     for (l, f) in links.iter().zip(&flows).filter(|(_, f)| **f > 0) {
-        carried.entry(&l.id).or_insert((l.kind, 0)).1 += f;
+        carried.entry(&l.id).or_insert((l, 0)).1 += f;
     }
     let mut carried_by: Vec<Carried> = carried
         .into_iter()
-        .map(|(id, (kind, f))| Carried {
+        .map(|(id, (l, f))| Carried {
             link: id.to_string(),
-            kind,
+            label: l.label.clone(),
+            kind: l.kind,
             gbps: gbps(f),
         })
         .collect();
@@ -380,7 +403,7 @@ fn island_on(g: &mut FlowGraph<'_>, region: Region, demand_mbps: Option<u64>) ->
     // only links with flow can matter, and a link id may stand for several
     // edges (a cable landing in more than two places).
     let floor = demand_mbps.unwrap_or(1).max(1);
-    let single_points = if total >= floor {
+    let single_points = if with_single_points && total >= floor {
         carried_by
             .iter()
             .map(|c| c.link.clone())
@@ -435,7 +458,28 @@ pub fn islands(links: &[Link], demand_mbps: &BTreeMap<Region, u64>) -> Vec<Islan
     let mut g = FlowGraph::new(links);
     Region::ALL
         .iter()
-        .map(|r| island_on(&mut g, *r, demand_mbps.get(r).copied()))
+        .map(|r| island_on(&mut g, *r, demand_mbps.get(r).copied(), true))
+        .collect()
+}
+
+/// The same without single points of failure: the cheap recompute a write
+/// does to see whether an island's status changed.
+pub fn island_statuses(links: &[Link], demand_mbps: &BTreeMap<Region, u64>) -> Vec<IslandFigures> {
+    let mut g = FlowGraph::new(links);
+    Region::ALL
+        .iter()
+        .map(|r| island_on(&mut g, *r, demand_mbps.get(r).copied(), false))
+        .collect()
+}
+
+/// `links` as designed: every link at its design capacity.
+pub fn as_designed(links: &[Link]) -> Vec<Link> {
+    links
+        .iter()
+        .map(|l| Link {
+            available_mbps: l.design_mbps,
+            ..l.clone()
+        })
         .collect()
 }
 
@@ -543,6 +587,7 @@ mod tests {
     fn link(id: &str, kind: LinkKind, a: Node, b: Node, mbps: u64) -> Link {
         Link {
             id: id.into(),
+            label: id.into(),
             kind,
             a,
             b,
@@ -653,6 +698,7 @@ mod tests {
                     .enumerate()
                     .map(|(i, (a, b, kind, design, pct))| Link {
                         id: format!("l{i}"),
+                        label: String::new(),
                         kind,
                         a,
                         b,

@@ -153,6 +153,7 @@ pub fn network(i: &Inputs<'_>) -> Network {
         for w in nodes.windows(2) {
             links.push(Link {
                 id: c.abbrev.clone(),
+                label: c.abbrev.clone(),
                 kind: LinkKind::Cable,
                 a: w[0],
                 b: w[1],
@@ -221,6 +222,7 @@ pub fn network(i: &Inputs<'_>) -> Network {
             };
             links.push(Link {
                 id,
+                label: d.name.clone(),
                 kind: LinkKind::Microwave,
                 a: Node::Region(r),
                 b: Node::Region(f),
@@ -246,6 +248,7 @@ pub fn network(i: &Inputs<'_>) -> Network {
     for (r, (design, available, estimate)) in satellite {
         links.push(Link {
             id: format!("satellite:{}", r.id()),
+            label: format!("Satellite ({})", r.name_en()),
             kind: LinkKind::Satellite,
             a: Node::Region(r),
             b: Node::International,
