@@ -306,7 +306,7 @@ async fn demo_inventory_seeds_once_and_the_map_layer_clusters_it() {
         assert_eq!(list.counts.by_kind["ppdr"], 24);
         assert_eq!(
             list.counts.total - list.counts.synthetic,
-            15,
+            16,
             "{engine}: the public facts are not synthetic"
         );
         let taiping = shared::assets::AssetFilter {
