@@ -1820,47 +1820,113 @@ async fn the_resilience_page_reads_without_javascript_and_figures_post_as_forms(
             r.body.contains("id=\"island-matsu\"") && r.body.contains("data-status=\"degraded\""),
             "{engine}: Matsu's card, degraded"
         );
-        assert!(r.body.contains("data-region=\"lanyu\" data-status=\"no_figures\""), "{engine}: Lanyu says it has no figures");
-        assert!(r.body.contains("id=\"what-if-form\""), "{engine}: the what-if form");
-        assert!(r.body.contains("id=\"n1\"") && r.body.contains("id=\"n2\""), "{engine}: contingency tables");
-        assert!(!r.body.contains("class=\"figure-form\""), "{engine}: no figure forms for briefing");
+        assert!(
+            r.body
+                .contains("data-region=\"lanyu\" data-status=\"no_figures\""),
+            "{engine}: Lanyu says it has no figures"
+        );
+        assert!(
+            r.body.contains("id=\"what-if-form\""),
+            "{engine}: the what-if form"
+        );
+        assert!(
+            r.body.contains("id=\"n1\"") && r.body.contains("id=\"n2\""),
+            "{engine}: contingency tables"
+        );
+        assert!(
+            !r.body.contains("class=\"figure-form\""),
+            "{engine}: no figure forms for briefing"
+        );
         // The what-if, by plain GET: Matsu on backup, with the banner.
         let r = page(&app, "/resilience?cut=TDM3", &cookies["briefing"]).await;
         assert_eq!(r.status, StatusCode::OK);
-        assert!(r.body.contains("id=\"what-if-banner\""), "{engine}: the banner");
+        assert!(
+            r.body.contains("id=\"what-if-banner\""),
+            "{engine}: the banner"
+        );
         let matsu = r
             .body
             .split("id=\"island-matsu\"")
             .nth(1)
             .unwrap_or_default();
-        assert!(matsu.contains("data-status=\"on_backup\""), "{engine}: on backup under the what-if");
-        let r = page(&app, "/resilience?cut=%3Cscript%3ETDM9", &cookies["briefing"]).await;
-        assert!(r.body.contains("id=\"what-if-error\""), "{engine}: unknown link named");
+        assert!(
+            matsu.contains("data-status=\"on_backup\""),
+            "{engine}: on backup under the what-if"
+        );
+        let r = page(
+            &app,
+            "/resilience?cut=%3Cscript%3ETDM9",
+            &cookies["briefing"],
+        )
+        .await;
+        assert!(
+            r.body.contains("id=\"what-if-error\""),
+            "{engine}: unknown link named"
+        );
         assert!(!r.body.contains("<script>TDM9"), "{engine}: escaped");
-        assert_eq!(reg.event_count().await.expect("count"), events, "{engine}: reads write nothing");
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: reads write nothing"
+        );
 
         // Officers edit figures by plain post.
         let officer = cookies["officer"].as_str();
         let r = page(&app, "/resilience", officer).await;
-        assert!(r.body.contains("class=\"figure-form\""), "{engine}: figure forms for officers");
+        assert!(
+            r.body.contains("class=\"figure-form\""),
+            "{engine}: figure forms for officers"
+        );
         let bad = "version=0&value=lots&basis=estimate&source=%3Cscript%3Ealert(1)%3C%2Fscript%3E";
         let r = post_form(&app, "/resilience/figures/demand%3Amatsu", officer, bad).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {}", &r.body[..r.body.len().min(300)]);
-        assert!(r.body.contains("id=\"figure-error\""), "{engine}: the error shows");
-        assert!(r.body.contains("value=\"lots\""), "{engine}: the typed value is kept");
-        assert!(r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{engine}: typed source kept, escaped");
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        assert!(
+            r.body.contains("id=\"figure-error\""),
+            "{engine}: the error shows"
+        );
+        assert!(
+            r.body.contains("value=\"lots\""),
+            "{engine}: the typed value is kept"
+        );
+        assert!(
+            r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{engine}: typed source kept, escaped"
+        );
         assert!(!r.body.contains("<script>alert(1)"), "{engine}: escaped");
-        assert_eq!(reg.event_count().await.expect("count"), events, "{engine}: nothing stored");
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: nothing stored"
+        );
         let good = "version=0&value=11000&basis=public&source=county+report";
         let r = post_form(&app, "/resilience/figures/demand%3Amatsu", officer, good).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{engine}: {}", &r.body[..r.body.len().min(300)]);
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
         let figs = reg.figures().await.expect("figures");
-        let m = figs.iter().find(|f| f.key == "demand:matsu").expect("matsu");
+        let m = figs
+            .iter()
+            .find(|f| f.key == "demand:matsu")
+            .expect("matsu");
         assert_eq!((m.value, m.version), (Some(11_000.0), 1));
         // The same post again is on a stale version: a conflict.
         let r = post_form(&app, "/resilience/figures/demand%3Amatsu", officer, good).await;
         assert_eq!(r.status, StatusCode::CONFLICT, "{engine}");
-        let r = post_form(&app, "/resilience/figures/demand%3Amatsu", &cookies["briefing"], good).await;
+        let r = post_form(
+            &app,
+            "/resilience/figures/demand%3Amatsu",
+            &cookies["briefing"],
+            good,
+        )
+        .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{engine}");
     }
 }

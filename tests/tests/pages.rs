@@ -15,7 +15,8 @@ use fantoccini::{Client, Locator};
 /// Everything in a page's body that writes: forms, their buttons, links to write pages.
 const WRITE_CONTROLS: &str = "main form.fault-form, main #save-fault, main #maintenance-form, \
      main button.complete, main form.asset-form, main #save-asset, main a[href='/faults/new'], \
-     main a[href='/import'], main a[href='/assets/new'], main a[href='/assets/import']";
+     main a[href='/import'], main a[href='/assets/new'], main a[href='/assets/import'], \
+     main form.figure-form";
 
 /// The navigation's links to write pages.
 const WRITE_NAV: &str = "header nav a[href='/faults/new'], header nav a[href='/import']";
@@ -72,6 +73,11 @@ async fn every_page_by_role_with_javascript_on_and_off() -> Result<()> {
         ("/assets".into(), "#asset-counts", true),
         (format!("/assets/{asset}"), "#asset-source", true),
         ("/watch".into(), "#alert-count", false),
+        (
+            "/resilience".into(),
+            "#island-matsu[data-status=degraded]",
+            true,
+        ),
     ];
     for javascript in [true, false] {
         let mode = if javascript { "js" } else { "nojs" };
@@ -200,6 +206,8 @@ async fn no_page_has_an_accessibility_violation() -> Result<()> {
         "/assets/new".into(),
         "/assets/import".into(),
         "/watch".into(),
+        "/resilience".into(),
+        "/resilience?cut=TDM3".into(),
         "/audit".into(),
         "/account".into(),
         "/admin/kiosks".into(),
@@ -245,4 +253,65 @@ async fn no_page_has_an_accessibility_violation() -> Result<()> {
     .await;
     let _ = c.close().await;
     result
+}
+
+/// The what-if panel: tick a cable, compute, and every island's card shows
+/// the answer (Matsu on backup when TDM3 goes too), with JavaScript and
+/// without; the real state is one link away.
+#[tokio::test]
+async fn the_what_if_panel_answers_with_and_without_javascript() -> Result<()> {
+    let server = start_server("what_if").await?;
+    let base = server.base.clone();
+    for javascript in [true, false] {
+        let mode = if javascript { "js" } else { "nojs" };
+        let browser = start_browser_with(&format!("what-if-{mode}"), javascript).await?;
+        let c = browser.client.clone();
+        let result = async {
+            sign_in_plain(&c, &base, "briefing").await?;
+            open(&c, &base, "/resilience", javascript).await?;
+            ensure!(
+                count(&c, "#island-matsu[data-status=degraded]").await? == 1,
+                "{mode}: Matsu degraded now"
+            );
+            c.find(Locator::Css("#what-if-form input[name=cut][value=TDM3]"))
+                .await?
+                .click()
+                .await?;
+            c.find(Locator::Css("#what-if-form button[type=submit]"))
+                .await?
+                .click()
+                .await?;
+            wait_for("the what-if answer", Duration::from_secs(20), || async {
+                count(&c, "#what-if-banner").await.unwrap_or(0) == 1
+                    && count(&c, "#island-matsu[data-status=on_backup]")
+                        .await
+                        .unwrap_or(0)
+                        == 1
+            })
+            .await?;
+            if javascript {
+                wait_hydrated(&c).await?;
+            }
+            let checked = js_string(
+                &c,
+                "String(document.querySelector('#what-if-form input[value=TDM3]').checked)",
+            )
+            .await?;
+            ensure!(checked == "true", "{mode}: the ticked cable stays ticked");
+            let capacity = js_string(
+                &c,
+                "document.querySelector('#island-matsu dd.capacity').textContent",
+            )
+            .await?;
+            ensure!(
+                capacity.starts_with("14.2 Gbps"),
+                "{mode}: 12.6 Gbps microwave + nine dishes: {capacity}"
+            );
+            anyhow::Ok(())
+        }
+        .await;
+        let _ = c.close().await;
+        result?;
+    }
+    Ok(())
 }
