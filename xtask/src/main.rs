@@ -94,6 +94,11 @@ enum Cmd {
         #[arg(long, default_value_t = 2)]
         previewers: usize,
     },
+    /// The resilience engine (release build): recompute, what-if, N-1 and
+    /// N-2 on the real graph and one with ten times the links, beside
+    /// networkx (installed in a venv under target/) on the same graphs, with
+    /// every maximum flow compared. Results go in BENCHMARKS.md.
+    BenchResilience,
     /// The crash-durability test for as many SIGKILL cycles as asked.
     CrashTest {
         #[arg(long, default_value_t = 1000)]
@@ -745,6 +750,22 @@ fn main() -> Result<()> {
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
         }
         Cmd::BenchHttp { seconds } => bench_http(seconds),
+        Cmd::BenchResilience => {
+            let python = python_venv("bench", &["networkx==3.6.1"])?;
+            step("build: bench_resilience (release)");
+            run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "cablewatch-e2e",
+                "--bin",
+                "bench_resilience",
+            ]))?;
+            step("bench: resilience engine beside networkx");
+            run(Command::new(root().join("target/release/bench_resilience"))
+                .arg(&python)
+                .arg(root().join("tests/bench/resilience_networkx.py")))
+        }
         Cmd::BenchWrites { writes, previewers } => {
             release_server_and_tool("bench_writes")?;
             step(&format!(
@@ -828,6 +849,29 @@ fn release_server_and_tool(tool: &str) -> Result<()> {
     release_server()?;
     step(&format!("build: {tool} (release)"));
     run(cargo().args(["build", "--release", "-p", "cablewatch-e2e", "--bin", tool]))
+}
+
+/// A Python venv under `target/venv-NAME` with `packages` installed (once;
+/// pip skips what is there). Returns its interpreter.
+fn python_venv(name: &str, packages: &[&str]) -> Result<PathBuf> {
+    let dir = root().join(format!("target/venv-{name}"));
+    let python = dir.join("bin/python");
+    if !python.exists() {
+        step(&format!("setup: Python venv {}", dir.display()));
+        run(Command::new("python3").arg("-m").arg("venv").arg(&dir))?;
+    }
+    step(&format!("setup: pip install {}", packages.join(" ")));
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "on",
+        ])
+        .args(packages))?;
+    Ok(python)
 }
 
 /// Builds the release `cablewatch` binary alone.

@@ -62,9 +62,29 @@ pub(crate) fn severity(islands: &[Outcome]) -> (Status, f64, std::cmp::Reverse<u
     (status, coverage, std::cmp::Reverse(islands.len()))
 }
 
+/// One region's standing before any loss: its demand, its cable capacity
+/// by design, its status, and which candidates carry flow in its maximum
+/// flow (all links, and cables alone).
+struct Base {
+    region: Region,
+    demand: Option<u64>,
+    design: u64,
+    total: u64,
+    cables: u64,
+    status: Status,
+    /// Per candidate: does it carry flow in the island's maximum flow?
+    in_total: Vec<bool>,
+    /// ... in the cables-only maximum flow?
+    in_cables: Vec<bool>,
+}
+
 /// Every combination of `k` of the cables and inter-region links that carry
 /// something now (satellite capacity is not a contingency: it has no single
 /// point to lose).
+///
+/// A loss only changes an island's maximum flow if a lost link carries flow
+/// in it (otherwise the same flow is still feasible and still maximal), so
+/// only those flows are computed again.
 pub fn sweep(links: &[Link], demand: &BTreeMap<Region, u64>, k: usize) -> Sweep {
     let mut candidates: Vec<&str> = links
         .iter()
@@ -73,9 +93,29 @@ pub fn sweep(links: &[Link], demand: &BTreeMap<Region, u64>, k: usize) -> Sweep 
         .collect();
     candidates.sort_unstable();
     candidates.dedup();
+    // Each link's candidate index (a link id may stand for several edges).
+    let cand_of: Vec<Option<usize>> = links
+        .iter()
+        .map(|l| candidates.binary_search(&l.id.as_str()).ok())
+        .collect();
+    let flags = |flows: &[u64]| {
+        let mut used = vec![false; candidates.len()];
+        for (c, f) in cand_of.iter().zip(flows) {
+            if let (Some(c), true) = (c, *f > 0) {
+                used[*c] = true;
+            }
+        }
+        used
+    };
+    let cable_now = |l: &Link| {
+        if l.kind == LinkKind::Cable {
+            l.available_mbps
+        } else {
+            0
+        }
+    };
     let mut g = FlowGraph::new(links);
-    // Regions with links, with their design cable capacity and status now.
-    let regions: Vec<(Region, u64, Option<u64>, Status)> = Region::ALL
+    let regions: Vec<Base> = Region::ALL
         .iter()
         .filter(|r| {
             let n = Node::Region(**r);
@@ -91,29 +131,33 @@ pub fn sweep(links: &[Link], demand: &BTreeMap<Region, u64>, k: usize) -> Sweep 
                     0
                 }
             });
-            let total = g.capacity(from, |l| l.available_mbps);
-            let cables = g.capacity(from, |l| {
-                if l.kind == LinkKind::Cable {
-                    l.available_mbps
-                } else {
-                    0
-                }
-            });
-            (*r, design, d, status_of(true, total, cables, design, d))
+            let (total, total_flows) = g.run(from, |l| l.available_mbps);
+            let (cables, cable_flows) = g.run(from, cable_now);
+            Base {
+                region: *r,
+                demand: d,
+                design,
+                total,
+                cables,
+                status: status_of(true, total, cables, design, d),
+                in_total: flags(&total_flows),
+                in_cables: flags(&cable_flows),
+            }
         })
         .collect();
     let mut worst: BTreeMap<Region, Worst> = regions
         .iter()
-        .map(|(r, _, d, s)| {
-            let from = Node::Region(*r);
-            let total = g.capacity(from, |l| l.available_mbps);
+        .map(|b| {
             (
-                *r,
+                b.region,
                 Worst {
-                    region: *r,
-                    status: *s,
-                    coverage: d.filter(|d| *d > 0).map(|d| total as f64 / d as f64),
-                    capacity_gbps: total as f64 / 1000.0,
+                    region: b.region,
+                    status: b.status,
+                    coverage: b
+                        .demand
+                        .filter(|d| *d > 0)
+                        .map(|d| b.total as f64 / d as f64),
+                    capacity_gbps: b.total as f64 / 1000.0,
                     cut: Vec::new(),
                 },
             )
@@ -122,27 +166,33 @@ pub fn sweep(links: &[Link], demand: &BTreeMap<Region, u64>, k: usize) -> Sweep 
     let combos = combinations(candidates.len(), k);
     let evaluated = combos.len();
     let mut out = Vec::new();
+    let mut lost_flags = vec![false; candidates.len()];
     for combo in combos {
-        let cut: Vec<&str> = combo.iter().map(|i| candidates[*i]).collect();
-        let lost = |l: &Link| cut.contains(&l.id.as_str());
+        for c in &combo {
+            lost_flags[*c] = true;
+        }
+        let lost = |i: usize| cand_of[i].is_some_and(|c| lost_flags[c]);
         let mut islands = Vec::new();
-        for (r, design, d, before) in &regions {
-            let from = Node::Region(*r);
-            let total = g.capacity(from, |l| if lost(l) { 0 } else { l.available_mbps });
-            let status = if total == 0 || d.is_some_and(|d| total < d) {
-                status_of(true, total, 0, *design, *d)
+        for b in &regions {
+            let from = Node::Region(b.region);
+            let total = if combo.iter().any(|c| b.in_total[*c]) {
+                g.capacity_indexed(from, |i, l| if lost(i) { 0 } else { l.available_mbps })
             } else {
-                let cables = g.capacity(from, |l| {
-                    if l.kind == LinkKind::Cable && !lost(l) {
-                        l.available_mbps
-                    } else {
-                        0
-                    }
-                });
-                status_of(true, total, cables, *design, *d)
+                b.total
             };
-            if status < *before {
-                let coverage = d.filter(|d| *d > 0).map(|d| total as f64 / d as f64);
+            let status = if total == 0 || b.demand.is_some_and(|d| total < d) {
+                status_of(true, total, 0, b.design, b.demand)
+            } else {
+                let cables = if combo.iter().any(|c| b.in_cables[*c]) {
+                    g.capacity_indexed(from, |i, l| if lost(i) { 0 } else { cable_now(l) })
+                } else {
+                    b.cables
+                };
+                status_of(true, total, cables, b.design, b.demand)
+            };
+            if status < b.status {
+                let coverage = b.demand.filter(|d| *d > 0).map(|d| total as f64 / d as f64);
+                let r = &b.region;
                 let o = Outcome {
                     region: *r,
                     status,
@@ -159,18 +209,19 @@ pub fn sweep(links: &[Link], demand: &BTreeMap<Region, u64>, k: usize) -> Sweep 
                             status: o.status,
                             coverage: o.coverage,
                             capacity_gbps: o.capacity_gbps,
-                            cut: cut.iter().map(|s| s.to_string()).collect(),
+                            cut: combo.iter().map(|c| candidates[*c].to_string()).collect(),
                         };
                     }
                 }
                 islands.push(o);
             }
         }
+        for c in &combo {
+            lost_flags[*c] = false;
+        }
+        let cut: Vec<String> = combo.iter().map(|c| candidates[*c].to_string()).collect();
         if !islands.is_empty() {
-            out.push(Contingency {
-                cut: cut.iter().map(|s| s.to_string()).collect(),
-                islands,
-            });
+            out.push(Contingency { cut, islands });
         }
     }
     out.sort_by(|a, b| {
@@ -197,7 +248,7 @@ pub fn sweep(links: &[Link], demand: &BTreeMap<Region, u64>, k: usize) -> Sweep 
 }
 
 /// Every `k`-subset of `0..n`, in lexicographic order.
-fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
+pub(crate) fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     if k == 0 || k > n {
         return out;

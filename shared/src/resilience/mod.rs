@@ -267,13 +267,22 @@ fn gbps(mbps: u64) -> f64 {
 }
 
 /// The capacity graph built once over a set of links; each run sets the
-/// capacities and computes one maximum flow. Both directions of a link are
-/// two edges with the same capacity.
+/// capacities and computes one maximum flow. Links between the same two
+/// nodes (Taiwan's international cables, a cable's parallel segments) share
+/// one pair of edges, one each way, carrying their summed capacity: the
+/// same maximum flow on a much smaller graph. A pair's flow is then handed
+/// out to its links in order, each up to its capacity.
 pub struct FlowGraph<'l> {
     links: &'l [Link],
     graph: DiGraph<Node, u64>,
     nodes: BTreeMap<Node, NodeIndex>,
-    edges: Vec<(EdgeIndex, EdgeIndex)>,
+    /// Per node pair: its two edges.
+    pairs: Vec<(EdgeIndex, EdgeIndex)>,
+    /// Per link: its node pair.
+    pair_of: Vec<usize>,
+    /// Scratch: each link's capacity in the current run, each pair's sum.
+    link_caps: Vec<u64>,
+    pair_caps: Vec<u64>,
 }
 
 impl<'l> FlowGraph<'l> {
@@ -283,18 +292,27 @@ impl<'l> FlowGraph<'l> {
         for n in std::iter::once(Node::International).chain(links.iter().flat_map(|l| [l.a, l.b])) {
             nodes.entry(n).or_insert_with(|| graph.add_node(n));
         }
-        let edges = links
+        let mut index: BTreeMap<(Node, Node), usize> = BTreeMap::new();
+        let mut pairs = Vec::new();
+        let pair_of = links
             .iter()
             .map(|l| {
-                let (a, b) = (nodes[&l.a], nodes[&l.b]);
-                (graph.add_edge(a, b, 0), graph.add_edge(b, a, 0))
+                let key = (l.a.min(l.b), l.a.max(l.b));
+                *index.entry(key).or_insert_with(|| {
+                    let (a, b) = (nodes[&key.0], nodes[&key.1]);
+                    pairs.push((graph.add_edge(a, b, 0), graph.add_edge(b, a, 0)));
+                    pairs.len() - 1
+                })
             })
             .collect();
         Self {
             links,
             graph,
             nodes,
-            edges,
+            link_caps: vec![0; links.len()],
+            pair_caps: vec![0; pairs.len()],
+            pairs,
+            pair_of,
         }
     }
 
@@ -302,35 +320,61 @@ impl<'l> FlowGraph<'l> {
         self.links
     }
 
+    /// Sets every pair's capacity from `cap(index, link)` and computes the
+    /// maximum flow from `from` (with the flow on each edge), if both ends
+    /// are in the graph.
+    fn flow(&mut self, from: Node, cap: impl Fn(usize, &Link) -> u64) -> Option<(u64, Vec<u64>)> {
+        let source = *self.nodes.get(&from)?;
+        let sink = *self.nodes.get(&Node::International)?;
+        if source == sink {
+            return None;
+        }
+        self.pair_caps.iter_mut().for_each(|c| *c = 0);
+        for (i, l) in self.links.iter().enumerate() {
+            let c = cap(i, l);
+            self.link_caps[i] = c;
+            self.pair_caps[self.pair_of[i]] += c;
+        }
+        for ((ab, ba), c) in self.pairs.iter().zip(&self.pair_caps) {
+            self.graph[*ab] = *c;
+            self.graph[*ba] = *c;
+        }
+        Some(dinics(&self.graph, source, sink))
+    }
+
     /// Maximum flow from `from` to `International`, each link carrying at
-    /// most `cap(link)`; with the flow on each link (net of its two
-    /// directions).
+    /// most `cap(link)`; with the flow on each link (of its pair's net flow,
+    /// handed out to the pair's links in order).
     pub fn run(&mut self, from: Node, cap: impl Fn(&Link) -> u64) -> (u64, Vec<u64>) {
-        let (Some(&source), Some(&sink)) =
-            (self.nodes.get(&from), self.nodes.get(&Node::International))
-        else {
+        let Some((total, flows)) = self.flow(from, |_, l| cap(l)) else {
             return (0, vec![0; self.links.len()]);
         };
-        if source == sink {
-            return (0, vec![0; self.links.len()]);
-        }
-        for (l, (ab, ba)) in self.links.iter().zip(&self.edges) {
-            let c = cap(l);
-            self.graph[*ab] = c;
-            self.graph[*ba] = c;
-        }
-        let (total, flows) = dinics(&self.graph, source, sink);
-        let per_link = self
-            .edges
+        let mut left: Vec<u64> = self
+            .pairs
             .iter()
             .map(|(ab, ba)| flows[ab.index()].abs_diff(flows[ba.index()]))
+            .collect();
+        let per_link = self
+            .pair_of
+            .iter()
+            .zip(&self.link_caps)
+            .map(|(p, c)| {
+                let f = left[*p].min(*c);
+                left[*p] -= f;
+                f
+            })
             .collect();
         (total, per_link)
     }
 
     /// Maximum flow only.
     pub fn capacity(&mut self, from: Node, cap: impl Fn(&Link) -> u64) -> u64 {
-        self.run(from, cap).0
+        self.flow(from, |_, l| cap(l)).map_or(0, |f| f.0)
+    }
+
+    /// Maximum flow only, the capacity given by the link's index too.
+    pub fn capacity_indexed(&mut self, from: Node, cap: impl Fn(usize, &Link) -> u64) -> u64 {
+        self.flow(from, cap).map_or(0, |f| f.0)
     }
 }
 
@@ -577,6 +621,66 @@ pub fn what_if(
     })
 }
 
+/// The graph of the demo data, built in memory: the 2026-02-14 notice's
+/// faults, the public asset facts (reference records) and the synthetic demo
+/// inventory (left out of the figures, as always). For tests and the
+/// benchmark; the server builds the same from its database.
+pub fn demo_network() -> (Network, Figures) {
+    use crate::assets::{Asset, SOURCE_REFERENCE, SOURCE_SYNTHETIC};
+    use crate::fault::{Fault, FaultStatus};
+    const FIXTURE: &str = include_str!("../../tests/fixtures/2026-02-14-fault-notice.txt");
+    let cables = crate::reference::cables().unwrap_or_default();
+    let stations = crate::reference::stations().unwrap_or_default();
+    let parsed = crate::notice::parse_notice(FIXTURE, &cables, &stations);
+    let faults: Vec<Fault> = parsed
+        .notice
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Fault {
+            id: i as i64 + 1,
+            cable: f.cable.clone(),
+            detected_on: Some(f.detected_on),
+            kind: f.kind,
+            description: f.description.clone(),
+            chainage: f.chainage.clone(),
+            alternate_routes: f.alternate_routes.clone(),
+            eta: f.eta,
+            status: FaultStatus::Open,
+            restored_on: None,
+            notes: String::new(),
+            provenance: "test".into(),
+            version: 1,
+        })
+        .collect();
+    let refs = crate::inventory::reference_assets()
+        .into_iter()
+        .map(|d| (d, SOURCE_REFERENCE));
+    let demo = crate::inventory::demo_inventory()
+        .into_iter()
+        .map(|d| (d, SOURCE_SYNTHETIC));
+    let assets: Vec<Asset> = refs
+        .chain(demo)
+        .enumerate()
+        .map(|(i, (draft, source))| Asset {
+            id: i as i64 + 1,
+            draft,
+            source: source.into(),
+            version: 1,
+        })
+        .collect();
+    let figures = Figures::defaults().unwrap_or_default();
+    let net = network(&Inputs {
+        cables: &cables,
+        stations: &stations,
+        faults: &faults,
+        maintenance: &[],
+        assets: &assets,
+        figures: &figures,
+    });
+    (net, figures)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,6 +816,38 @@ mod tests {
     }
 
     proptest! {
+        /// The sweep skips flows a loss cannot change; its answer is the
+        /// same as computing every island again under every loss.
+        #[test]
+        fn the_sweep_agrees_with_recomputing_everything(links in arb_links(), d in prop::collection::vec(prop::option::of(1u64..60_000), 4)) {
+            let demand: BTreeMap<Region, u64> = Region::ALL[..4].iter().zip(&d).filter_map(|(r, d)| d.map(|d| (*r, d))).collect();
+            let base = islands(&links, &demand);
+            for k in 1..=2 {
+                let sweep = contingency::sweep(&links, &demand, k);
+                let mut cands: Vec<&str> = links.iter().filter(|l| l.kind != LinkKind::Satellite && l.available_mbps > 0).map(|l| l.id.as_str()).collect();
+                cands.sort_unstable();
+                cands.dedup();
+                let mut naive = Vec::new();
+                for combo in contingency::combinations(cands.len(), k) {
+                    let cut: BTreeSet<String> = combo.iter().map(|c| cands[*c].to_string()).collect();
+                    let after = islands(&with_cut(&links, &cut), &demand);
+                    let worse: Vec<(Region, Status, u64)> = after.iter().zip(&base)
+                        .filter(|(a, b)| a.status != Status::NoFigures && a.status < b.status)
+                        .map(|(a, _)| (a.region, a.status, (a.capacity_gbps * 1000.0).round() as u64))
+                        .collect();
+                    if !worse.is_empty() {
+                        naive.push((cut.into_iter().collect::<Vec<_>>(), worse));
+                    }
+                }
+                let mut got: Vec<(Vec<String>, Vec<(Region, Status, u64)>)> = sweep.contingencies.iter()
+                    .map(|c| (c.cut.clone(), c.islands.iter().map(|o| (o.region, o.status, (o.capacity_gbps * 1000.0).round() as u64)).collect()))
+                    .collect();
+                got.sort();
+                naive.sort();
+                prop_assert_eq!(got, naive);
+            }
+        }
+
         #[test]
         fn capacity_is_bounded_monotone_and_conserved(links in arb_links(), cut_mask in any::<u16>()) {
             for r in &Region::ALL[..4] {
@@ -744,66 +880,6 @@ mod tests {
         }
     }
 
-    /// The registry as the 2026-02-14 notice and the demo data leave it:
-    /// the notice's faults, the public asset facts (reference records) and
-    /// the synthetic demo inventory.
-    fn notice_network() -> (Network, Figures) {
-        use crate::assets::{Asset, SOURCE_REFERENCE, SOURCE_SYNTHETIC};
-        use crate::fault::{Fault, FaultStatus};
-        const FIXTURE: &str = include_str!("../../tests/fixtures/2026-02-14-fault-notice.txt");
-        let cables = crate::reference::cables().expect("cables");
-        let stations = crate::reference::stations().expect("stations");
-        let parsed = crate::notice::parse_notice(FIXTURE, &cables, &stations);
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        let faults: Vec<Fault> = parsed
-            .notice
-            .faults
-            .iter()
-            .enumerate()
-            .map(|(i, f)| Fault {
-                id: i as i64 + 1,
-                cable: f.cable.clone(),
-                detected_on: Some(f.detected_on),
-                kind: f.kind,
-                description: f.description.clone(),
-                chainage: f.chainage.clone(),
-                alternate_routes: f.alternate_routes.clone(),
-                eta: f.eta,
-                status: FaultStatus::Open,
-                restored_on: None,
-                notes: String::new(),
-                provenance: "test".into(),
-                version: 1,
-            })
-            .collect();
-        let refs = crate::inventory::reference_assets()
-            .into_iter()
-            .map(|d| (d, SOURCE_REFERENCE));
-        let demo = crate::inventory::demo_inventory()
-            .into_iter()
-            .map(|d| (d, SOURCE_SYNTHETIC));
-        let assets: Vec<Asset> = refs
-            .chain(demo)
-            .enumerate()
-            .map(|(i, (draft, source))| Asset {
-                id: i as i64 + 1,
-                draft,
-                source: source.into(),
-                version: 1,
-            })
-            .collect();
-        let figures = Figures::defaults().expect("figures");
-        let net = network(&Inputs {
-            cables: &cables,
-            stations: &stations,
-            faults: &faults,
-            maintenance: &[],
-            assets: &assets,
-            figures: &figures,
-        });
-        (net, figures)
-    }
-
     fn of(r: &Report, region: Region) -> &IslandFigures {
         &r.islands
             .iter()
@@ -814,7 +890,7 @@ mod tests {
 
     #[test]
     fn the_february_notice_leaves_matsu_degraded_on_tdm3() {
-        let (net, figures) = notice_network();
+        let (net, figures) = demo_network();
         let r = report(&net, &figures);
         let matsu = of(&r, Region::Matsu);
         assert_eq!(matsu.status, Status::Degraded, "{matsu:?}");
@@ -849,7 +925,7 @@ mod tests {
 
     #[test]
     fn cutting_tdm3_too_leaves_matsu_on_microwave_and_its_nine_dishes() {
-        let (net, figures) = notice_network();
+        let (net, figures) = demo_network();
         let cut: BTreeSet<String> = ["TDM3".to_string()].into();
         let r = what_if(&net, &figures, &cut).expect("TDM3 is known");
         let matsu = of(&r, Region::Matsu);
@@ -879,7 +955,7 @@ mod tests {
 
     #[test]
     fn contingencies_rank_the_loss_that_hurts_most_first() {
-        let (net, _) = notice_network();
+        let (net, _) = demo_network();
         let n1 = contingency::sweep(&net.links, &net.demand, 1);
         // TDM3 is Matsu's last cable: losing it is a contingency for Matsu.
         let tdm3 = n1
