@@ -210,6 +210,11 @@ fn FaultFacts(f: Fault) -> impl IntoView {
             <dt>{t!(i18n, col_eta)}</dt><dd id="fault-eta">{move || eta_label(i18n, &eta)}</dd>
             <dt>{t!(i18n, provenance)}</dt><dd>{f.provenance.clone()}</dd>
             <dt>{t!(i18n, version)}</dt><dd id="fault-version">{f.version}</dd>
+            <dt>{t!(i18n, field_capacity_lost)}</dt>
+            <dd id="fault-capacity-lost">{match f.capacity_lost_pct {
+                Some(p) => format!("{p} %"),
+                None => t_string!(i18n, capacity_lost_default).to_string(),
+            }}</dd>
             <dt>{t!(i18n, field_notes)}</dt><dd class="notes">{f.notes.clone()}</dd>
         </dl>
     }

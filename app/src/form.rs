@@ -158,6 +158,7 @@ pub fn FaultEditor(
     let (status_v, status_set) = bind!(status);
     let (rest_v, rest_set) = bind!(restored_on);
     let (notes_v, notes_set) = bind!(notes);
+    let (lost_v, lost_set) = bind!(capacity_lost_pct);
     let newer = move || {
         latest
             .and_then(|l| l.get())
@@ -237,6 +238,11 @@ pub fn FaultEditor(
             <label>{t!(i18n, field_restored_on)}
                 <input type="date" name="restored_on" value=initial.restored_on.clone() prop:value=rest_v on:input=rest_set />
                 <span class="field-error" data-field="restored_on">{err_for("restored_on")}</span>
+            </label>
+            <label>{t!(i18n, field_capacity_lost)}
+                <input type="text" name="capacity_lost_pct" inputmode="decimal" value=initial.capacity_lost_pct.clone()
+                    placeholder=move || t_string!(i18n, field_capacity_lost_hint) prop:value=lost_v on:input=lost_set />
+                <span class="field-error" data-field="capacity_lost_pct">{err_for("capacity_lost_pct")}</span>
             </label>
             <label class="wide">{t!(i18n, field_notes)}
                 <textarea name="notes" prop:value=notes_v on:input=notes_set rows="3">{textarea_text(&initial.notes)}</textarea>

@@ -1,7 +1,8 @@
 -- Island resilience (SQLite). Officers' figures laid over the compiled-in
 -- defaults (every edit is also an event); each island's last status, so that
 -- a write which changes it raises an alert; island alerts name a region and
--- no fault.
+-- no fault. A fault may carry the share of the cable's capacity it takes
+-- away, as an officer judged it (NULL: the default for its kind).
 CREATE TABLE figures (
     key        TEXT PRIMARY KEY,
     value      REAL,
@@ -34,3 +35,4 @@ INSERT INTO alerts_new (id, seq, kind, fault_id, region, cable, summary, raised_
 DROP TABLE alerts;
 ALTER TABLE alerts_new RENAME TO alerts;
 CREATE INDEX alerts_open ON alerts (acked_at, id);
+ALTER TABLE faults ADD COLUMN capacity_lost_pct REAL;

@@ -42,7 +42,14 @@ impl Sessions {
     /// Opens the session table beside the registry (created if missing).
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("postgres") {
-            let pool = sqlx::PgPool::connect(url).await?;
+            // Bounded like the registry's pool: a server never holds more
+            // than a few session connections, and a request waits at most
+            // 10 s for one (sqlx's default, 30 s, outlasts the request timeout).
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
             let store = PostgresStore::new(pool);
             store.migrate().await?;
             Ok(Self::Postgres(store))
@@ -56,6 +63,7 @@ impl Sessions {
                 .busy_timeout(Duration::from_secs(10));
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
             let store = SqliteStore::new(pool);

@@ -992,6 +992,7 @@ fn fault_from_draft(id: i64, d: &FaultDraft, provenance: &str, version: i64) -> 
         status: d.status,
         restored_on: d.restored_on,
         notes: d.notes.clone(),
+        capacity_lost_pct: d.capacity_lost_pct,
         provenance: provenance.to_string(),
         version,
     }
@@ -1021,8 +1022,9 @@ async fn insert_fault(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO faults (fault_key, cable, detected_on, kind, description, place, station, km, \
          alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, \
-         version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING id",
+         version, created_at, updated_at, capacity_lost_pct) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, $17) \
+         RETURNING id",
     )
     .bind(&key)
     .bind(&d.cable)
@@ -1040,6 +1042,7 @@ async fn insert_fault(
     .bind(&d.notes)
     .bind(provenance)
     .bind(&ts)
+    .bind(d.capacity_lost_pct)
     .fetch_one(tx.conn())
     .await
     .map_err(db_err)?;
@@ -1101,7 +1104,7 @@ async fn update_fault_tx(
         "UPDATE faults SET fault_key = $1, cable = $2, detected_on = $3, kind = $4, description = $5, \
          place = $6, station = $7, km = $8, alternate_routes_json = $9, eta_precision = $10, \
          eta_date = $11, status = $12, restored_on = $13, notes = $14, version = version + 1, \
-         updated_at = $15 WHERE id = $16 AND version = $17",
+         updated_at = $15, capacity_lost_pct = $18 WHERE id = $16 AND version = $17",
     )
     .bind(&key)
     .bind(&d.cable)
@@ -1120,6 +1123,7 @@ async fn update_fault_tx(
     .bind(now())
     .bind(id)
     .bind(version)
+    .bind(d.capacity_lost_pct)
     .execute(tx.conn())
     .await
     .map_err(db_err)?;

@@ -16,7 +16,8 @@ use crate::store::{db_err, json_err, parse_date};
 
 /// Fault columns, in the order [`fault_from_row`] reads them.
 pub(crate) const FAULT_COLS: &str = "id, cable, detected_on, kind, description, place, station, km, \
-    alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, version";
+    alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, version, \
+    capacity_lost_pct";
 
 pub(crate) fn fault_from_row(r: &AnyRow) -> Result<Fault, ApiError> {
     let get_s = |c: &str| r.try_get::<String, _>(c).map_err(db_err);
@@ -42,6 +43,7 @@ pub(crate) fn fault_from_row(r: &AnyRow) -> Result<Fault, ApiError> {
         status,
         restored_on: parse_date(get_os("restored_on")?)?,
         notes: get_s("notes")?,
+        capacity_lost_pct: r.try_get("capacity_lost_pct").map_err(db_err)?,
         provenance: get_s("provenance")?,
         version: r.try_get("version").map_err(db_err)?,
     })

@@ -28,6 +28,7 @@ fn form(km: u32, kind: &str) -> FaultForm {
         status: "open".into(),
         restored_on: String::new(),
         notes: String::new(),
+        capacity_lost_pct: String::new(),
     }
 }
 

@@ -23,6 +23,7 @@ fn form() -> FaultForm {
         status: "open".into(),
         restored_on: String::new(),
         notes: "reported by the operator".into(),
+        capacity_lost_pct: String::new(),
     }
 }
 

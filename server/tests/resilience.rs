@@ -45,6 +45,7 @@ fn cut_tdm3() -> FaultForm {
         status: "open".into(),
         restored_on: String::new(),
         notes: String::new(),
+        capacity_lost_pct: String::new(),
     }
 }
 
@@ -295,6 +296,41 @@ async fn island_alerts_are_raised_in_the_write_and_figures_keep_their_history() 
             "{engine}: {alerts:?}"
         );
         assert_eq!(alerts.len(), 3);
+        // A partial fault the officer judges to take all of TDM3's capacity:
+        // on backup again. A share that is no percentage is refused.
+        let mut partial = cut_tdm3();
+        partial.kind = "partial_damage".into();
+        partial.km = "55".into();
+        partial.capacity_lost_pct = "150".into();
+        let (st, bad) = call(
+            &app,
+            Some(&officer),
+            "POST",
+            "/api/v1/faults",
+            Some(serde_json::to_value(&partial).expect("json")),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(bad["field"], "capacity_lost_pct");
+        partial.capacity_lost_pct = "100".into();
+        let (st, p) = call(
+            &app,
+            Some(&officer),
+            "POST",
+            "/api/v1/faults",
+            Some(serde_json::to_value(&partial).expect("json")),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{p}");
+        assert_eq!(p["capacity_lost_pct"], 100.0);
+        let alerts = island_alerts().await;
+        assert_eq!(
+            alerts[0].kind,
+            shared::watch::AlertKind::IslandShort,
+            "{engine}: microwave still offline: {alerts:?}"
+        );
+        let (_, r) = call(&app, Some(&watch), "GET", "/api/v1/resilience", None).await;
+        assert_eq!(num(&island(&r, "matsu")["cable_gbps"]), 0.0);
 
         // Figures: an officer changes Matsu's demand; the watch may not.
         let body = json!({ "value": 12000, "basis": "public", "source": "county report 2026", "version": 0 });

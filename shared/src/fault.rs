@@ -195,6 +195,10 @@ pub struct Fault {
     pub status: FaultStatus,
     pub restored_on: Option<NaiveDate>,
     pub notes: String,
+    /// Share of the cable's capacity this fault takes away, as an officer
+    /// judged it (`None`: the default for its kind, an estimate).
+    #[serde(default)]
+    pub capacity_lost_pct: Option<f64>,
     /// Where the fault came from: `notice 2026-02-14` or `officer NAME`.
     pub provenance: String,
     pub version: i64,
@@ -234,6 +238,7 @@ impl Fault {
             status: self.status,
             restored_on: self.restored_on,
             notes: self.notes.clone(),
+            capacity_lost_pct: self.capacity_lost_pct,
         }
     }
 }
@@ -275,6 +280,9 @@ pub struct FaultDraft {
     pub status: FaultStatus,
     pub restored_on: Option<NaiveDate>,
     pub notes: String,
+    /// See [`Fault::capacity_lost_pct`].
+    #[serde(default)]
+    pub capacity_lost_pct: Option<f64>,
 }
 
 impl FaultDraft {
@@ -308,6 +316,10 @@ impl FaultDraft {
         cmp("status", self.status == other.status);
         cmp("restored_on", self.restored_on == other.restored_on);
         cmp("notes", self.notes == other.notes);
+        cmp(
+            "capacity_lost_pct",
+            self.capacity_lost_pct == other.capacity_lost_pct,
+        );
         out
     }
 }
@@ -348,6 +360,8 @@ pub struct FaultForm {
     pub status: String,
     pub restored_on: String,
     pub notes: String,
+    /// Capacity lost, 0 to 100 %; empty for the default of the fault's kind.
+    pub capacity_lost_pct: String,
 }
 
 impl FaultForm {
@@ -368,6 +382,10 @@ impl FaultForm {
             status: f.status.as_str().into(),
             restored_on: f.restored_on.map(|d| d.to_string()).unwrap_or_default(),
             notes: f.notes.clone(),
+            capacity_lost_pct: f
+                .capacity_lost_pct
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -513,6 +531,20 @@ impl FaultForm {
                 format!("at most {MAX_TEXT} characters"),
             ));
         }
+        let capacity_lost_pct = match self.capacity_lost_pct.trim().trim_end_matches('%').trim() {
+            "" => None,
+            v => match v.parse::<f64>() {
+                Ok(p) if p.is_finite() && (0.0..=100.0).contains(&p) => Some(p),
+                _ => {
+                    errs.push(FieldError::new(
+                        "capacity_lost_pct",
+                        "bad_number",
+                        "expected a percentage from 0 to 100 (empty: the default for the kind)",
+                    ));
+                    None
+                }
+            },
+        };
         if self.alternate_routes.chars().count() > MAX_TEXT {
             errs.push(FieldError::new(
                 "alternate_routes",
@@ -539,6 +571,7 @@ impl FaultForm {
                         None
                     },
                     notes: self.notes.clone(),
+                    capacity_lost_pct,
                 })
             }
             _ => Err(errs),
@@ -608,6 +641,7 @@ mod tests {
             status: "open".into(),
             restored_on: String::new(),
             notes: "<script>alert(1)</script>".into(),
+            capacity_lost_pct: String::new(),
         }
     }
 

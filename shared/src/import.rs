@@ -93,6 +93,7 @@ pub fn plan_import(notice: &Notice, existing: &[Fault]) -> Result<ImportPlan, Ve
                     status: FaultStatus::Open,
                     restored_on: None,
                     notes: String::new(),
+                    capacity_lost_pct: None,
                 },
                 fields: Vec::new(),
             }),
@@ -185,6 +186,7 @@ pub fn plan_import(notice: &Notice, existing: &[Fault]) -> Result<ImportPlan, Ve
                     status: FaultStatus::Restored,
                     restored_on: Some(r.restored_on),
                     notes: String::new(),
+                    capacity_lost_pct: None,
                 },
                 fields: Vec::new(),
             }),
@@ -223,6 +225,7 @@ mod tests {
                         status: a.status,
                         restored_on: a.restored_on,
                         notes: a.notes,
+                        capacity_lost_pct: None,
                         provenance: "test".into(),
                         version: 1,
                     })

@@ -722,6 +722,7 @@ mod tests {
                 status: FaultStatus::Open,
                 restored_on: None,
                 notes: String::new(),
+                capacity_lost_pct: None,
                 provenance: "test".into(),
                 version: 1,
             })

@@ -1039,6 +1039,7 @@ mod tests {
                 status: FaultStatus::Open,
                 restored_on: None,
                 notes: String::new(),
+                capacity_lost_pct: None,
                 provenance: "test".into(),
                 version: 1,
             })
@@ -1056,6 +1057,7 @@ mod tests {
                 status: FaultStatus::Restored,
                 restored_on: Some(r.restored_on),
                 notes: String::new(),
+                capacity_lost_pct: None,
                 provenance: "test".into(),
                 version: 1,
             });

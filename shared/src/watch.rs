@@ -347,6 +347,7 @@ mod tests {
             status,
             restored_on: None,
             notes: String::new(),
+            capacity_lost_pct: None,
             provenance: "test".into(),
             version: 1,
         }

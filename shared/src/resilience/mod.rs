@@ -649,6 +649,7 @@ pub fn demo_network() -> (Network, Figures) {
             status: FaultStatus::Open,
             restored_on: None,
             notes: String::new(),
+            capacity_lost_pct: None,
             provenance: "test".into(),
             version: 1,
         })

@@ -97,12 +97,19 @@ pub fn cable_available(
     {
         return 0;
     }
+    // Each fault takes its share: the officer's figure for that fault, else
+    // the default for its kind.
     let kept = active.iter().fold(1.0, |k, f| {
-        k * (1.0
-            - figures.fraction(match f.kind {
-                FaultKind::PartialDamage => "lost:partial_damage",
-                _ => "lost:other",
-            }))
+        let lost = f.capacity_lost_pct.map_or_else(
+            || {
+                figures.fraction(match f.kind {
+                    FaultKind::PartialDamage => "lost:partial_damage",
+                    _ => "lost:other",
+                })
+            },
+            |p| (p / 100.0).clamp(0.0, 1.0),
+        );
+        k * (1.0 - lost)
     });
     (design as f64 * kept).round() as u64
 }
@@ -302,5 +309,64 @@ impl Network {
             links: super::with_cut(&self.links, cut),
             ..self.clone()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::{Chainage, FaultStatus};
+    use crate::roc::Eta;
+
+    fn fault(kind: FaultKind, lost: Option<f64>) -> Fault {
+        Fault {
+            id: 1,
+            cable: "TDM2".into(),
+            detected_on: None,
+            kind,
+            description: String::new(),
+            chainage: Chainage {
+                place: String::new(),
+                station: None,
+                km: 1.0,
+            },
+            alternate_routes: Vec::new(),
+            eta: Eta::UNKNOWN,
+            status: FaultStatus::Open,
+            restored_on: None,
+            notes: String::new(),
+            capacity_lost_pct: lost,
+            provenance: String::new(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_fault_takes_its_officers_share_or_its_kinds_default() {
+        let figures = Figures::defaults().unwrap_or_default();
+        let at = |faults: &[Fault]| cable_available("TDM2", 1_000, faults, &[], &figures);
+        assert_eq!(at(&[]), 1_000);
+        assert_eq!(
+            at(&[fault(FaultKind::PartialDamage, None)]),
+            500,
+            "the 50 % default"
+        );
+        assert_eq!(at(&[fault(FaultKind::PartialDamage, Some(90.0))]), 100);
+        assert_eq!(
+            at(&[
+                fault(FaultKind::PartialDamage, None),
+                fault(FaultKind::Other, Some(50.0))
+            ]),
+            250,
+            "two faults compound"
+        );
+        assert_eq!(
+            at(&[fault(FaultKind::Cut, Some(10.0))]),
+            0,
+            "a cut carries nothing"
+        );
+        let mut restored = fault(FaultKind::Cut, None);
+        restored.status = FaultStatus::Restored;
+        assert_eq!(at(&[restored]), 1_000);
     }
 }
