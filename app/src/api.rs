@@ -232,12 +232,10 @@ pub async fn map_data() -> Result<shared::map::MapData, ServerFnError> {
         .into_iter()
         .map(|m| m.line)
         .collect();
-    Ok(shared::map::map_data(
-        &b.cables(),
-        &b.stations(),
-        &faults,
-        &maint,
-    ))
+    let mut data = shared::map::map_data(&b.cables(), &b.stations(), &faults, &maint);
+    let report = b.resilience(&[]).await.map_err(err)?;
+    (data.islands, data.carrying) = shared::map::island_layer(&report);
+    Ok(data)
 }
 
 #[server(prefix = "/api/fn", endpoint = "assets", input = Json)]

@@ -326,10 +326,29 @@ fn MapSvg(
                             d.faults.iter().any(|f| f.id == id && f.alternates.contains(&a))
                         }))
                     };
+                    let carrying = d.carrying.contains(&c.abbrev);
                     view! {
-                        <path class=class class:alternate=alternate d=path data-cable=c.abbrev.clone() data-state=c.state.as_str()>
+                        <path class=class class:alternate=alternate class:carrying=carrying d=path data-cable=c.abbrev.clone() data-state=c.state.as_str()>
                             <title>{format!("{} {} ({})", c.abbrev, c.name_zh, c.state.as_str())}</title>
                         </path>
+                    }
+                }).collect_view())}
+            </g>
+            // Outlying islands' resilience status (from the engine): a badge
+            // at each island; the cables carrying their traffic are drawn
+            // bolder (`.carrying`).
+            <g id="islands">
+                {move || data.with_value(|d| d.islands.iter().map(|i| {
+                    let (x, y) = v().project(i.lon, i.lat);
+                    let (region, status) = (i.region, i.status);
+                    let cov = i.coverage.map(|c| format!(" {:.0}%", c * 100.0)).unwrap_or_default();
+                    view! {
+                        <a href=format!("/resilience#island-{}", region.id())>
+                            <text class=format!("island-badge res-{}", status.as_str()) x=format!("{x:.1}") y=format!("{y:.1}")
+                                font-size=move || format!("{:.1}", 13.0 * k()) data-region=region.id() data-status=status.as_str()>
+                                {move || format!("{} · {}{cov}", crate::resilience::region_label(i18n, region), crate::resilience::status_label(i18n, status))}
+                            </text>
+                        </a>
                     }
                 }).collect_view())}
             </g>

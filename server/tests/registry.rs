@@ -416,6 +416,16 @@ async fn the_map_is_complete_without_javascript() {
             "{engine}: 22 cables"
         );
         assert!(html.contains("id=\"land\""), "{engine}: the basemap");
+        // Island badges from the resilience engine; Matsu's traffic on TDM3.
+        assert!(
+            html.contains("data-region=\"matsu\" data-status=\"degraded\""),
+            "{engine}: Matsu's badge"
+        );
+        let at = html.find("data-cable=\"TDM3\"").unwrap_or(0);
+        let start = html[..at].rfind("<path").unwrap_or(0);
+        let end = at + html[at..].find('>').unwrap_or(0);
+        let tdm3 = &html[start..end];
+        assert!(tdm3.contains("carrying"), "{engine}: TDM3 carries Matsu's traffic: {tdm3}");
         assert!(html.contains("OpenStreetMap"), "{engine}: attribution");
         let elements = ["<path", "<circle", "<polygon", "<line", "<text", "<rect"]
             .iter()

@@ -221,12 +221,69 @@ pub struct MapFault {
     pub alternates: Vec<String>,
 }
 
+/// An island's standing on the map: a badge at the island.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapIsland {
+    pub region: crate::resilience::Region,
+    pub status: crate::resilience::Status,
+    pub capacity_gbps: f64,
+    pub coverage: Option<f64>,
+    pub lon: f64,
+    pub lat: f64,
+}
+
 /// Everything the map page draws.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MapData {
     pub cables: Vec<MapCable>,
     pub stations: Vec<MapStation>,
     pub faults: Vec<MapFault>,
+    /// Outlying islands with their resilience status (not the main island).
+    #[serde(default)]
+    pub islands: Vec<MapIsland>,
+    /// Cables carrying an outlying island's traffic now.
+    #[serde(default)]
+    pub carrying: Vec<String>,
+}
+
+/// The island badges and the cables carrying outlying islands' traffic,
+/// from a resilience report.
+pub fn island_layer(report: &crate::resilience::Report) -> (Vec<MapIsland>, Vec<String>) {
+    use crate::resilience::{LinkKind, Region, Status};
+    let mut carrying = std::collections::BTreeSet::new();
+    let islands = report
+        .islands
+        .iter()
+        .map(|i| &i.figures)
+        .filter(|f| f.region != Region::Taiwan && f.status != Status::NoFigures)
+        .map(|f| {
+            for c in f.carried_by.iter().filter(|c| c.kind == LinkKind::Cable) {
+                carrying.insert(c.link.clone());
+            }
+            let (lon, lat) = f.region.center();
+            MapIsland {
+                region: f.region,
+                status: f.status,
+                capacity_gbps: f.capacity_gbps,
+                coverage: f.coverage,
+                lon,
+                lat,
+            }
+        })
+        .collect();
+    // Taiwan's own international cables carry everyone's traffic: only the
+    // island links are highlighted.
+    let international: std::collections::BTreeSet<&str> = report
+        .links
+        .iter()
+        .filter(|l| {
+            l.a == crate::resilience::Node::International
+                || l.b == crate::resilience::Node::International
+        })
+        .map(|l| l.id.as_str())
+        .collect();
+    carrying.retain(|c| !international.contains(c.as_str()));
+    (islands, carrying.into_iter().collect())
 }
 
 /// The map's data from the registry's state: open faults only.
@@ -283,6 +340,8 @@ pub fn map_data(
                     .collect(),
             })
             .collect(),
+        islands: Vec::new(),
+        carrying: Vec::new(),
     }
 }
 

@@ -121,6 +121,21 @@ impl Region {
         })
     }
 
+    /// Where the region's badge goes on the map (the middle of the island
+    /// group; the main island's centre).
+    pub fn center(self) -> (f64, f64) {
+        match self {
+            Self::Taiwan => (120.95, 23.7),
+            Self::Matsu => (120.2, 26.18),
+            Self::Kinmen => (118.35, 24.45),
+            Self::Penghu => (119.58, 23.57),
+            Self::Xiaoliuqiu => (120.37, 22.34),
+            Self::GreenIsland => (121.49, 22.66),
+            Self::Lanyu => (121.55, 22.04),
+            Self::TaipingIsland => (114.37, 10.38),
+        }
+    }
+
     /// The outlying island group a point lies in, else Taiwan when the point
     /// is near the main island, else none (at sea, overseas).
     pub fn at(lon: f64, lat: f64) -> Option<Region> {
