@@ -425,7 +425,10 @@ async fn the_map_is_complete_without_javascript() {
         let start = html[..at].rfind("<path").unwrap_or(0);
         let end = at + html[at..].find('>').unwrap_or(0);
         let tdm3 = &html[start..end];
-        assert!(tdm3.contains("carrying"), "{engine}: TDM3 carries Matsu's traffic: {tdm3}");
+        assert!(
+            tdm3.contains("carrying"),
+            "{engine}: TDM3 carries Matsu's traffic: {tdm3}"
+        );
         assert!(html.contains("OpenStreetMap"), "{engine}: attribution");
         let elements = ["<path", "<circle", "<polygon", "<line", "<text", "<rect"]
             .iter()

@@ -461,6 +461,65 @@ pub fn reference_assets() -> Vec<AssetDraft> {
     out
 }
 
+/// The graph of the demo data, built in memory: the 2026-02-14 notice's
+/// faults, the public asset facts (reference records) and the synthetic demo
+/// inventory (left out of the figures, as always). For tests and the
+/// benchmark; the server builds the same from its database.
+pub fn demo_network() -> (crate::resilience::Network, crate::resilience::Figures) {
+    use crate::assets::{Asset, SOURCE_REFERENCE, SOURCE_SYNTHETIC};
+    use crate::fault::{Fault, FaultStatus};
+    const FIXTURE: &str = include_str!("../tests/fixtures/2026-02-14-fault-notice.txt");
+    let cables = crate::reference::cables().unwrap_or_default();
+    let stations = crate::reference::stations().unwrap_or_default();
+    let parsed = crate::notice::parse_notice(FIXTURE, &cables, &stations);
+    let faults: Vec<Fault> = parsed
+        .notice
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Fault {
+            id: i as i64 + 1,
+            cable: f.cable.clone(),
+            detected_on: Some(f.detected_on),
+            kind: f.kind,
+            description: f.description.clone(),
+            chainage: f.chainage.clone(),
+            alternate_routes: f.alternate_routes.clone(),
+            eta: f.eta,
+            status: FaultStatus::Open,
+            restored_on: None,
+            notes: String::new(),
+            capacity_lost_pct: None,
+            provenance: "test".into(),
+            version: 1,
+        })
+        .collect();
+    let refs = reference_assets()
+        .into_iter()
+        .map(|d| (d, SOURCE_REFERENCE));
+    let demo = demo_inventory().into_iter().map(|d| (d, SOURCE_SYNTHETIC));
+    let assets: Vec<Asset> = refs
+        .chain(demo)
+        .enumerate()
+        .map(|(i, (draft, source))| Asset {
+            id: i as i64 + 1,
+            draft,
+            source: source.into(),
+            version: 1,
+        })
+        .collect();
+    let figures = crate::resilience::Figures::defaults().unwrap_or_default();
+    let net = crate::resilience::network(&crate::resilience::Inputs {
+        cables: &cables,
+        stations: &stations,
+        faults: &faults,
+        maintenance: &[],
+        assets: &assets,
+        figures: &figures,
+    });
+    (net, figures)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -636,67 +636,6 @@ pub fn what_if(
     })
 }
 
-/// The graph of the demo data, built in memory: the 2026-02-14 notice's
-/// faults, the public asset facts (reference records) and the synthetic demo
-/// inventory (left out of the figures, as always). For tests and the
-/// benchmark; the server builds the same from its database.
-pub fn demo_network() -> (Network, Figures) {
-    use crate::assets::{Asset, SOURCE_REFERENCE, SOURCE_SYNTHETIC};
-    use crate::fault::{Fault, FaultStatus};
-    const FIXTURE: &str = include_str!("../../tests/fixtures/2026-02-14-fault-notice.txt");
-    let cables = crate::reference::cables().unwrap_or_default();
-    let stations = crate::reference::stations().unwrap_or_default();
-    let parsed = crate::notice::parse_notice(FIXTURE, &cables, &stations);
-    let faults: Vec<Fault> = parsed
-        .notice
-        .faults
-        .iter()
-        .enumerate()
-        .map(|(i, f)| Fault {
-            id: i as i64 + 1,
-            cable: f.cable.clone(),
-            detected_on: Some(f.detected_on),
-            kind: f.kind,
-            description: f.description.clone(),
-            chainage: f.chainage.clone(),
-            alternate_routes: f.alternate_routes.clone(),
-            eta: f.eta,
-            status: FaultStatus::Open,
-            restored_on: None,
-            notes: String::new(),
-            capacity_lost_pct: None,
-            provenance: "test".into(),
-            version: 1,
-        })
-        .collect();
-    let refs = crate::inventory::reference_assets()
-        .into_iter()
-        .map(|d| (d, SOURCE_REFERENCE));
-    let demo = crate::inventory::demo_inventory()
-        .into_iter()
-        .map(|d| (d, SOURCE_SYNTHETIC));
-    let assets: Vec<Asset> = refs
-        .chain(demo)
-        .enumerate()
-        .map(|(i, (draft, source))| Asset {
-            id: i as i64 + 1,
-            draft,
-            source: source.into(),
-            version: 1,
-        })
-        .collect();
-    let figures = Figures::defaults().unwrap_or_default();
-    let net = network(&Inputs {
-        cables: &cables,
-        stations: &stations,
-        faults: &faults,
-        maintenance: &[],
-        assets: &assets,
-        figures: &figures,
-    });
-    (net, figures)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -906,7 +845,7 @@ mod tests {
 
     #[test]
     fn the_february_notice_leaves_matsu_degraded_on_tdm3() {
-        let (net, figures) = demo_network();
+        let (net, figures) = crate::inventory::demo_network();
         let r = report(&net, &figures);
         let matsu = of(&r, Region::Matsu);
         assert_eq!(matsu.status, Status::Degraded, "{matsu:?}");
@@ -941,7 +880,7 @@ mod tests {
 
     #[test]
     fn cutting_tdm3_too_leaves_matsu_on_microwave_and_its_nine_dishes() {
-        let (net, figures) = demo_network();
+        let (net, figures) = crate::inventory::demo_network();
         let cut: BTreeSet<String> = ["TDM3".to_string()].into();
         let r = what_if(&net, &figures, &cut).expect("TDM3 is known");
         let matsu = of(&r, Region::Matsu);
@@ -971,7 +910,7 @@ mod tests {
 
     #[test]
     fn contingencies_rank_the_loss_that_hurts_most_first() {
-        let (net, _) = demo_network();
+        let (net, _) = crate::inventory::demo_network();
         let n1 = contingency::sweep(&net.links, &net.demand, 1);
         // TDM3 is Matsu's last cable: losing it is a contingency for Matsu.
         let tdm3 = n1

@@ -13,9 +13,10 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
+use shared::inventory::demo_network;
 use shared::resilience::{
-    contingency, demo_network, island_statuses, islands, network, with_cut, FlowGraph, Inputs,
-    Link, LinkKind, Node, Region,
+    contingency, island_statuses, islands, network, with_cut, FlowGraph, Inputs, Link, LinkKind,
+    Node, Region,
 };
 
 /// Median and 99th percentile of `runs` timings of `f`, in milliseconds.
