@@ -467,7 +467,7 @@ pub fn reference_assets() -> Vec<AssetDraft> {
 /// benchmark; the server builds the same from its database.
 pub fn demo_network() -> (crate::resilience::Network, crate::resilience::Figures) {
     use crate::assets::{Asset, SOURCE_REFERENCE, SOURCE_SYNTHETIC};
-    use crate::fault::{Fault, FaultStatus};
+    use crate::fault::Fault;
     const FIXTURE: &str = include_str!("../tests/fixtures/2026-02-14-fault-notice.txt");
     let cables = crate::reference::cables().unwrap_or_default();
     let stations = crate::reference::stations().unwrap_or_default();
@@ -477,22 +477,7 @@ pub fn demo_network() -> (crate::resilience::Network, crate::resilience::Figures
         .faults
         .iter()
         .enumerate()
-        .map(|(i, f)| Fault {
-            id: i as i64 + 1,
-            cable: f.cable.clone(),
-            detected_on: Some(f.detected_on),
-            kind: f.kind,
-            description: f.description.clone(),
-            chainage: f.chainage.clone(),
-            alternate_routes: f.alternate_routes.clone(),
-            eta: f.eta,
-            status: FaultStatus::Open,
-            restored_on: None,
-            notes: String::new(),
-            capacity_lost_pct: None,
-            provenance: "test".into(),
-            version: 1,
-        })
+        .map(|(i, f)| f.open_fault(i as i64 + 1, "test"))
         .collect();
     let refs = reference_assets()
         .into_iter()

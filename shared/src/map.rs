@@ -769,22 +769,7 @@ mod tests {
             .faults
             .iter()
             .enumerate()
-            .map(|(i, f)| Fault {
-                id: i as i64 + 1,
-                cable: f.cable.clone(),
-                detected_on: Some(f.detected_on),
-                kind: f.kind,
-                description: f.description.clone(),
-                chainage: f.chainage.clone(),
-                alternate_routes: f.alternate_routes.clone(),
-                eta: f.eta,
-                status: FaultStatus::Open,
-                restored_on: None,
-                notes: String::new(),
-                capacity_lost_pct: None,
-                provenance: "test".into(),
-                version: 1,
-            })
+            .map(|(i, f)| f.open_fault(i as i64 + 1, "test"))
             .collect();
         (cs, st, faults)
     }

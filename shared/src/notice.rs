@@ -53,6 +53,29 @@ pub struct NoticeFault {
     pub eta: Eta,
 }
 
+impl NoticeFault {
+    /// The fault this line records, open, as a registry would hold it under
+    /// `id` (for in-memory states: the demo network, tests).
+    pub fn open_fault(&self, id: i64, provenance: &str) -> Fault {
+        Fault {
+            id,
+            cable: self.cable.clone(),
+            detected_on: Some(self.detected_on),
+            kind: self.kind,
+            description: self.description.clone(),
+            chainage: self.chainage.clone(),
+            alternate_routes: self.alternate_routes.clone(),
+            eta: self.eta,
+            status: crate::fault::FaultStatus::Open,
+            restored_on: None,
+            notes: String::new(),
+            capacity_lost_pct: None,
+            provenance: provenance.into(),
+            version: 1,
+        }
+    }
+}
+
 /// A completed repair reported in a footnote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoticeRepair {
@@ -1027,22 +1050,7 @@ mod tests {
             .faults
             .iter()
             .enumerate()
-            .map(|(i, f)| Fault {
-                id: i as i64 + 1,
-                cable: f.cable.clone(),
-                detected_on: Some(f.detected_on),
-                kind: f.kind,
-                description: f.description.clone(),
-                chainage: f.chainage.clone(),
-                alternate_routes: f.alternate_routes.clone(),
-                eta: f.eta,
-                status: FaultStatus::Open,
-                restored_on: None,
-                notes: String::new(),
-                capacity_lost_pct: None,
-                provenance: "test".into(),
-                version: 1,
-            })
+            .map(|(i, f)| f.open_fault(i as i64 + 1, "test"))
             .collect();
         for (i, r) in p.notice.repairs.iter().enumerate() {
             out.push(Fault {

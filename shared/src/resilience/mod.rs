@@ -770,6 +770,9 @@ mod tests {
         )
     }
 
+    /// A contingency as compared: the cut and each island worse off.
+    type Hit = (Vec<String>, Vec<(Region, Status, u64)>);
+
     proptest! {
         /// The sweep skips flows a loss cannot change; its answer is the
         /// same as computing every island again under every loss.
@@ -794,7 +797,7 @@ mod tests {
                         naive.push((cut.into_iter().collect::<Vec<_>>(), worse));
                     }
                 }
-                let mut got: Vec<(Vec<String>, Vec<(Region, Status, u64)>)> = sweep.contingencies.iter()
+                let mut got: Vec<Hit> = sweep.contingencies.iter()
                     .map(|c| (c.cut.clone(), c.islands.iter().map(|o| (o.region, o.status, (o.capacity_gbps * 1000.0).round() as u64)).collect()))
                     .collect();
                 got.sort();
