@@ -342,13 +342,13 @@ fn MapSvg(
                     let (x, y) = v().project(i.lon, i.lat);
                     let (region, status) = (i.region, i.status);
                     let cov = i.coverage.map(|c| format!(" {:.0}%", c * 100.0)).unwrap_or_default();
+                    // Text only: the map is one image (`role=img`), so nothing
+                    // in it is focusable; the island's card is on /resilience.
                     view! {
-                        <a href=format!("/resilience#island-{}", region.id())>
-                            <text class=format!("island-badge res-{}", status.as_str()) x=format!("{x:.1}") y=format!("{y:.1}")
-                                font-size=move || format!("{:.1}", 13.0 * k()) data-region=region.id() data-status=status.as_str()>
-                                {move || format!("{} · {}{cov}", crate::resilience::region_label(i18n, region), crate::resilience::status_label(i18n, status))}
-                            </text>
-                        </a>
+                        <text class=format!("island-badge res-{}", status.as_str()) x=format!("{x:.1}") y=format!("{y:.1}")
+                            font-size=move || format!("{:.1}", 13.0 * k()) data-region=region.id() data-status=status.as_str()>
+                            {move || format!("{} · {}{cov}", crate::resilience::region_label(i18n, region), crate::resilience::status_label(i18n, status))}
+                        </text>
                     }
                 }).collect_view())}
             </g>

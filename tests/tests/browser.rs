@@ -538,8 +538,13 @@ async fn the_watch_board_raises_an_alert_and_a_watch_member_acknowledges_it() ->
         let before: usize = count().await.parse()?;
         let (status, fault) = e2e::api_json(&server.base, &officer, "POST", "/api/v1/faults", Some(cut_on_tdm3(40))).await?;
         ensure!(status == 201, "fault posted: {status} {fault}");
-        // New fault + the cable becoming cut, live, newest first.
-        wait_for("the new alerts", Duration::from_secs(10), || async { count().await == (before + 2).to_string() }).await?;
+        // New fault + the cable becoming cut + Matsu on backup (TDM2 is cut
+        // in the demo notice, TDM3 was its last cable), live, newest first.
+        wait_for("the new alerts", Duration::from_secs(10), || async { count().await == (before + 3).to_string() }).await?;
+        ensure!(
+            js_true(&c, "document.querySelector('#alerts li.alert-island_on_backup')?.textContent.includes('Matsu')").await,
+            "the island alert names Matsu"
+        );
         ensure!(
             js_true(&c, "document.querySelector('#alerts li.alert-cable_cut')?.textContent.includes('TDM3')").await,
             "the cable-cut alert names TDM3"
@@ -548,7 +553,7 @@ async fn the_watch_board_raises_an_alert_and_a_watch_member_acknowledges_it() ->
         let id = js_string(&c, "document.querySelector('#alerts li.alert-cable_cut').dataset.alert").await?;
         c.find(Locator::Css(&format!("button[data-ack='{id}']"))).await?.click().await?;
         wait_for("the acknowledged alert to leave", Duration::from_secs(10), || async {
-            count().await == (before + 1).to_string()
+            count().await == (before + 2).to_string()
                 && !js_true(&c, &format!("!!document.querySelector(\"#alerts li[data-alert='{id}']\")")).await
         })
         .await?;
