@@ -169,6 +169,12 @@ pub fn FaultPage() -> impl IntoView {
                                     current.await.ok().and_then(|r| r.ok()).map(|d| view! { <FaultFacts f=d.fault /> })
                                 })}
                             </Transition>
+                            <h2>{t!(i18n, eta_history)}</h2>
+                            <Transition>
+                                {move || Suspend::new(async move {
+                                    current.await.ok().and_then(|r| r.ok()).map(|d| view! { <EtaTimeline history=d.eta_history slip=d.slip_days /> })
+                                })}
+                            </Transition>
                             // Only roles that may write see the form (the server refuses the rest anyway).
                             <IfCan me cap=Capability::WriteData>
                                 <h2>{t!(i18n, edit_fault_title)}</h2>
@@ -217,6 +223,31 @@ fn FaultFacts(f: Fault) -> impl IntoView {
             }}</dd>
             <dt>{t!(i18n, field_notes)}</dt><dd class="notes">{f.notes.clone()}</dd>
         </dl>
+    }
+}
+
+/// Each estimated repair date the fault carried, oldest first, and how far
+/// the date has moved since the first.
+#[component]
+fn EtaTimeline(history: Vec<shared::repair::EtaRevision>, slip: Option<i64>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <ol class="eta-history" id="eta-history">
+            {history.into_iter().map(|r| {
+                let eta = r.eta;
+                view! { <li data-eta=eta.to_iso()>
+                    <time>{taipei(&r.at)}</time>" · "<strong>{move || eta_label(i18n, &eta)}</strong>" · "<span class="actor">{r.source.clone()}</span>
+                </li> }
+            }).collect_view()}
+        </ol>
+        <p id="slip-days" data-slip=slip.map(|d| d.to_string()).unwrap_or_default()>
+            {move || match slip {
+                Some(d) if d > 0 => t_string!(i18n, eta_slipped).replace("{n}", &d.to_string()),
+                Some(d) if d < 0 => t_string!(i18n, eta_earlier).replace("{n}", &(-d).to_string()),
+                Some(_) => t_string!(i18n, eta_unchanged).to_string(),
+                None => t_string!(i18n, eta_slip_unknown).to_string(),
+            }}
+        </p>
     }
 }
 

@@ -582,7 +582,7 @@ impl Registry {
             .map_err(db_err)?
             .ok_or_else(|| ApiError::not_found(format!("no fault #{id}")))?;
         let fault = fault_from_row(&row)?;
-        let events = sqlx::query(
+        let events: Vec<Event> = sqlx::query(
             "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
              FROM events WHERE entity_type = 'fault' AND entity_id = $1 ORDER BY seq",
         )
@@ -593,7 +593,13 @@ impl Registry {
         .iter()
         .map(crate::store::event_from_row)
         .collect::<Result<_, _>>()?;
-        Ok(FaultDetail { fault, events })
+        let eta_history = shared::repair::eta_history(&events);
+        Ok(FaultDetail {
+            fault,
+            slip_days: shared::repair::slip_days(&eta_history),
+            eta_history,
+            events,
+        })
     }
 
     /// The database's own consistency check: `ok`, or what it found.

@@ -204,6 +204,12 @@ mod error_tests {
 pub struct FaultDetail {
     pub fault: Fault,
     pub events: Vec<Event>,
+    /// Each estimated repair date the fault carried, oldest first.
+    #[serde(default)]
+    pub eta_history: Vec<crate::repair::EtaRevision>,
+    /// Latest ETA minus the first, in days (`None` unless both have a date).
+    #[serde(default)]
+    pub slip_days: Option<i64>,
 }
 
 /// What importing a notice would do (preview) or did (import).

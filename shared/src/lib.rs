@@ -14,6 +14,7 @@
 //! - [`assets`]: backup assets, their form, CSV/GeoJSON import and export, counts.
 //! - [`inventory`]: the deterministic synthetic demo inventory and the public asset facts.
 //! - [`watch`]: the duty watch: which changes raise alerts, islands affected, the board.
+//! - [`repair`]: repair operations: a fault's ETA history and how far its date has slipped.
 //! - [`resilience`]: the island capacity graph: maximum flow per island, what carries it, single points, what-ifs.
 
 pub mod api;
@@ -30,6 +31,7 @@ pub mod maintenance;
 pub mod map;
 pub mod notice;
 pub mod reference;
+pub mod repair;
 pub mod resilience;
 pub mod roc;
 pub mod watch;

@@ -1,0 +1,99 @@
+//! Repair operations against real databases (issue 13): a fault's estimated
+//! repair dates as a history, from edits and notices, and its slip.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{app, call, officer_token, registries, user_token, NOTICE};
+use http_body_util::BodyExt;
+use serde_json::json;
+use shared::auth::Role;
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn a_fault_shows_each_estimated_repair_date_and_the_slip() {
+    for (engine, reg, url) in registries("eta_history").await {
+        let app = app(&reg, &url).await;
+        let officer = officer_token(&reg).await;
+        let briefing = user_token(&reg, "briefing", Role::Briefing).await;
+        reg.import_notice("test", NOTICE).await.expect("notice");
+        // TDM2's first fault: ETA 115/2/27 in the notice.
+        let faults = reg.faults(false).await.expect("faults");
+        let tdm2 = faults.iter().find(|f| f.cable == "TDM2").expect("TDM2");
+        let path = format!("/api/v1/faults/{}", tdm2.id);
+        let (st, d) = call(&app, Some(&briefing), "GET", &path, None).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {d}");
+        assert_eq!(
+            d["eta_history"].as_array().map(Vec::len),
+            Some(1),
+            "{engine}: {d}"
+        );
+        assert_eq!(d["eta_history"][0]["eta"]["date"], "2026-02-27");
+        assert_eq!(d["slip_days"], 0);
+        // The officer moves it to April (month precision), then edits only
+        // the notes (no new revision), then to 2026-05-03.
+        let mut form = shared::fault::FaultForm::from_fault(tdm2);
+        let mut version = tdm2.version;
+        for (eta, notes) in [
+            ("2026-04", ""),
+            ("2026-04", "ship booked"),
+            ("2026-05-03", "ship booked"),
+        ] {
+            form.eta = eta.into();
+            form.notes = notes.into();
+            let mut body = serde_json::to_value(&form).expect("json");
+            body["version"] = json!(version);
+            let (st, f) = call(&app, Some(&officer), "PATCH", &path, Some(body)).await;
+            assert_eq!(st, StatusCode::OK, "{engine}: {f}");
+            version = f["version"].as_i64().expect("version");
+        }
+        let (_, d) = call(&app, Some(&briefing), "GET", &path, None).await;
+        let h = d["eta_history"].as_array().cloned().unwrap_or_default();
+        let dates: Vec<&str> = h.iter().filter_map(|r| r["eta"]["date"].as_str()).collect();
+        assert_eq!(
+            dates,
+            ["2026-02-27", "2026-04-01", "2026-05-03"],
+            "{engine}: {d}"
+        );
+        assert_eq!(h[1]["eta"]["precision"], "month");
+        assert_eq!(h[2]["source"], "user:officer");
+        assert_eq!(d["slip_days"], 65, "{engine}: 2026-02-27 → 2026-05-03");
+        // The fault page shows the timeline without JavaScript.
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::get(format!("/faults/{}", tdm2.id))
+                    .header("authorization", format!("Bearer {briefing}"))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let html =
+            String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes())
+                .into_owned();
+        assert!(
+            html.contains("id=\"eta-history\""),
+            "{engine}: the timeline"
+        );
+        assert_eq!(
+            html.matches("data-eta=").count(),
+            3,
+            "{engine}: three dates"
+        );
+        assert!(html.contains("data-slip=\"65\""), "{engine}: the slip");
+        // Importing the notice again sets the notice's date back: the
+        // history keeps every step, the importer named.
+        reg.import_notice("system:notice", NOTICE)
+            .await
+            .expect("again");
+        let (_, again) = call(&app, Some(&briefing), "GET", &path, None).await;
+        let h = again["eta_history"].as_array().cloned().unwrap_or_default();
+        assert_eq!(h.len(), 4, "{engine}: {again}");
+        assert_eq!(h[3]["source"], "system:notice");
+        assert_eq!(h[3]["eta"]["date"], "2026-02-27");
+        assert_eq!(again["slip_days"], 0, "{engine}");
+    }
+}
