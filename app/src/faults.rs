@@ -172,7 +172,7 @@ pub fn FaultPage() -> impl IntoView {
                             <h2>{t!(i18n, eta_history)}</h2>
                             <Transition>
                                 {move || Suspend::new(async move {
-                                    current.await.ok().and_then(|r| r.ok()).map(|d| view! { <EtaTimeline history=d.eta_history slip=d.slip_days /> })
+                                    current.await.ok().and_then(|r| r.ok()).map(|d| view! { <EtaTimeline history=d.eta_history slip=d.slip_days estimate=d.estimate /> })
                                 })}
                             </Transition>
                             // Only roles that may write see the form (the server refuses the rest anyway).
@@ -229,8 +229,32 @@ fn FaultFacts(f: Fault) -> impl IntoView {
 /// Each estimated repair date the fault carried, oldest first, and how far
 /// the date has moved since the first.
 #[component]
-fn EtaTimeline(history: Vec<shared::repair::EtaRevision>, slip: Option<i64>) -> impl IntoView {
+fn EtaTimeline(
+    history: Vec<shared::repair::EtaRevision>,
+    slip: Option<i64>,
+    estimate: Option<shared::repair::FaultEstimate>,
+) -> impl IntoView {
     let i18n = use_i18n();
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let model = estimate.map(|e| {
+        let text = move || {
+            t_string!(i18n, repair_model)
+                .replace("{n}", &e.estimate.cases.to_string())
+                .replace("{p10}", &date(e.p10_on))
+                .replace("{p50}", &date(e.p50_on))
+                .replace("{p90}", &date(e.p90_on))
+        };
+        let reasons = e.estimate.reasons.join("; ");
+        view! {
+            <p id="repair-estimate" data-optimistic=e.optimistic.to_string()>
+                {text}" "<span class="estimate">{t!(i18n, res_estimate)}</span>
+                {e.optimistic.then(|| view! {
+                    " "<strong class="optimistic">{t!(i18n, repair_optimistic)}</strong>
+                })}
+                " ("{reasons}")"
+            </p>
+        }
+    });
     view! {
         <ol class="eta-history" id="eta-history">
             {history.into_iter().map(|r| {
@@ -248,6 +272,7 @@ fn EtaTimeline(history: Vec<shared::repair::EtaRevision>, slip: Option<i64>) -> 
                 None => t_string!(i18n, eta_slip_unknown).to_string(),
             }}
         </p>
+        {model}
     }
 }
 

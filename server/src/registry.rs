@@ -594,7 +594,12 @@ impl Registry {
         .map(crate::store::event_from_row)
         .collect::<Result<_, _>>()?;
         let eta_history = shared::repair::eta_history(&events);
+        let international = self.cables.iter().any(|c| {
+            c.abbrev == fault.cable && c.kind == shared::reference::CableKind::International
+        });
+        let estimate = shared::repair::for_fault(&fault, international, Utc::now().date_naive());
         Ok(FaultDetail {
+            estimate,
             fault,
             slip_days: shared::repair::slip_days(&eta_history),
             eta_history,

@@ -59,6 +59,18 @@ async fn a_fault_shows_each_estimated_repair_date_and_the_slip() {
         assert_eq!(h[1]["eta"]["precision"], "month");
         assert_eq!(h[2]["source"], "user:officer");
         assert_eq!(d["slip_days"], 65, "{engine}: 2026-02-27 → 2026-05-03");
+        // The model beside it: seven public cases, no ship booked.
+        let e = &d["estimate"];
+        assert_eq!(e["cases"], 7, "{engine}: {e}");
+        let (p10, p50, p90) = (
+            e["p10_days"].as_f64().unwrap_or(0.0),
+            e["p50_days"].as_f64().unwrap_or(0.0),
+            e["p90_days"].as_f64().unwrap_or(0.0),
+        );
+        assert!(0.0 < p10 && p10 < p50 && p50 < p90, "{engine}: {e}");
+        assert!(e["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == "no ship booked")));
         // The fault page shows the timeline without JavaScript.
         let resp = app
             .clone()
@@ -84,6 +96,10 @@ async fn a_fault_shows_each_estimated_repair_date_and_the_slip() {
             "{engine}: three dates"
         );
         assert!(html.contains("data-slip=\"65\""), "{engine}: the slip");
+        assert!(
+            html.contains("id=\"repair-estimate\""),
+            "{engine}: the model's estimate"
+        );
         // Importing the notice again sets the notice's date back: the
         // history keeps every step, the importer named.
         reg.import_notice("system:notice", NOTICE)

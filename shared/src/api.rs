@@ -210,6 +210,10 @@ pub struct FaultDetail {
     /// Latest ETA minus the first, in days (`None` unless both have a date).
     #[serde(default)]
     pub slip_days: Option<i64>,
+    /// The repair-time model's P10/P50/P90 beside the official date (open
+    /// faults with a detection day).
+    #[serde(default)]
+    pub estimate: Option<crate::repair::FaultEstimate>,
 }
 
 /// What importing a notice would do (preview) or did (import).

@@ -1,9 +1,12 @@
 //! Repair operations (pure): a fault's estimated-repair-date history, read
-//! from its events. Every change of the ETA, from a notice or an edit, is
-//! already an event with before and after; this reads them back as a
-//! timeline and says how far the date has slipped.
+//! from its events (every change of the ETA, from a notice or an edit, is
+//! already an event with before and after), how far the date has slipped,
+//! and a repair-time model that gives P10/P50/P90 days to restoration from
+//! the public repair cases (`data/repair-history.csv`) and, once a ship is
+//! booked, from the parts of a repair. Every assumption is an estimate
+//! ([`assume`]).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{kind, Event};
@@ -61,6 +64,320 @@ pub fn slip_days(history: &[EtaRevision]) -> Option<i64> {
     let first = history.first()?.eta.latest_day()?;
     let last = history.last()?.eta.latest_day()?;
     Some((last - first).num_days())
+}
+
+/// A public repair case (`data/repair-history.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub cable: String,
+    pub fault_on: NaiveDate,
+    pub days: f64,
+    pub international: bool,
+    pub notes: String,
+    pub source: String,
+}
+
+const HISTORY_CSV: &str = include_str!("../data/repair-history.csv");
+
+/// The public repair cases.
+pub fn history() -> Vec<Case> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(HISTORY_CSV.as_bytes());
+    rdr.records()
+        .filter_map(Result::ok)
+        .filter_map(|r| {
+            let get = |i: usize| r.get(i).unwrap_or("").trim();
+            Some(Case {
+                cable: get(0).to_string(),
+                fault_on: NaiveDate::parse_from_str(get(1), "%Y-%m-%d").ok()?,
+                days: get(3).parse().ok()?,
+                international: get(4) == "international",
+                notes: get(6).to_string(),
+                source: get(7).to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The standard normal's 10th and 90th percentiles are ∓ this.
+const Z90: f64 = 1.281_551_565_544_600_4;
+
+/// A log-normal distribution of days: `ln(days)` is normal (`mu`, `sigma`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LogNormal {
+    pub mu: f64,
+    pub sigma: f64,
+}
+
+impl LogNormal {
+    /// Fitted to durations (their logs' mean and sample deviation).
+    pub fn fit(days: &[f64]) -> LogNormal {
+        let logs: Vec<f64> = days.iter().filter(|d| **d > 0.0).map(|d| d.ln()).collect();
+        let n = logs.len().max(1) as f64;
+        let mu = logs.iter().sum::<f64>() / n;
+        let var = logs.iter().map(|l| (l - mu).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        LogNormal {
+            mu,
+            sigma: var.sqrt(),
+        }
+    }
+
+    /// From a median and the ratio of the 90th percentile to it.
+    pub fn from_median(median: f64, p90_over_median: f64) -> LogNormal {
+        LogNormal {
+            mu: median.max(1e-9).ln(),
+            sigma: p90_over_median.max(1.0).ln() / Z90,
+        }
+    }
+
+    pub fn mean(&self) -> f64 {
+        (self.mu + self.sigma * self.sigma / 2.0).exp()
+    }
+
+    pub fn variance(&self) -> f64 {
+        let s2 = self.sigma * self.sigma;
+        (s2.exp() - 1.0) * (2.0 * self.mu + s2).exp()
+    }
+
+    /// The log-normal with this mean and variance (Fenton-Wilkinson: a sum
+    /// of independent log-normals approximated by one with its moments).
+    pub fn from_moments(mean: f64, variance: f64) -> LogNormal {
+        let mean = mean.max(1e-9);
+        let s2 = (1.0 + variance.max(0.0) / (mean * mean)).ln();
+        LogNormal {
+            mu: mean.ln() - s2 / 2.0,
+            sigma: s2.sqrt(),
+        }
+    }
+
+    pub fn p10(&self) -> f64 {
+        (self.mu - Z90 * self.sigma).exp()
+    }
+
+    pub fn p50(&self) -> f64 {
+        self.mu.exp()
+    }
+
+    pub fn p90(&self) -> f64 {
+        (self.mu + Z90 * self.sigma).exp()
+    }
+}
+
+/// The ship a fault is booked on, as far as the estimate needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Booking {
+    /// Faults ahead of this one in the ship's queue.
+    pub queue_ahead: u32,
+    /// Great-circle distance from the ship to the fault's pin.
+    pub distance_km: f64,
+    /// Days from booking to sailing (Cable Retriever: 1).
+    pub mobilisation_days: f64,
+}
+
+/// What the estimate of one open fault rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Situation {
+    pub kind: crate::fault::FaultKind,
+    pub international: bool,
+    /// The month the repair falls in (1-12): October to March is the
+    /// north-east monsoon.
+    pub month: u32,
+    pub booking: Option<Booking>,
+}
+
+/// The model's answer: days from the fault to restoration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub p10_days: f64,
+    pub p50_days: f64,
+    pub p90_days: f64,
+    /// How many public cases the prior rests on.
+    pub cases: usize,
+    /// What widened or narrowed it, in words.
+    pub reasons: Vec<String>,
+}
+
+/// The model's assumptions, each an estimate (shown in the UI as such).
+pub mod assume {
+    /// Transit speed of a repair ship, knots.
+    pub const KNOTS: f64 = 12.0;
+    /// On-site days for a cut (history: about 7 days on station) and for
+    /// other faults, as (median, P90 / median).
+    pub const ON_SITE_CUT: (f64, f64) = (7.0, 2.0);
+    pub const ON_SITE_OTHER: (f64, f64) = (5.0, 2.0);
+    /// Permits in international waters in this region: 2-8 weeks.
+    pub const PERMIT: (f64, f64) = (28.0, 2.0);
+    /// The north-east monsoon (October-March) stretches time on station and
+    /// waiting for a ship by this factor, and widens it.
+    pub const MONSOON: f64 = 1.5;
+    pub const MONSOON_SIGMA: f64 = 0.15;
+}
+
+fn monsoon(month: u32) -> bool {
+    matches!(month, 10..=12 | 1..=3)
+}
+
+/// P10/P50/P90 days to restoration for an open fault.
+///
+/// Without a booked ship the whole duration comes from the public cases
+/// (`prior`, a log-normal fitted to them). The cases are mostly monsoon
+/// repairs, so in the calm months (April-September) the median is divided
+/// by the monsoon factor; in the monsoon the interval is widened. With a ship booked the
+/// duration is the sum of its parts: the faults ahead of it on station,
+/// mobilisation, transit at 12 knots, permits in international waters and
+/// its own time on station (stretched by the monsoon), summed as one
+/// log-normal by their moments.
+pub fn estimate(prior: &LogNormal, cases: usize, s: &Situation) -> Estimate {
+    let mut reasons = Vec::new();
+    let winter = monsoon(s.month);
+    let d = match s.booking {
+        None => {
+            reasons.push("no ship booked".to_string());
+            let mut d = *prior;
+            if winter {
+                reasons.push("north-east monsoon".to_string());
+                d.sigma += assume::MONSOON_SIGMA;
+            } else {
+                d.mu -= assume::MONSOON.ln();
+            }
+            if s.international {
+                reasons.push("international waters: permits".to_string());
+                let permit = LogNormal::from_median(assume::PERMIT.0, assume::PERMIT.1);
+                d = LogNormal::from_moments(
+                    d.mean() + permit.mean(),
+                    d.variance() + permit.variance(),
+                );
+            }
+            d
+        }
+        Some(b) => {
+            let (median, spread) = if s.kind == crate::fault::FaultKind::Cut {
+                assume::ON_SITE_CUT
+            } else {
+                assume::ON_SITE_OTHER
+            };
+            let mut on_site = LogNormal::from_median(median, spread);
+            if winter {
+                reasons.push("north-east monsoon".to_string());
+                on_site.mu += assume::MONSOON.ln();
+                on_site.sigma += assume::MONSOON_SIGMA;
+            }
+            let transit = b.distance_km / (assume::KNOTS * 1.852 * 24.0);
+            let fixed = b.mobilisation_days.max(0.0) + transit;
+            let n = f64::from(b.queue_ahead) + 1.0;
+            if b.queue_ahead > 0 {
+                reasons.push(format!("{} fault(s) ahead on the ship", b.queue_ahead));
+            }
+            let mut mean = fixed + n * on_site.mean();
+            let mut var = n * on_site.variance();
+            if s.international {
+                reasons.push("international waters: permits".to_string());
+                let permit = LogNormal::from_median(assume::PERMIT.0, assume::PERMIT.1);
+                mean += permit.mean();
+                var += permit.variance();
+            }
+            LogNormal::from_moments(mean, var)
+        }
+    };
+    Estimate {
+        p10_days: d.p10(),
+        p50_days: d.p50(),
+        p90_days: d.p90(),
+        cases,
+        reasons,
+    }
+}
+
+/// The prior fitted to the public cases, and how many they are (fitted once).
+pub fn public_prior() -> &'static (LogNormal, usize) {
+    static PRIOR: std::sync::OnceLock<(LogNormal, usize)> = std::sync::OnceLock::new();
+    PRIOR.get_or_init(|| {
+        let days: Vec<f64> = history().iter().map(|c| c.days).collect();
+        (LogNormal::fit(&days), days.len())
+    })
+}
+
+/// A fault's estimate beside its official date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultEstimate {
+    #[serde(flatten)]
+    pub estimate: Estimate,
+    /// The official ETA in days from detection (its latest day).
+    pub official_days: Option<i64>,
+    /// Detection + P10 / P50 / P90.
+    pub p10_on: Option<NaiveDate>,
+    pub p50_on: Option<NaiveDate>,
+    pub p90_on: Option<NaiveDate>,
+    /// The official date is earlier than the model's P10.
+    pub optimistic: bool,
+}
+
+/// The estimate of an open fault detected on a known day, on the public
+/// cases, with no ship booked (bookings come with the ship board), in the
+/// month of `today`.
+pub fn for_fault(
+    fault: &crate::fault::Fault,
+    international: bool,
+    today: NaiveDate,
+) -> Option<FaultEstimate> {
+    use chrono::Datelike;
+    if !fault.status.is_active() {
+        return None;
+    }
+    let detected = fault.detected_on?;
+    let (prior, cases) = public_prior();
+    let e = estimate(
+        prior,
+        *cases,
+        &Situation {
+            kind: fault.kind,
+            international,
+            month: today.month(),
+            booking: None,
+        },
+    );
+    let on = |d: f64| detected.checked_add_days(chrono::Days::new(d.round().max(0.0) as u64));
+    let official_days = fault.eta.latest_day().map(|d| (d - detected).num_days());
+    Some(FaultEstimate {
+        p10_on: on(e.p10_days),
+        p50_on: on(e.p50_days),
+        p90_on: on(e.p90_days),
+        optimistic: official_days.is_some_and(|o| (o as f64) < e.p10_days),
+        official_days,
+        estimate: e,
+    })
+}
+
+/// Leave-one-out over the cases: how many actual durations fall within
+/// the P10-P90 of a prior fitted to the others (no ship booked, the case's
+/// own month and waters).
+pub fn backtest(cases: &[Case]) -> (usize, usize) {
+    use chrono::Datelike;
+    let inside = (0..cases.len())
+        .filter(|i| {
+            let others: Vec<f64> = cases
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| j != i)
+                .map(|(_, c)| c.days)
+                .collect();
+            let prior = LogNormal::fit(&others);
+            let c = &cases[*i];
+            let e = estimate(
+                &prior,
+                others.len(),
+                &Situation {
+                    kind: crate::fault::FaultKind::Cut,
+                    international: false,
+                    month: c.fault_on.month(),
+                    booking: None,
+                },
+            );
+            (e.p10_days..=e.p90_days).contains(&c.days)
+        })
+        .count();
+    (inside, cases.len())
 }
 
 #[cfg(test)]
@@ -142,5 +459,104 @@ mod tests {
         assert_eq!(slip_days(&h[..1]), Some(0));
         assert_eq!(slip_days(&h[..3]), None, "the latest is unknown");
         assert_eq!(slip_days(&[]), None);
+    }
+
+    #[test]
+    fn the_prior_fits_the_public_cases() {
+        let cases = history();
+        assert_eq!(cases.len(), 7);
+        let days: Vec<f64> = cases.iter().map(|c| c.days).collect();
+        let prior = LogNormal::fit(&days);
+        // The check: median about 44 days, P90 about 103.
+        assert!((40.0..48.0).contains(&prior.p50()), "{}", prior.p50());
+        assert!((90.0..115.0).contains(&prior.p90()), "{}", prior.p90());
+        let m = LogNormal::from_moments(prior.mean(), prior.variance());
+        assert!((m.mu - prior.mu).abs() < 1e-9 && (m.sigma - prior.sigma).abs() < 1e-9);
+    }
+
+    #[test]
+    fn leave_one_out_coverage_is_reported() {
+        let (inside, n) = backtest(&history());
+        assert_eq!(n, 7);
+        // An honest 80 % interval covers most of the cases left out.
+        assert!(inside >= 5, "{inside} of {n} inside P10-P90");
+    }
+
+    fn situation(month: u32, booking: Option<Booking>) -> Situation {
+        Situation {
+            kind: crate::fault::FaultKind::Cut,
+            international: false,
+            month,
+            booking,
+        }
+    }
+
+    #[test]
+    fn no_ship_in_january_is_wider_than_a_booked_ship_in_june() {
+        let days: Vec<f64> = history().iter().map(|c| c.days).collect();
+        let prior = LogNormal::fit(&days);
+        let ship = Booking {
+            queue_ahead: 0,
+            distance_km: 900.0,
+            mobilisation_days: 1.0,
+        };
+        let jan = estimate(&prior, 7, &situation(1, None));
+        let jun = estimate(&prior, 7, &situation(6, Some(ship)));
+        assert!(
+            jan.p90_days - jan.p10_days > jun.p90_days - jun.p10_days,
+            "{jan:?} {jun:?}"
+        );
+        assert!(jan.reasons.contains(&"no ship booked".to_string()));
+        // Two faults on one ship: the second waits for the first.
+        let second = estimate(
+            &prior,
+            7,
+            &situation(
+                6,
+                Some(Booking {
+                    queue_ahead: 1,
+                    ..ship
+                }),
+            ),
+        );
+        assert!(second.p50_days > jun.p50_days, "{second:?} {jun:?}");
+        // International waters add permits.
+        let intl = estimate(
+            &prior,
+            7,
+            &Situation {
+                international: true,
+                ..situation(6, Some(ship))
+            },
+        );
+        assert!(intl.p50_days > jun.p50_days + 14.0);
+    }
+
+    #[test]
+    fn an_official_date_earlier_than_p10_is_optimistic() {
+        let mut f = crate::notice::NoticeFault {
+            line: 1,
+            cable: "TDM2".into(),
+            detected_on: NaiveDate::from_ymd_opt(2026, 1, 10).unwrap_or_default(),
+            kind: crate::fault::FaultKind::Cut,
+            description: String::new(),
+            chainage: crate::fault::Chainage {
+                place: String::new(),
+                station: None,
+                km: 1.0,
+            },
+            alternate_routes: Vec::new(),
+            eta: Eta::day(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap_or_default()),
+        }
+        .open_fault(1, "test");
+        let today = NaiveDate::from_ymd_opt(2026, 1, 12).unwrap_or_default();
+        let e = for_fault(&f, false, today).expect("an open fault");
+        assert_eq!(e.official_days, Some(5));
+        assert!(e.optimistic, "5 days, no ship, January: {e:?}");
+        assert_eq!(e.estimate.cases, 7);
+        f.eta = Eta::day(NaiveDate::from_ymd_opt(2026, 3, 30).unwrap_or_default());
+        assert!(!for_fault(&f, false, today).expect("open").optimistic);
+        f.status = crate::fault::FaultStatus::Restored;
+        assert!(for_fault(&f, false, today).is_none());
     }
 }
