@@ -314,12 +314,21 @@ pub struct FaultEstimate {
 }
 
 /// The estimate of an open fault detected on a known day, on the public
-/// cases, with no ship booked (bookings come with the ship board), in the
-/// month of `today`.
+/// cases, with no ship booked, in the month of `today`.
 pub fn for_fault(
     fault: &crate::fault::Fault,
     international: bool,
     today: NaiveDate,
+) -> Option<FaultEstimate> {
+    for_fault_booked(fault, international, today, None)
+}
+
+/// The same with the ship booked for it, if any.
+pub fn for_fault_booked(
+    fault: &crate::fault::Fault,
+    international: bool,
+    today: NaiveDate,
+    booking: Option<Booking>,
 ) -> Option<FaultEstimate> {
     use chrono::Datelike;
     if !fault.status.is_active() {
@@ -334,7 +343,7 @@ pub fn for_fault(
             kind: fault.kind,
             international,
             month: today.month(),
-            booking: None,
+            booking,
         },
     );
     let on = |d: f64| detected.checked_add_days(chrono::Days::new(d.round().max(0.0) as u64));
@@ -378,6 +387,233 @@ pub fn backtest(cases: &[Case]) -> (usize, usize) {
         })
         .count();
     (inside, cases.len())
+}
+
+/// Where a fault's repair stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Reported,
+    ShipRequested,
+    /// A ship is booked: the fault is in its queue.
+    ShipBooked,
+    /// Waiting for a permit to work in international waters.
+    Permit,
+    InTransit,
+    OnSite,
+    Restored,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 7] = [
+        Self::Reported,
+        Self::ShipRequested,
+        Self::ShipBooked,
+        Self::Permit,
+        Self::InTransit,
+        Self::OnSite,
+        Self::Restored,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reported => "reported",
+            Self::ShipRequested => "ship_requested",
+            Self::ShipBooked => "ship_booked",
+            Self::Permit => "permit",
+            Self::InTransit => "in_transit",
+            Self::OnSite => "on_site",
+            Self::Restored => "restored",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s.trim())
+    }
+
+    /// Whether a ship is (still) attached to the fault at this stage.
+    pub fn has_ship(self) -> bool {
+        matches!(
+            self,
+            Self::ShipBooked | Self::Permit | Self::InTransit | Self::OnSite
+        )
+    }
+}
+
+/// A fault's repair as officers record it: its stage since a day, and the
+/// ship booked. Kept apart from the fault, so a notice import never
+/// touches it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repair {
+    pub fault_id: i64,
+    pub stage: Stage,
+    /// Since when the repair is at this stage.
+    pub stage_on: NaiveDate,
+    pub ship_id: Option<i64>,
+    /// When the ship was booked: the ship's queue is in this order.
+    pub booked_on: Option<NaiveDate>,
+    pub version: i64,
+}
+
+/// An officer's stage change, every field as typed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepairForm {
+    pub stage: String,
+    /// The day the stage began (`YYYY-MM-DD`).
+    pub stage_on: String,
+    /// The repair ship's asset id (for a stage with a ship).
+    pub ship_id: String,
+}
+
+impl RepairForm {
+    /// Checks the change against `before` (none yet: `None`) and the known
+    /// ship ids, or names every bad field.
+    pub fn validate(
+        &self,
+        fault_id: i64,
+        before: Option<&Repair>,
+        ships: &[i64],
+        today: NaiveDate,
+    ) -> Result<Repair, Vec<crate::fault::FieldError>> {
+        use crate::fault::FieldError;
+        let mut errs = Vec::new();
+        let stage = Stage::parse(&self.stage);
+        if stage.is_none() {
+            errs.push(FieldError::new(
+                "stage",
+                "bad_choice",
+                format!(
+                    "choose a stage: {}",
+                    Stage::ALL.map(Stage::as_str).join(", ")
+                ),
+            ));
+        }
+        let stage_on = match NaiveDate::parse_from_str(self.stage_on.trim(), "%Y-%m-%d") {
+            Ok(d) if d <= today => Some(d),
+            Ok(_) => {
+                errs.push(FieldError::new(
+                    "stage_on",
+                    "in_future",
+                    "a stage cannot begin after today",
+                ));
+                None
+            }
+            Err(_) => {
+                errs.push(FieldError::new(
+                    "stage_on",
+                    "bad_date",
+                    "expected a date such as 2026-02-14",
+                ));
+                None
+            }
+        };
+        let ship_id = match self.ship_id.trim() {
+            "" => None,
+            v => match v.parse::<i64>() {
+                Ok(id) if ships.contains(&id) => Some(id),
+                _ => {
+                    errs.push(FieldError::new(
+                        "ship_id",
+                        "unknown",
+                        "choose a repair ship of the registry",
+                    ));
+                    None
+                }
+            },
+        };
+        if let Some(st) = stage {
+            if st.has_ship() && ship_id.is_none() && errs.iter().all(|e| e.field != "ship_id") {
+                errs.push(FieldError::new(
+                    "ship_id",
+                    "required",
+                    "this stage needs the ship booked for it",
+                ));
+            }
+        }
+        match (stage, stage_on) {
+            (Some(stage), Some(stage_on)) if errs.is_empty() => {
+                let ship_id = if stage.has_ship() { ship_id } else { None };
+                // The booking day stays while the same ship keeps the fault.
+                let booked_on = match (before, ship_id) {
+                    (Some(b), Some(s)) if b.ship_id == Some(s) => b.booked_on.or(Some(stage_on)),
+                    (_, Some(_)) => Some(stage_on),
+                    _ => None,
+                };
+                Ok(Repair {
+                    fault_id,
+                    stage,
+                    stage_on,
+                    ship_id,
+                    booked_on,
+                    version: before.map_or(0, |b| b.version),
+                })
+            }
+            _ => Err(errs),
+        }
+    }
+}
+
+/// A repair ship's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipState {
+    Standby,
+    Booked,
+    InTransit,
+    OnSite,
+    /// Sheltering from weather: no work.
+    Sheltering,
+    Released,
+}
+
+impl ShipState {
+    pub const ALL: [ShipState; 6] = [
+        Self::Standby,
+        Self::Booked,
+        Self::InTransit,
+        Self::OnSite,
+        Self::Sheltering,
+        Self::Released,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standby => "standby",
+            Self::Booked => "booked",
+            Self::InTransit => "in_transit",
+            Self::OnSite => "on_site",
+            Self::Sheltering => "sheltering",
+            Self::Released => "released",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ShipState> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s.trim())
+    }
+}
+
+/// Each ship's queue: the faults booked on it and not restored, in booking
+/// order (then by fault id).
+pub fn queues(repairs: &[Repair]) -> std::collections::BTreeMap<i64, Vec<i64>> {
+    let mut booked: Vec<&Repair> = repairs
+        .iter()
+        .filter(|r| r.stage.has_ship() && r.ship_id.is_some())
+        .collect();
+    booked.sort_by_key(|r| (r.booked_on, r.fault_id));
+    let mut out: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for r in booked {
+        if let Some(s) = r.ship_id {
+            out.entry(s).or_default().push(r.fault_id);
+        }
+    }
+    out
+}
+
+/// Great-circle distance in km.
+pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    use geo::{Distance, Haversine, Point};
+    Haversine.distance(Point::new(a.0, a.1), Point::new(b.0, b.1)) / 1000.0
 }
 
 #[cfg(test)]
@@ -558,5 +794,50 @@ mod tests {
         assert!(!for_fault(&f, false, today).expect("open").optimistic);
         f.status = crate::fault::FaultStatus::Restored;
         assert!(for_fault(&f, false, today).is_none());
+    }
+
+    #[test]
+    fn a_stage_change_is_checked_and_ships_queue_in_booking_order() {
+        let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default();
+        let form = |stage: &str, on: &str, ship: &str| RepairForm {
+            stage: stage.into(),
+            stage_on: on.into(),
+            ship_id: ship.into(),
+        };
+        let bad = form("sailing", "2026-13-01", "99")
+            .validate(1, None, &[5], today)
+            .expect_err("three bad fields");
+        let fields: Vec<&str> = bad.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["stage", "stage_on", "ship_id"]);
+        let no_ship = form("ship_booked", "2026-02-01", "").validate(1, None, &[5], today);
+        assert!(no_ship.is_err_and(|e| e[0].field == "ship_id"));
+        assert!(
+            form("on_site", "2026-03-02", "5")
+                .validate(1, None, &[5], today)
+                .is_err(),
+            "not after today"
+        );
+        let a = form("ship_booked", "2026-02-01", "5")
+            .validate(1, None, &[5], today)
+            .expect("ok");
+        assert_eq!(a.booked_on, NaiveDate::from_ymd_opt(2026, 2, 1));
+        // Moving on to the next stage keeps the booking day.
+        let a2 = form("in_transit", "2026-02-20", "5")
+            .validate(1, Some(&a), &[5], today)
+            .expect("ok");
+        assert_eq!(a2.booked_on, a.booked_on);
+        let b = form("ship_booked", "2026-01-15", "5")
+            .validate(2, None, &[5], today)
+            .expect("ok");
+        let c = form("ship_requested", "2026-01-10", "")
+            .validate(3, None, &[5], today)
+            .expect("ok");
+        let q = queues(&[a2, b, c]);
+        assert_eq!(
+            q.get(&5),
+            Some(&vec![2, 1]),
+            "booked first, first in the queue"
+        );
+        assert!((distance_km((120.27, 14.80), (121.8, 24.86)) - 1125.0).abs() < 25.0);
     }
 }
