@@ -69,6 +69,9 @@ pub fn router(st: AuthState) -> Router {
         .route("/alerts", get(list_alerts))
         .route("/alerts/{id}/ack", axum::routing::post(ack_alert))
         .route("/watch", get(watch_board))
+        .route("/repairs", get(repairs_board))
+        .route("/faults/{id}/repair", axum::routing::patch(set_repair))
+        .route("/ships/{id}", axum::routing::patch(set_ship_state))
         .route("/resilience", get(resilience))
         .route("/resilience/what-if", axum::routing::post(what_if))
         .route("/resilience/contingencies", get(contingencies))
@@ -628,4 +631,44 @@ async fn set_figure(
         source: b.source,
     };
     Ok(Json(reg.set_figure(&who.actor(), &key, &form, b.version).await?).into_response())
+}
+
+async fn repairs_board(State(reg): State<Registry>) -> Result<Response> {
+    Ok(Json(reg.repairs_board().await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct RepairBody {
+    #[serde(flatten)]
+    form: shared::repair::RepairForm,
+    version: i64,
+}
+
+async fn set_repair(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    body: JsonBody<RepairBody>,
+) -> Result<Response> {
+    let Json(b) = body.map_err(json_rejection)?;
+    Ok(Json(reg.set_repair(&who.actor(), id, &b.form, b.version).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ShipBody {
+    state: String,
+    version: i64,
+}
+
+async fn set_ship_state(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    body: JsonBody<ShipBody>,
+) -> Result<Response> {
+    let Json(b) = body.map_err(json_rejection)?;
+    let state = reg
+        .set_ship_state(&who.actor(), id, &b.state, b.version)
+        .await?;
+    Ok(Json(serde_json::json!({ "id": id, "state": state })).into_response())
 }

@@ -7,6 +7,7 @@
 //! - [`live`]: the live tail of the event log as server-sent events (one pump per server, LISTEN/NOTIFY).
 //! - [`watch`]: alerts, raised in a fault write's transaction, acknowledged as events.
 //! - [`assets`]: the backup-asset store (SQL), its snapshot cache and map index, the demo inventory.
+//! - [`repairs`]: each fault's repair stage and booked ship, each repair ship's state (events, conflict-checked).
 //! - [`access`]: users, API tokens, kiosks, the audit query (SQL).
 //! - [`registry`]: the façade over the stores; faults, notices and planned maintenance (SQL), the watch board.
 //!
@@ -32,6 +33,7 @@ pub mod live;
 pub mod log;
 pub mod policy;
 pub mod registry;
+pub mod repairs;
 pub mod resilience;
 pub mod rows;
 pub mod signin;

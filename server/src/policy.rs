@@ -65,6 +65,9 @@ pub const RULES: &[Rule] = &[
     r("GET", "/api/v1/alerts", Signed(Read)),
     r("POST", "/api/v1/alerts/{id}/ack", Signed(Acknowledge)),
     r("GET", "/api/v1/watch", Signed(Read)),
+    r("GET", "/api/v1/repairs", Signed(Read)),
+    r("PATCH", "/api/v1/faults/{id}/repair", Signed(WriteData)),
+    r("PATCH", "/api/v1/ships/{id}", Signed(WriteData)),
     r("GET", "/api/v1/resilience", Signed(Read)),
     // A what-if is computed, never stored: any reader may ask.
     r("POST", "/api/v1/resilience/what-if", Signed(Read)),

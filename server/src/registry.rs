@@ -306,6 +306,86 @@ impl Registry {
         crate::resilience::set_figure(&self.log, actor, key, form, version).await
     }
 
+    // Repairs: stages and ships stored by `repairs`, the board built in
+    // `shared::repair`.
+
+    /// The repair board: every repair ship with its state and queue, every
+    /// open fault with its stage, stopwatch and the model's estimate.
+    pub async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError> {
+        let faults = self.faults(false).await?;
+        let snap = self.asset_snapshot().await?;
+        let mut conn = self.pool().acquire().await.map_err(db_err)?;
+        let repairs = crate::repairs::repairs(&mut conn).await?;
+        let states = crate::repairs::ship_states(&mut conn).await?;
+        drop(conn);
+        let ships: Vec<_> = snap
+            .assets
+            .iter()
+            .filter(|a| a.draft.kind == AssetKind::RepairShip)
+            .map(|a| {
+                let (state, version) = states
+                    .get(&a.id)
+                    .copied()
+                    .unwrap_or((shared::repair::ShipState::Standby, 0));
+                (a.clone(), state, version)
+            })
+            .collect();
+        let position = |f: &Fault| {
+            shared::map::fault_position(f, &self.cables, &self.stations)
+                .map(|p| (p.lon, p.lat))
+                .or_else(|| {
+                    let sid = f.chainage.station.as_deref()?;
+                    self.stations
+                        .iter()
+                        .find(|s| s.id == sid)
+                        .map(|s| (s.lon, s.lat))
+                })
+        };
+        let international = |cable: &str| {
+            self.cables
+                .iter()
+                .any(|c| c.abbrev == cable && c.kind == shared::reference::CableKind::International)
+        };
+        Ok(shared::repair::board(&shared::repair::BoardInputs {
+            faults: &faults,
+            repairs: &repairs,
+            ships: &ships,
+            position: &position,
+            international: &international,
+            today: Utc::now().date_naive(),
+        }))
+    }
+
+    /// See [`crate::repairs::set_repair`].
+    pub async fn set_repair(
+        &self,
+        actor: &str,
+        fault_id: i64,
+        form: &shared::repair::RepairForm,
+        version: i64,
+    ) -> Result<shared::repair::Repair, ApiError> {
+        crate::repairs::set_repair(
+            &self.log,
+            actor,
+            fault_id,
+            form,
+            version,
+            Utc::now().date_naive(),
+        )
+        .await
+    }
+
+    /// See [`crate::repairs::set_ship_state`].
+    pub async fn set_ship_state(
+        &self,
+        actor: &str,
+        ship_id: i64,
+        state: &str,
+        version: i64,
+    ) -> Result<shared::repair::ShipState, ApiError> {
+        crate::repairs::set_ship_state(&self.log, actor, ship_id, state, version).await
+    }
+
     // Access (users, tokens, kiosks, audit): forwarded to `access`.
     /// See [`crate::access::Access::user_by_name`].
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, ApiError> {

@@ -133,6 +133,8 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("PATCH", "/api/v1/assets/{id}", Some(WriteData)),
         ("POST", "/api/v1/assets/import", Some(WriteData)),
         ("POST", "/api/v1/alerts/{id}/ack", Some(Acknowledge)),
+        ("PATCH", "/api/v1/faults/{id}/repair", Some(WriteData)),
+        ("PATCH", "/api/v1/ships/{id}", Some(WriteData)),
         ("POST", "/api/v1/resilience/what-if", Some(Read)),
         ("PATCH", "/api/v1/resilience/figures/{key}", Some(WriteData)),
         ("POST", "/api/v1/me/password", Some(Account)),

@@ -113,3 +113,153 @@ async fn a_fault_shows_each_estimated_repair_date_and_the_slip() {
         assert_eq!(again["slip_days"], 0, "{engine}");
     }
 }
+
+#[tokio::test]
+async fn officers_book_ships_and_the_board_queues_them() {
+    for (engine, reg, url) in registries("repair_board").await {
+        let app = app(&reg, &url).await;
+        let officer = officer_token(&reg).await;
+        let briefing = user_token(&reg, "briefing", Role::Briefing).await;
+        reg.seed_assets(
+            "system:reference",
+            &shared::inventory::reference_assets(),
+            shared::assets::SOURCE_REFERENCE,
+        )
+        .await
+        .expect("reference assets");
+        reg.import_notice("test", NOTICE).await.expect("notice");
+        let snap = reg.asset_snapshot().await.expect("assets");
+        let ship = snap
+            .assets
+            .iter()
+            .find(|a| a.draft.name == "Cable Retriever")
+            .expect("Cable Retriever")
+            .id;
+        let tdm2: Vec<i64> = reg
+            .faults(false)
+            .await
+            .expect("faults")
+            .iter()
+            .filter(|f| f.cable == "TDM2")
+            .map(|f| f.id)
+            .collect();
+        assert!(tdm2.len() >= 2, "{engine}: TDM2 has several faults");
+        let today = chrono::Utc::now().date_naive();
+        let day = |ago: u64| (today - chrono::Days::new(ago)).to_string();
+        let book = |on: String, version: i64| json!({ "stage": "ship_booked", "stage_on": on, "ship_id": ship.to_string(), "version": version });
+        // Briefing may not; a stage with no ship, or an unknown one, is refused.
+        let path = |id: i64| format!("/api/v1/faults/{id}/repair");
+        let (st, _) = call(
+            &app,
+            Some(&briefing),
+            "PATCH",
+            &path(tdm2[0]),
+            Some(book(day(10), 0)),
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, bad) = call(&app, Some(&officer), "PATCH", &path(tdm2[0]),
+            Some(json!({ "stage": "ship_booked", "stage_on": day(10), "ship_id": "999999", "version": 0 }))).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(bad["field"], "ship_id");
+        // Book the second fault first, then the first: queue in booking order.
+        let (st, r) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &path(tdm2[1]),
+            Some(book(day(12), 0)),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {r}");
+        let (st, _) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &path(tdm2[0]),
+            Some(book(day(10), 0)),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        // The same change on the old version: a conflict.
+        let (st, _) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &path(tdm2[0]),
+            Some(book(day(9), 0)),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CONFLICT);
+        let (st, b) = call(&app, Some(&briefing), "GET", "/api/v1/repairs", None).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {b}");
+        let s = b["ships"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["id"] == ship))
+            .expect("the ship on the board");
+        assert_eq!(s["queue"], json!([tdm2[1], tdm2[0]]), "{engine}");
+        assert_eq!(s["state"], "standby");
+        let row = |id: i64| {
+            b["faults"]
+                .as_array()
+                .and_then(|a| a.iter().find(|f| f["id"] == id))
+                .cloned()
+                .expect("fault row")
+        };
+        let (first, second) = (row(tdm2[1]), row(tdm2[0]));
+        assert_eq!(first["stage"], "ship_booked");
+        assert_eq!(second["days_in_stage"], 10);
+        let p50 = |r: &serde_json::Value| r["p50_days"].as_f64().unwrap_or(0.0);
+        assert!(
+            p50(&second) > p50(&first),
+            "{engine}: the second waits for the first: {first} {second}"
+        );
+        assert!(second["reasons"].as_array().is_some_and(|r| r
+            .iter()
+            .any(|x| x.as_str().is_some_and(|x| x.contains("ahead")))));
+        // Importing the notice again keeps the stages.
+        reg.import_notice("system:notice", NOTICE)
+            .await
+            .expect("again");
+        let (_, b2) = call(&app, Some(&briefing), "GET", "/api/v1/repairs", None).await;
+        assert_eq!(
+            b2["ships"], b["ships"],
+            "{engine}: a notice import never erases a booking"
+        );
+        // The ship shelters: its state is an event, conflict-checked.
+        let (st, s) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &format!("/api/v1/ships/{ship}"),
+            Some(json!({ "state": "sheltering", "version": 0 })),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{s}");
+        let (st, _) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &format!("/api/v1/ships/{ship}"),
+            Some(json!({ "state": "on_site", "version": 0 })),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CONFLICT);
+        let (st, _) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &format!("/api/v1/ships/{ship}"),
+            Some(json!({ "state": "sailing", "version": 1 })),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        let events = reg.events_after(0, 10_000).await.expect("log");
+        assert!(events
+            .iter()
+            .any(|e| e.kind == "repair.updated" && e.entity_id == tdm2[0].to_string()));
+        assert!(events
+            .iter()
+            .any(|e| e.kind == "ship.updated" && e.entity_id == ship.to_string()));
+    }
+}

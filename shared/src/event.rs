@@ -17,6 +17,8 @@ pub mod kind {
     pub const ASSETS_IMPORTED: &str = "assets.imported";
     pub const ALERT_ACKNOWLEDGED: &str = "alert.acknowledged";
     pub const FIGURE_UPDATED: &str = "figure.updated";
+    pub const REPAIR_UPDATED: &str = "repair.updated";
+    pub const SHIP_UPDATED: &str = "ship.updated";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -616,6 +616,136 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     Haversine.distance(Point::new(a.0, a.1), Point::new(b.0, b.1)) / 1000.0
 }
 
+/// A repair ship on the board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShipRow {
+    pub id: i64,
+    pub name: String,
+    pub state: ShipState,
+    pub home_port: String,
+    pub lon: f64,
+    pub lat: f64,
+    /// The faults booked on it, in order.
+    pub queue: Vec<i64>,
+    /// Of its state (0: never set, standby).
+    pub version: i64,
+}
+
+/// An open fault on the board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRow {
+    pub id: i64,
+    pub cable: String,
+    pub stage: Stage,
+    /// Since when (the detection day while only reported).
+    pub stage_on: Option<NaiveDate>,
+    pub ship_id: Option<i64>,
+    pub days_open: Option<i64>,
+    /// The stopwatch: days at the current stage.
+    pub days_in_stage: Option<i64>,
+    pub official_eta: Eta,
+    pub p10_days: Option<f64>,
+    pub p50_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub optimistic: bool,
+    /// Why the model says what it says.
+    pub reasons: Vec<String>,
+    /// Of its repair record (0: none yet).
+    pub repair_version: i64,
+}
+
+/// The repair board: every repair ship and every open fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairsBoard {
+    pub ships: Vec<ShipRow>,
+    pub faults: Vec<FaultRow>,
+    /// How many public cases the model rests on.
+    pub cases: usize,
+}
+
+/// What the board is built from.
+pub struct BoardInputs<'a> {
+    pub faults: &'a [crate::fault::Fault],
+    pub repairs: &'a [Repair],
+    /// Repair-ship assets with their state and its version.
+    pub ships: &'a [(crate::assets::Asset, ShipState, i64)],
+    /// Where each open fault's pin is (or its reference station).
+    pub position: &'a dyn Fn(&crate::fault::Fault) -> Option<(f64, f64)>,
+    pub international: &'a dyn Fn(&str) -> bool,
+    pub today: NaiveDate,
+}
+
+/// The board: ships with their queues, open faults with their stage,
+/// stopwatch and the model's estimate (a booked ship's queue and distance
+/// feed it).
+pub fn board(i: &BoardInputs<'_>) -> RepairsBoard {
+    let queue = queues(i.repairs);
+    let ships = i
+        .ships
+        .iter()
+        .map(|(a, state, version)| ShipRow {
+            id: a.id,
+            name: a.draft.name.clone(),
+            state: *state,
+            home_port: a.draft.home_port.clone(),
+            lon: a.draft.lon,
+            lat: a.draft.lat,
+            queue: queue.get(&a.id).cloned().unwrap_or_default(),
+            version: *version,
+        })
+        .collect();
+    let faults =
+        i.faults
+            .iter()
+            .filter(|f| f.status.is_active())
+            .map(|f| {
+                let r = i.repairs.iter().find(|r| r.fault_id == f.id);
+                let stage = r.map_or(Stage::Reported, |r| r.stage);
+                let stage_on = r.map(|r| r.stage_on).or(f.detected_on);
+                let booking = r.and_then(|r| {
+                    let ship = r.ship_id?;
+                    let (a, _, _) = i.ships.iter().find(|(a, _, _)| a.id == ship)?;
+                    let ahead = queue
+                        .get(&ship)
+                        .and_then(|q| q.iter().position(|id| *id == f.id))
+                        .unwrap_or(0);
+                    let distance = match stage {
+                        Stage::OnSite => 0.0,
+                        _ => (i.position)(f)
+                            .map_or(0.0, |p| distance_km((a.draft.lon, a.draft.lat), p)),
+                    };
+                    Some(Booking {
+                        queue_ahead: ahead as u32,
+                        distance_km: distance,
+                        mobilisation_days: if stage <= Stage::ShipBooked { 1.0 } else { 0.0 },
+                    })
+                });
+                let e = for_fault_booked(f, (i.international)(&f.cable), i.today, booking);
+                FaultRow {
+                    id: f.id,
+                    cable: f.cable.clone(),
+                    stage,
+                    stage_on,
+                    ship_id: r.and_then(|r| r.ship_id),
+                    days_open: f.detected_on.map(|d| (i.today - d).num_days()),
+                    days_in_stage: stage_on.map(|d| (i.today - d).num_days()),
+                    official_eta: f.eta,
+                    p10_days: e.as_ref().map(|e| e.estimate.p10_days),
+                    p50_days: e.as_ref().map(|e| e.estimate.p50_days),
+                    p90_days: e.as_ref().map(|e| e.estimate.p90_days),
+                    optimistic: e.as_ref().is_some_and(|e| e.optimistic),
+                    reasons: e.map(|e| e.estimate.reasons).unwrap_or_default(),
+                    repair_version: r.map_or(0, |r| r.version),
+                }
+            })
+            .collect();
+    RepairsBoard {
+        ships,
+        faults,
+        cases: public_prior().1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
