@@ -374,3 +374,23 @@ pub async fn resilience_page(cut: Vec<String>) -> ServerResult<ResilienceData> {
     };
     Ok(run.await)
 }
+
+/// The repair board and whether the reader may change stages and ships.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairsData {
+    pub board: shared::repair::RepairsBoard,
+    pub can_edit: bool,
+    /// Open faults' cables and ids, for the ship queue's labels.
+    pub today: chrono::NaiveDate,
+}
+
+#[server(prefix = "/api/fn", endpoint = "repairs")]
+pub async fn repairs_page() -> ServerResult<RepairsData> {
+    let who = caller(Capability::Read)?;
+    let b = backend()?;
+    Ok(b.repairs_board().await.map(|board| RepairsData {
+        board,
+        can_edit: who.can(Capability::WriteData),
+        today: chrono::Utc::now().date_naive(),
+    }))
+}

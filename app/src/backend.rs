@@ -98,6 +98,8 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         k: usize,
     ) -> Result<shared::resilience::contingency::Sweep, ApiError>;
+    /// The repair board: ships with their queues, open faults with their stage.
+    async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError>;
     /// Every figure the resilience engine uses.
     async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError>;
 }

@@ -18,6 +18,7 @@ mod live;
 mod maintenance;
 mod map;
 mod notice;
+mod repairs;
 mod resilience;
 mod util;
 mod watch;
@@ -113,6 +114,7 @@ fn Layout() -> impl IntoView {
                     <IfCan me cap=Capability::Read><A href="/watch">{t!(i18n, nav_watch)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/map">{t!(i18n, nav_map)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/resilience">{t!(i18n, nav_resilience)}</A></IfCan>
+                    <IfCan me cap=Capability::Read><A href="/repairs">{t!(i18n, nav_repairs)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/assets">{t!(i18n, nav_assets)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
                     <IfCan me cap=Capability::ReadAudit><A href="/audit">{t!(i18n, nav_audit)}</A></IfCan>
@@ -147,6 +149,7 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/assets/:id") view=assets::AssetPage ssr=SsrMode::Async />
                     <Route path=path!("/watch") view=watch::WatchPage ssr=SsrMode::Async />
                     <Route path=path!("/resilience") view=resilience::ResiliencePage ssr=SsrMode::Async />
+                    <Route path=path!("/repairs") view=repairs::RepairsPage ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=access::SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=access::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=access::AccountPage ssr=SsrMode::Async />

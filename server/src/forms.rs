@@ -1,4 +1,4 @@
-//! Plain HTML form posts: the fault, maintenance, asset and figure forms work
+//! Plain HTML form posts: the fault, maintenance, asset, figure and repair forms work
 //! without JavaScript (and before the wasm has loaded). A post is validated
 //! and stored by the same registry methods as the API and the server
 //! functions. Saved: a redirect (303) to the record's page. Refused: the page
@@ -285,6 +285,72 @@ pub async fn edit_figure(
             let form = format!("figure:{key}");
             let echo = echo(&form, None, post.version().ok(), &post.form, error);
             pages.render_at(parts, Some("/resilience"), echo).await
+        }
+    }
+}
+
+/// `POST /repairs/faults/{id}`: an officer sets a fault's repair stage;
+/// back to the board, or the board again with what was typed and the error.
+pub async fn edit_repair(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<shared::repair::RepairForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let result = match post.version() {
+        Ok(version) => {
+            pages
+                .reg
+                .set_repair(&who.actor(), id, &post.form, version)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => saved(format!("/repairs#fault-{id}")),
+        Err(error) => {
+            let echo = echo("repair", Some(id), post.version().ok(), &post.form, error);
+            pages.render_at(parts, Some("/repairs"), echo).await
+        }
+    }
+}
+
+/// A ship's state form.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct ShipForm {
+    state: String,
+}
+
+/// `POST /repairs/ships/{id}`: an officer sets a repair ship's state.
+pub async fn edit_ship(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<ShipForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let result = match post.version() {
+        Ok(version) => {
+            pages
+                .reg
+                .set_ship_state(&who.actor(), id, &post.form.state, version)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => saved(format!("/repairs#ship-{id}")),
+        Err(error) => {
+            let echo = echo("ship", Some(id), post.version().ok(), &post.form, error);
+            pages.render_at(parts, Some("/repairs"), echo).await
         }
     }
 }

@@ -108,6 +108,7 @@ pub const RULES: &[Rule] = &[
     r("POST", "/api/fn/live_seq", Signed(Read)),
     r("POST", "/api/fn/ack_alert", Signed(Acknowledge)),
     r("POST", "/api/fn/resilience", Signed(Read)),
+    r("POST", "/api/fn/repairs", Signed(Read)),
     r("POST", "/api/fn/my_tokens", Signed(Account)),
     r("POST", "/api/fn/create_token", Signed(Account)),
     r("POST", "/api/fn/revoke_token", Signed(Account)),
@@ -127,6 +128,8 @@ pub const RULES: &[Rule] = &[
     r("POST", "/assets/{id}", Signed(WriteData)),
     r("POST", "/alerts/{id}/ack", Signed(Acknowledge)),
     r("POST", "/resilience/figures/{key}", Signed(WriteData)),
+    r("POST", "/repairs/faults/{id}", Signed(WriteData)),
+    r("POST", "/repairs/ships/{id}", Signed(WriteData)),
     // Pages that only some roles use
     r("GET", "/faults/new", Signed(WriteData)),
     r("GET", "/import", Signed(WriteData)),

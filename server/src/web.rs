@@ -170,6 +170,9 @@ impl Backend for Registry {
     async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError> {
         Registry::figures(self).await
     }
+    async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError> {
+        Registry::repairs_board(self).await
+    }
 }
 
 /// Where the site files are: `--site-root`, else `site/` beside the binary's
@@ -261,6 +264,8 @@ pub fn router(
         .route("/assets/{id}", post(crate::forms::edit_asset))
         .route("/alerts/{id}/ack", post(crate::forms::ack_alert))
         .route("/resilience/figures/{key}", post(crate::forms::edit_figure))
+        .route("/repairs/faults/{id}", post(crate::forms::edit_repair))
+        .route("/repairs/ships/{id}", post(crate::forms::edit_ship))
         .with_state(form_pages);
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(crate::auth::SESSION_COOKIE)

@@ -162,6 +162,7 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/api/fn/live_seq", Some(Read)),
         ("POST", "/api/fn/ack_alert", Some(Acknowledge)),
         ("POST", "/api/fn/resilience", Some(Read)),
+        ("POST", "/api/fn/repairs", Some(Read)),
         ("POST", "/api/fn/my_tokens", Some(Account)),
         ("POST", "/api/fn/create_token", Some(Account)),
         ("POST", "/api/fn/revoke_token", Some(Account)),
@@ -178,6 +179,8 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/assets/{id}", Some(WriteData)),
         ("POST", "/alerts/{id}/ack", Some(Acknowledge)),
         ("POST", "/resilience/figures/{key}", Some(WriteData)),
+        ("POST", "/repairs/faults/{id}", Some(WriteData)),
+        ("POST", "/repairs/ships/{id}", Some(WriteData)),
     ];
     let mutating: Vec<_> = RULES.iter().filter(|r| r.method != "GET").collect();
     assert_eq!(

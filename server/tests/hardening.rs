@@ -1930,3 +1930,111 @@ async fn the_resilience_page_reads_without_javascript_and_figures_post_as_forms(
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{engine}");
     }
 }
+
+/// Issue 13: the repair board is complete without JavaScript; officers set
+/// a fault's stage and a ship's state by plain post (a refused post comes
+/// back with what was typed and the error), briefing screens only read.
+#[tokio::test]
+async fn the_repair_board_reads_without_javascript_and_stages_post_as_forms() {
+    for (engine, reg, url) in registries("nojs_repairs").await {
+        let app = app(&reg, &url).await;
+        reg.seed_assets(
+            "system:reference",
+            &shared::inventory::reference_assets(),
+            shared::assets::SOURCE_REFERENCE,
+        )
+        .await
+        .expect("reference assets");
+        reg.import_notice("test", common::NOTICE)
+            .await
+            .expect("notice");
+        let mut cookies = std::collections::BTreeMap::new();
+        for (name, role) in [("officer", Role::Officer), ("briefing", Role::Briefing)] {
+            reg.add_user("test", name, role, PASSWORD)
+                .await
+                .expect("user");
+            let r = sign_in(&app, None, name, PASSWORD).await;
+            cookies.insert(name, set_cookie(&r).expect("cookie"));
+        }
+        let board = reg.repairs_board().await.expect("board");
+        let ship = board.ships.first().expect("a repair ship").id;
+        let fault = board.faults.first().expect("an open fault").id;
+        let events = reg.event_count().await.expect("count");
+        let r = page(&app, "/repairs", &cookies["briefing"]).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+        assert!(
+            r.body.contains(&format!("id=\"ship-{ship}\"")),
+            "{engine}: the ship"
+        );
+        assert!(
+            r.body.contains(&format!("id=\"fault-{fault}\"")),
+            "{engine}: the fault"
+        );
+        assert!(
+            !r.body.contains("class=\"repair-form\""),
+            "{engine}: no forms for briefing"
+        );
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: a read writes nothing"
+        );
+        let officer = cookies["officer"].as_str();
+        let r = page(&app, "/repairs", officer).await;
+        assert!(
+            r.body.contains("class=\"repair-form\"") && r.body.contains("class=\"ship-form\""),
+            "{engine}: forms for officers"
+        );
+        // A booked stage without a ship is refused, the typed date kept.
+        let bad = "version=0&stage=ship_booked&stage_on=2026-01-05&ship_id=";
+        let r = post_form(&app, &format!("/repairs/faults/{fault}"), officer, bad).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        assert!(r.body.contains("id=\"repair-error\""), "{engine}");
+        assert!(
+            r.body.contains("value=\"2026-01-05\""),
+            "{engine}: the typed date is kept"
+        );
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: nothing stored"
+        );
+        let good = format!("version=0&stage=ship_booked&stage_on=2026-01-05&ship_id={ship}");
+        let r = post_form(&app, &format!("/repairs/faults/{fault}"), officer, &good).await;
+        assert_eq!(
+            r.status,
+            StatusCode::SEE_OTHER,
+            "{engine}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        let r = post_form(&app, &format!("/repairs/faults/{fault}"), officer, &good).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{engine}: stale version");
+        let r = post_form(
+            &app,
+            &format!("/repairs/ships/{ship}"),
+            officer,
+            "version=0&state=sheltering",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{engine}");
+        let r = post_form(
+            &app,
+            &format!("/repairs/ships/{ship}"),
+            &cookies["briefing"],
+            "version=1&state=standby",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{engine}");
+        let board = reg.repairs_board().await.expect("board");
+        let s = board.ships.iter().find(|s| s.id == ship).expect("ship");
+        assert_eq!(
+            (s.state, s.queue.clone()),
+            (shared::repair::ShipState::Sheltering, vec![fault])
+        );
+    }
+}
