@@ -35,6 +35,7 @@ fn alert_label(i18n: leptos_i18n::I18nContext<Locale>, k: AlertKind) -> &'static
         AlertKind::IslandShort => t_string!(i18n, alert_island_short),
         AlertKind::IslandIsolated => t_string!(i18n, alert_island_isolated),
         AlertKind::IslandRecovered => t_string!(i18n, alert_island_recovered),
+        AlertKind::ShipSheltering => t_string!(i18n, alert_ship_sheltering),
     }
 }
 
@@ -174,6 +175,7 @@ fn alert_href(a: &Alert) -> String {
     match (a.fault_id, &a.region) {
         (Some(id), _) => format!("/faults/{id}"),
         (None, Some(r)) => format!("/resilience#island-{r}"),
+        (None, None) if a.kind == AlertKind::ShipSheltering => "/repairs".into(),
         (None, None) => "/resilience".into(),
     }
 }

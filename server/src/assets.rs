@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::log::{append_event, Log, WriteTx};
 use crate::rows::{asset_from_row as from_row, ASSET_COLS as COLS};
-use crate::store::{db_err, event_from_row, now};
+use crate::store::{db_err, event_from_row, now, opt_f64};
 
 /// The assets as of one point of the event log.
 pub struct AssetSnapshot {
@@ -68,10 +68,10 @@ fn bind_draft<'q>(q: AnyQuery<'q>, d: &'q AssetDraft) -> AnyQuery<'q> {
         .bind(d.status.as_str())
         .bind(d.lon)
         .bind(d.lat)
-        .bind(d.end.map(|e| e.0))
-        .bind(d.end.map(|e| e.1))
+        .bind(opt_f64(d.end.map(|e| e.0)))
+        .bind(opt_f64(d.end.map(|e| e.1)))
         .bind(&d.region)
-        .bind(d.capacity_mbps)
+        .bind(opt_f64(d.capacity_mbps))
         .bind(d.orbit.map(|o| o.as_str()))
         .bind(&d.operator)
         .bind(&d.programme)
@@ -103,7 +103,8 @@ async fn insert(
         sqlx::query(
             "INSERT INTO assets (name, kind, status, lon, lat, end_lon, end_lat, region, capacity_mbps, \
              orbit, operator, programme, home_port, zone, notes, source, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17) \
+             VALUES ($1, $2, $3, $4, $5, CAST($6 AS DOUBLE PRECISION), CAST($7 AS DOUBLE PRECISION), $8, \
+             CAST($9 AS DOUBLE PRECISION), $10, $11, $12, $13, $14, $15, $16, 1, $17, $17) \
              RETURNING id",
         ),
         d,
@@ -166,8 +167,9 @@ async fn update(
     }
     let done = bind_draft(
         sqlx::query(
-            "UPDATE assets SET name = $1, kind = $2, status = $3, lon = $4, lat = $5, end_lon = $6, \
-             end_lat = $7, region = $8, capacity_mbps = $9, orbit = $10, operator = $11, programme = $12, \
+            "UPDATE assets SET name = $1, kind = $2, status = $3, lon = $4, lat = $5, \
+             end_lon = CAST($6 AS DOUBLE PRECISION), end_lat = CAST($7 AS DOUBLE PRECISION), region = $8, \
+             capacity_mbps = CAST($9 AS DOUBLE PRECISION), orbit = $10, operator = $11, programme = $12, \
              home_port = $13, zone = $14, notes = $15, version = version + 1, updated_at = $16 \
              WHERE id = $17 AND version = $18",
         ),

@@ -34,7 +34,7 @@ use shared::resilience::{
 use std::collections::BTreeSet;
 
 use crate::rows::{fault_from_row, maintenance_rows, FAULT_COLS};
-use crate::store::{date_str, db_err, json_err, now};
+use crate::store::{date_str, db_err, json_err, now, opt_f64};
 
 /// The most links one what-if may cut.
 pub const MAX_CUT: usize = 100;
@@ -1114,7 +1114,8 @@ async fn insert_fault(
         "INSERT INTO faults (fault_key, cable, detected_on, kind, description, place, station, km, \
          alternate_routes_json, eta_precision, eta_date, status, restored_on, notes, provenance, \
          version, created_at, updated_at, capacity_lost_pct) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, $17) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16, \
+         CAST($17 AS DOUBLE PRECISION)) \
          RETURNING id",
     )
     .bind(&key)
@@ -1133,7 +1134,7 @@ async fn insert_fault(
     .bind(&d.notes)
     .bind(provenance)
     .bind(&ts)
-    .bind(d.capacity_lost_pct)
+    .bind(opt_f64(d.capacity_lost_pct))
     .fetch_one(tx.conn())
     .await
     .map_err(db_err)?;
@@ -1195,7 +1196,7 @@ async fn update_fault_tx(
         "UPDATE faults SET fault_key = $1, cable = $2, detected_on = $3, kind = $4, description = $5, \
          place = $6, station = $7, km = $8, alternate_routes_json = $9, eta_precision = $10, \
          eta_date = $11, status = $12, restored_on = $13, notes = $14, version = version + 1, \
-         updated_at = $15, capacity_lost_pct = $18 WHERE id = $16 AND version = $17",
+         updated_at = $15, capacity_lost_pct = CAST($18 AS DOUBLE PRECISION) WHERE id = $16 AND version = $17",
     )
     .bind(&key)
     .bind(&d.cable)
@@ -1214,7 +1215,7 @@ async fn update_fault_tx(
     .bind(now())
     .bind(id)
     .bind(version)
-    .bind(d.capacity_lost_pct)
+    .bind(opt_f64(d.capacity_lost_pct))
     .execute(tx.conn())
     .await
     .map_err(db_err)?;

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use shared::api::ApiError;
 use shared::event::kind;
 use shared::repair::{Repair, RepairForm, ShipState, Stage};
+use shared::watch::AlertKind;
 use sqlx::{AnyConnection, Row};
 
 use crate::log::{append_event, Log};
@@ -197,7 +198,7 @@ pub async fn set_ship_state(
             "ship #{ship_id} was changed meanwhile; reload it"
         )));
     }
-    append_event(
+    let seq = append_event(
         &mut tx,
         actor,
         kind::SHIP_UPDATED,
@@ -207,6 +208,21 @@ pub async fn set_ship_state(
         Some(&serde_json::json!({ "state": state.as_str(), "version": current + 1 })),
     )
     .await?;
+    if state == ShipState::Sheltering && before.map(|b| b.0) != Some(ShipState::Sheltering) {
+        let name: String = sqlx::query_scalar("SELECT name FROM assets WHERE id = $1")
+            .bind(ship_id)
+            .fetch_one(tx.conn())
+            .await
+            .map_err(db_err)?;
+        let queued = repairs(tx.conn())
+            .await?
+            .iter()
+            .filter(|r| r.stage.has_ship() && r.ship_id == Some(ship_id))
+            .count();
+        let summary =
+            format!("{name}: sheltering from weather; {queued} fault(s) in its queue wait");
+        crate::watch::raise(&mut tx, seq, AlertKind::ShipSheltering, None, &summary).await?;
+    }
     tx.commit().await?;
     Ok(state)
 }

@@ -24,7 +24,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::log::{append_event, Log, WriteTx};
 use crate::rows::{active_faults, asset_from_row, maintenance_rows, ASSET_COLS};
-use crate::store::{db_err, now};
+use crate::store::{db_err, now, opt_f64};
 
 /// The compiled-in cables and stations (parsed once; a parse error leaves
 /// them empty and is logged: the reference tests keep it from happening).
@@ -101,10 +101,10 @@ pub async fn set_figure(
     let done = if before.version == 0 {
         sqlx::query(
             "INSERT INTO figures (key, value, basis, source, set_by, version, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, CAST($2 AS DOUBLE PRECISION), $3, $4, $5, $6, $7)",
         )
         .bind(key)
-        .bind(after.value)
+        .bind(opt_f64(after.value))
         .bind(after.basis.as_str())
         .bind(&after.source)
         .bind(actor)
@@ -114,10 +114,10 @@ pub async fn set_figure(
         .await
     } else {
         sqlx::query(
-            "UPDATE figures SET value = $1, basis = $2, source = $3, set_by = $4, version = $5, \
+            "UPDATE figures SET value = CAST($1 AS DOUBLE PRECISION), basis = $2, source = $3, set_by = $4, version = $5, \
              updated_at = $6 WHERE key = $7 AND version = $8",
         )
-        .bind(after.value)
+        .bind(opt_f64(after.value))
         .bind(after.basis.as_str())
         .bind(&after.source)
         .bind(actor)
@@ -215,7 +215,6 @@ async fn check_islands(tx: &mut WriteTx) -> Result<(), ApiError> {
                 ))
             })
             .collect::<Result<_, ApiError>>()?;
-    let at = now();
     for (f, d) in now_figures.iter().zip(&designed) {
         let id = f.region.id();
         let before = recorded
@@ -226,18 +225,7 @@ async fn check_islands(tx: &mut WriteTx) -> Result<(), ApiError> {
             continue;
         }
         if let Some(k) = island_alert(before, f.status) {
-            sqlx::query(
-                "INSERT INTO alerts (seq, kind, fault_id, region, cable, summary, raised_at) \
-                 VALUES ($1, $2, NULL, $3, '', $4, $5)",
-            )
-            .bind(seq)
-            .bind(k.as_str())
-            .bind(id)
-            .bind(island_summary(k, f))
-            .bind(&at)
-            .execute(tx.conn())
-            .await
-            .map_err(db_err)?;
+            crate::watch::raise(tx, seq, k, Some(id), &island_summary(k, f)).await?;
         }
         let sql = if recorded.contains_key(id) {
             "UPDATE island_status SET status = $2, seq = $3 WHERE region = $1"

@@ -43,6 +43,16 @@ pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// An optional float as the statement binds it: text, cast back in the SQL
+/// (`CAST($n AS DOUBLE PRECISION)`). sqlx 0.8's Any driver sends a NULL
+/// `f64` to PostgreSQL typed as `float4` (sqlx-core `any/arguments.rs` maps
+/// `Null(Double)` to `Option<f32>`), so a cached statement first run with
+/// NULL then refuses a value ("incorrect binary data format"). Text has one
+/// type whether it is NULL or not.
+pub(crate) fn opt_f64(v: Option<f64>) -> Option<String> {
+    v.map(|x| x.to_string())
+}
+
 pub(crate) fn date_str(d: Option<NaiveDate>) -> Option<String> {
     d.map(|d| d.format("%Y-%m-%d").to_string())
 }

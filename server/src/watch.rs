@@ -72,6 +72,30 @@ pub(crate) async fn raise_alerts(
     Ok(())
 }
 
+/// Raises one alert that is not about a fault change (an island's status,
+/// a repair ship), inside the transaction that wrote its event `seq`.
+pub(crate) async fn raise(
+    tx: &mut WriteTx,
+    seq: i64,
+    kind: AlertKind,
+    region: Option<&str>,
+    summary: &str,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO alerts (seq, kind, fault_id, region, cable, summary, raised_at) \
+         VALUES ($1, $2, NULL, $3, '', $4, $5)",
+    )
+    .bind(seq)
+    .bind(kind.as_str())
+    .bind(region)
+    .bind(summary)
+    .bind(now())
+    .execute(tx.conn())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 /// Alerts, newest first: the open ones, or all of them.
 pub async fn alerts(log: &Log, open_only: bool, limit: i64) -> Result<Vec<Alert>, ApiError> {
     let filter = if open_only {

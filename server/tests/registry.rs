@@ -441,3 +441,50 @@ async fn the_map_is_complete_without_javascript() {
         );
     }
 }
+
+/// sqlx 0.8's Any driver sends a NULL `f64` to PostgreSQL typed as float4,
+/// so a cached statement first run with NULL refused a value afterwards
+/// ("incorrect binary data format"): optional floats now travel as text.
+/// Writes that alternate empty and filled optional numbers all succeed.
+#[tokio::test]
+async fn optional_numbers_alternate_between_empty_and_filled() {
+    for (engine, reg, _) in registries("opt_f64").await {
+        for i in 0..12u32 {
+            let mut f = form();
+            f.km = (100 + i).to_string();
+            f.capacity_lost_pct = if i % 2 == 0 {
+                String::new()
+            } else {
+                "40".into()
+            };
+            f.kind = "partial_damage".into();
+            let saved = reg.create_fault("test", &f).await;
+            assert!(saved.is_ok(), "{engine}: fault {i}: {saved:?}");
+            let mut a = shared::assets::AssetForm {
+                name: format!("alternating {i}"),
+                kind: "sat_terminal".into(),
+                lon: "121.5".into(),
+                lat: "25.0".into(),
+                region: "Taipei".into(),
+                ..Default::default()
+            };
+            if i % 2 == 1 {
+                a.kind = "microwave".into();
+                a.end_lon = "121.6".into();
+                a.end_lat = "25.1".into();
+                a.capacity_mbps = "1000".into();
+            }
+            let saved = reg.create_asset("test", &a).await;
+            assert!(saved.is_ok(), "{engine}: asset {i}: {saved:?}");
+        }
+        let faults = reg.faults(false).await.expect("faults");
+        assert_eq!(
+            faults
+                .iter()
+                .filter(|f| f.capacity_lost_pct == Some(40.0))
+                .count(),
+            6,
+            "{engine}"
+        );
+    }
+}

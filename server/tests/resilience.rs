@@ -204,6 +204,7 @@ async fn the_api_says_who_is_short_and_a_what_if_writes_nothing() {
 
 #[tokio::test]
 async fn island_alerts_are_raised_in_the_write_and_figures_keep_their_history() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     for (engine, reg, url) in registries("res_alerts").await {
         let app = app(&reg, &url).await;
         let officer = officer_token(&reg).await;

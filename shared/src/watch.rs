@@ -29,10 +29,12 @@ pub enum AlertKind {
     IslandIsolated,
     /// An island on backup, short or isolated is back on a cable.
     IslandRecovered,
+    /// A repair ship started sheltering from weather: its queue waits.
+    ShipSheltering,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 8] = [
+    pub const ALL: [AlertKind; 9] = [
         Self::NewFault,
         Self::CableCut,
         Self::EtaLater,
@@ -41,6 +43,7 @@ impl AlertKind {
         Self::IslandShort,
         Self::IslandIsolated,
         Self::IslandRecovered,
+        Self::ShipSheltering,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl AlertKind {
             Self::IslandShort => "island_short",
             Self::IslandIsolated => "island_isolated",
             Self::IslandRecovered => "island_recovered",
+            Self::ShipSheltering => "ship_sheltering",
         }
     }
 
