@@ -16,7 +16,7 @@ use fantoccini::{Client, Locator};
 const WRITE_CONTROLS: &str = "main form.fault-form, main #save-fault, main #maintenance-form, \
      main button.complete, main form.asset-form, main #save-asset, main a[href='/faults/new'], \
      main a[href='/import'], main a[href='/assets/new'], main a[href='/assets/import'], \
-     main form.figure-form";
+     main form.figure-form, main form.repair-form, main form.ship-form";
 
 /// The navigation's links to write pages.
 const WRITE_NAV: &str = "header nav a[href='/faults/new'], header nav a[href='/import']";
@@ -208,6 +208,7 @@ async fn no_page_has_an_accessibility_violation() -> Result<()> {
         "/watch".into(),
         "/resilience".into(),
         "/resilience?cut=TDM3".into(),
+        "/repairs".into(),
         "/audit".into(),
         "/account".into(),
         "/admin/kiosks".into(),
