@@ -257,6 +257,33 @@ pub async fn edit_asset(
     }
 }
 
+/// Where a versioned post on a board page goes: saved, to `to`; refused,
+/// the `page` again with what was typed (`form`, `id`) and the error.
+struct Answer<'a> {
+    form: &'a str,
+    id: Option<i64>,
+    page: &'a str,
+    to: String,
+}
+
+impl Pages {
+    async fn answer<F: Serialize, T>(
+        &self,
+        parts: axum::http::request::Parts,
+        post: &Post<F>,
+        a: Answer<'_>,
+        result: Result<T, ApiError>,
+    ) -> Response {
+        match result {
+            Ok(_) => saved(a.to),
+            Err(error) => {
+                let echo = echo(a.form, a.id, post.version().ok(), &post.form, error);
+                self.render_at(parts, Some(a.page), echo).await
+            }
+        }
+    }
+}
+
 /// `POST /resilience/figures/{key}`: an officer replaces a figure (value,
 /// basis, source); back to the figures table, or the page again with what
 /// was typed and the error (422 invalid, 409 changed meanwhile).
@@ -279,14 +306,15 @@ pub async fn edit_figure(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => saved("/resilience#figures".into()),
-        Err(error) => {
-            let form = format!("figure:{key}");
-            let echo = echo(&form, None, post.version().ok(), &post.form, error);
-            pages.render_at(parts, Some("/resilience"), echo).await
-        }
-    }
+    let form = format!("figure:{key}");
+    let to = "/resilience#figures".to_string();
+    let a = Answer {
+        form: &form,
+        id: None,
+        page: "/resilience",
+        to,
+    };
+    pages.answer(parts, &post, a, result).await
 }
 
 /// `POST /repairs/faults/{id}`: an officer sets a fault's repair stage;
@@ -310,13 +338,14 @@ pub async fn edit_repair(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => saved(format!("/repairs#fault-{id}")),
-        Err(error) => {
-            let echo = echo("repair", Some(id), post.version().ok(), &post.form, error);
-            pages.render_at(parts, Some("/repairs"), echo).await
-        }
-    }
+    let to = format!("/repairs#fault-{id}");
+    let a = Answer {
+        form: "repair",
+        id: Some(id),
+        page: "/repairs",
+        to,
+    };
+    pages.answer(parts, &post, a, result).await
 }
 
 /// A ship's state form.
@@ -346,13 +375,14 @@ pub async fn edit_ship(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => saved(format!("/repairs#ship-{id}")),
-        Err(error) => {
-            let echo = echo("ship", Some(id), post.version().ok(), &post.form, error);
-            pages.render_at(parts, Some("/repairs"), echo).await
-        }
-    }
+    let to = format!("/repairs#ship-{id}");
+    let a = Answer {
+        form: "ship",
+        id: Some(id),
+        page: "/repairs",
+        to,
+    };
+    pages.answer(parts, &post, a, result).await
 }
 
 fn echo<F: Serialize>(
