@@ -28,6 +28,18 @@ pub struct CableBrief {
 pub struct FaultsPage {
     pub faults: Vec<Fault>,
     pub cables: Vec<CableBrief>,
+    /// The repair-time model's dates for each open fault (the repair board's).
+    pub model: Vec<ModelDates>,
+}
+
+/// An open fault's P50 and P90 restoration dates by the repair-time model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDates {
+    pub id: i64,
+    pub p50_on: Option<chrono::NaiveDate>,
+    pub p90_on: Option<chrono::NaiveDate>,
+    pub optimistic: bool,
+    pub reasons: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -75,7 +87,25 @@ pub async fn list_faults() -> Result<FaultsPage, ServerFnError> {
             name_en: c.name_en.clone(),
         })
         .collect();
-    Ok(FaultsPage { faults, cables })
+    let model = b
+        .repairs_board()
+        .await
+        .map_err(|e| ServerFnError::new(e.message))?
+        .faults
+        .into_iter()
+        .map(|r| ModelDates {
+            id: r.id,
+            p50_on: r.estimate.as_ref().and_then(|e| e.p50_on),
+            p90_on: r.estimate.as_ref().and_then(|e| e.p90_on),
+            optimistic: r.optimistic,
+            reasons: r.reasons.join("; "),
+        })
+        .collect();
+    Ok(FaultsPage {
+        faults,
+        cables,
+        model,
+    })
 }
 
 #[server(prefix = "/api/fn", endpoint = "fault")]

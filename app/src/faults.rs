@@ -7,7 +7,7 @@ use shared::auth::Capability;
 use shared::fault::{alternate_routes_text, Fault};
 
 use crate::access::IfCan;
-use crate::api::{get_fault, list_faults, CableBrief};
+use crate::api::{get_fault, list_faults, CableBrief, ModelDates};
 use crate::form::FaultEditor;
 use crate::i18n::*;
 use crate::util::{eta_label, kind_label, status_label, taipei};
@@ -31,7 +31,7 @@ pub fn FaultListPage() -> impl IntoView {
             <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(page) => view! { <FaultTable faults=page.faults cables=page.cables show_restored /> }.into_any(),
+                        Ok(page) => view! { <FaultTable faults=page.faults cables=page.cables model=page.model show_restored /> }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -44,6 +44,7 @@ pub fn FaultListPage() -> impl IntoView {
 fn FaultTable(
     faults: Vec<Fault>,
     cables: Vec<CableBrief>,
+    model: Vec<ModelDates>,
     show_restored: RwSignal<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -90,6 +91,7 @@ fn FaultTable(
                     <th>{t!(i18n, col_description)}</th>
                     <th>{t!(i18n, col_alternate)}</th>
                     <th>{t!(i18n, col_eta)}</th>
+                    <th>{t!(i18n, col_model)}" "<span class="estimate">{t!(i18n, res_estimate)}</span></th>
                     <th>{t!(i18n, col_status)}</th>
                 </tr>
             </thead>
@@ -104,6 +106,7 @@ fn FaultTable(
                     let status = f.status;
                     let eta = f.eta;
                     let unresolved = f.chainage.station.is_none();
+                    let m = model.iter().find(|m| m.id == f.id).cloned();
                     view! {
                         <tr class="fault" class:restored=!active data-status=f.status.as_str()
                             class:hidden=move || !(active || show_restored.get())>
@@ -116,7 +119,16 @@ fn FaultTable(
                                 {unresolved.then(|| view! { <span class="unresolved" title=move || t_string!(i18n, unresolved_place)>"⚠"</span> })}
                             </td>
                             <td>{alternate_routes_text(&f.alternate_routes)}</td>
-                            <td>{move || eta_label(i18n, &eta)}</td>
+                            <td>{move || eta_label(i18n, &eta)}
+                                {m.as_ref().filter(|m| m.optimistic).map(|m| view! {
+                                    " "<strong class="optimistic" title=m.reasons.clone()>{t!(i18n, repairs_optimistic)}</strong>
+                                })}
+                            </td>
+                            <td class="model">{m.map(|m| format!(
+                                "{} / {}",
+                                m.p50_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                                m.p90_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                            ))}</td>
                             <td class=move || format!("status status-{}", status.as_str())>{move || status_label(i18n, status)}</td>
                         </tr>
                     }
@@ -240,6 +252,7 @@ fn EtaTimeline(
         let text = move || {
             t_string!(i18n, repair_model)
                 .replace("{n}", &e.estimate.cases.to_string())
+                .replace("{own}", &e.estimate.own_cases.to_string())
                 .replace("{p10}", &date(e.p10_on))
                 .replace("{p50}", &date(e.p50_on))
                 .replace("{p90}", &date(e.p90_on))

@@ -68,11 +68,13 @@ pub fn RepairsPage() -> impl IntoView {
 fn Board(d: RepairsData) -> impl IntoView {
     let i18n = use_i18n();
     let RepairsData {
-        board: RepairsBoard {
-            ships,
-            faults,
-            cases,
-        },
+        board:
+            RepairsBoard {
+                ships,
+                faults,
+                cases,
+                own_cases,
+            },
         can_edit,
         today,
     } = d;
@@ -90,7 +92,7 @@ fn Board(d: RepairsData) -> impl IntoView {
         </table>
         <h2>{t!(i18n, repairs_faults)}</h2>
         <p class="note">
-            {move || t_string!(i18n, repairs_model_note).replace("{n}", &cases.to_string())}
+            {move || t_string!(i18n, repairs_model_note).replace("{n}", &cases.to_string()).replace("{own}", &own_cases.to_string())}
             " "<span class="estimate">{t!(i18n, res_estimate)}</span>
         </p>
         <table id="repair-faults">
@@ -192,7 +194,10 @@ fn FaultRowView(
                 view! { <span>{move || stage_label(i18n, stage)}</span> }.into_any()
             }}</td>
             <td>{f.days_open.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
-            <td class="stopwatch">{f.days_in_stage.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
+            <td class="stopwatch" class:stalled=f.stalled>
+                {f.days_in_stage.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}
+                {f.stalled.then(|| view! { " "<strong class="stalled">{t!(i18n, repairs_stalled)}</strong> })}
+            </td>
             <td>{move || eta_label(i18n, &eta)}
                 {f.optimistic.then(|| view! { " "<strong class="optimistic" title=reasons.clone()>{t!(i18n, repairs_optimistic)}</strong> })}
             </td>

@@ -36,6 +36,7 @@ fn alert_label(i18n: leptos_i18n::I18nContext<Locale>, k: AlertKind) -> &'static
         AlertKind::IslandIsolated => t_string!(i18n, alert_island_isolated),
         AlertKind::IslandRecovered => t_string!(i18n, alert_island_recovered),
         AlertKind::ShipSheltering => t_string!(i18n, alert_ship_sheltering),
+        AlertKind::RepairStalled => t_string!(i18n, alert_repair_stalled),
     }
 }
 

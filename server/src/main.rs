@@ -44,6 +44,9 @@ enum Command {
         /// Mark the session cookie Secure: set when users reach the server over HTTPS.
         #[arg(long, env = "CABLEWATCH_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// How often to look for repairs with no stage change for 14 days, in minutes.
+        #[arg(long, env = "CABLEWATCH_STALL_CHECK_MINUTES", default_value_t = 60)]
+        stall_check_minutes: u64,
     },
     /// Checks the database (SQLite integrity check, every row has its events); prints `ok`.
     DbCheck,
@@ -204,6 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             demo,
             site_root,
             secure_cookies,
+            stall_check_minutes,
         } => {
             if demo
                 && reg
@@ -268,6 +272,29 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     .await
                     .context("starting the live stream")?
                     .map_err(api)?;
+            }
+            // Stalled repairs: checked at start and then periodically, on the
+            // lane like every write.
+            {
+                let reg = reg.clone();
+                let every = std::time::Duration::from_secs(stall_check_minutes.max(1) * 60);
+                lane.spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        match reg.check_stalled_repairs().await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(
+                                alerts = n,
+                                "repairs with no stage change for 14 days"
+                            ),
+                            Err(e) => {
+                                tracing::error!(error = %e.message, "checking for stalled repairs")
+                            }
+                        }
+                    }
+                });
             }
             let live = reg.live().clone();
             let app = server::web::router(reg, sessions, &site_root, &config);

@@ -312,7 +312,8 @@ impl Registry {
     /// The repair board: every repair ship with its state and queue, every
     /// open fault with its stage, stopwatch and the model's estimate.
     pub async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError> {
-        let faults = self.faults(false).await?;
+        // All faults: the restored ones calibrate the model.
+        let faults = self.faults(true).await?;
         let snap = self.asset_snapshot().await?;
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         let repairs = crate::repairs::repairs(&mut conn).await?;
@@ -346,6 +347,7 @@ impl Registry {
                 .iter()
                 .any(|c| c.abbrev == cable && c.kind == shared::reference::CableKind::International)
         };
+        let prior = shared::repair::calibrated(&shared::repair::own_cases(&faults, &international));
         Ok(shared::repair::board(&shared::repair::BoardInputs {
             faults: &faults,
             repairs: &repairs,
@@ -353,7 +355,17 @@ impl Registry {
             position: &position,
             international: &international,
             today: Utc::now().date_naive(),
+            prior: &prior,
         }))
+    }
+
+    /// Raises an alert for each open fault whose repair has had no stage
+    /// change for 14 days (once per stall; see
+    /// [`crate::repairs::raise_stalled`]). Run periodically by `serve`.
+    pub async fn check_stalled_repairs(&self) -> Result<usize, ApiError> {
+        let board = self.repairs_board().await?;
+        let stalled: Vec<_> = board.stalled().collect();
+        crate::repairs::raise_stalled(&self.log, &stalled).await
     }
 
     /// See [`crate::repairs::set_repair`].
@@ -674,10 +686,17 @@ impl Registry {
         .map(crate::store::event_from_row)
         .collect::<Result<_, _>>()?;
         let eta_history = shared::repair::eta_history(&events);
-        let international = self.cables.iter().any(|c| {
-            c.abbrev == fault.cable && c.kind == shared::reference::CableKind::International
-        });
-        let estimate = shared::repair::for_fault(&fault, international, Utc::now().date_naive());
+        // The same estimate as on the repair board: its ship and queue count.
+        let estimate = if fault.status.is_active() {
+            self.repairs_board()
+                .await?
+                .faults
+                .into_iter()
+                .find(|r| r.id == fault.id)
+                .and_then(|r| r.estimate)
+        } else {
+            None
+        };
         Ok(FaultDetail {
             estimate,
             fault,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use shared::api::ApiError;
 use shared::event::kind;
-use shared::repair::{Repair, RepairForm, ShipState, Stage};
+use shared::repair::{FaultRow, Repair, RepairForm, ShipState, Stage, STALL_DAYS};
 use shared::watch::AlertKind;
 use sqlx::{AnyConnection, Row};
 
@@ -225,4 +225,87 @@ pub async fn set_ship_state(
     }
     tx.commit().await?;
     Ok(state)
+}
+
+/// Raises a `repair_stalled` alert for each of `stalled` (open faults whose
+/// repair has had no stage change for [`STALL_DAYS`]) that has none since
+/// its repair record last changed: one alert per stall, however often the
+/// check runs and on however many servers (the check is one write, under
+/// the writer lock). Returns how many it raised.
+pub async fn raise_stalled(log: &Log, stalled: &[&FaultRow]) -> Result<usize, ApiError> {
+    if stalled.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = log.write().await?;
+    let mut raised = 0;
+    for f in stalled {
+        // Still open and still at the same stage (the board was read before the lock)?
+        let open: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM faults WHERE id = $1 AND status IN ('open', 'repair_scheduled', 'repairing')",
+        )
+        .bind(f.id)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(db_err)?;
+        let changed: Option<String> =
+            sqlx::query_scalar("SELECT updated_at FROM repairs WHERE fault_id = $1")
+                .bind(f.id)
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(db_err)?;
+        let version: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM repairs WHERE fault_id = $1")
+                .bind(f.id)
+                .fetch_one(tx.conn())
+                .await
+                .map_err(db_err)?;
+        if open.is_none() || version != f.repair_version {
+            continue;
+        }
+        let already: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts WHERE kind = $1 AND fault_id = $2 AND raised_at >= $3",
+        )
+        .bind(AlertKind::RepairStalled.as_str())
+        .bind(f.id)
+        .bind(changed.unwrap_or_default())
+        .fetch_one(tx.conn())
+        .await
+        .map_err(db_err)?;
+        if already > 0 {
+            continue;
+        }
+        let days = f.days_in_stage.unwrap_or(STALL_DAYS);
+        let seq = append_event(
+            &mut tx,
+            "system",
+            kind::REPAIR_STALLED,
+            "fault",
+            &f.id.to_string(),
+            None::<&serde_json::Value>,
+            Some(&serde_json::json!({
+                "stage": f.stage.as_str(),
+                "stage_on": f.stage_on,
+                "days_in_stage": days,
+            })),
+        )
+        .await?;
+        let summary = format!(
+            "{} #{}: no stage change for {days} days (at {})",
+            f.cable,
+            f.id,
+            f.stage.as_str()
+        );
+        crate::watch::raise_for_fault(
+            &mut tx,
+            seq,
+            AlertKind::RepairStalled,
+            f.id,
+            &f.cable,
+            &summary,
+        )
+        .await?;
+        raised += 1;
+    }
+    tx.commit().await?;
+    Ok(raised)
 }

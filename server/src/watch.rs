@@ -96,6 +96,32 @@ pub(crate) async fn raise(
     Ok(())
 }
 
+/// Raises one alert about a fault that is not a change of the fault itself
+/// (its repair has stalled), inside the transaction that wrote event `seq`.
+pub(crate) async fn raise_for_fault(
+    tx: &mut WriteTx,
+    seq: i64,
+    kind: AlertKind,
+    fault_id: i64,
+    cable: &str,
+    summary: &str,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO alerts (seq, kind, fault_id, region, cable, summary, raised_at) \
+         VALUES ($1, $2, $3, NULL, $4, $5, $6)",
+    )
+    .bind(seq)
+    .bind(kind.as_str())
+    .bind(fault_id)
+    .bind(cable)
+    .bind(summary)
+    .bind(now())
+    .execute(tx.conn())
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 /// Alerts, newest first: the open ones, or all of them.
 pub async fn alerts(log: &Log, open_only: bool, limit: i64) -> Result<Vec<Alert>, ApiError> {
     let filter = if open_only {

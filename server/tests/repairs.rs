@@ -263,3 +263,99 @@ async fn officers_book_ships_and_the_board_queues_them() {
             .any(|e| e.kind == "ship.updated" && e.entity_id == ship.to_string()));
     }
 }
+
+/// A repair with no stage change for 14 days raises one alert, however
+/// often the check runs (and from however many servers at once); a stage
+/// change starts the count again.
+#[tokio::test]
+async fn a_repair_without_a_stage_change_for_14_days_raises_one_alert() {
+    for (engine, reg, url) in registries("repair_stalled").await {
+        let app = app(&reg, &url).await;
+        let officer = officer_token(&reg).await;
+        let watch = user_token(&reg, "watch", Role::Watch).await;
+        reg.import_notice("test", NOTICE).await.expect("notice");
+        // The notice's faults were detected in 2025-2026 and no repair stage
+        // was ever recorded: every one with a detection day has stalled.
+        let open: Vec<shared::fault::Fault> = reg.faults(false).await.expect("faults");
+        let dated = open.iter().filter(|f| f.detected_on.is_some()).count();
+        assert!(dated >= 10, "{engine}: {dated}");
+        let stalled_alerts = |alerts: &serde_json::Value| {
+            alerts
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| x["kind"] == "repair_stalled")
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        // Two servers checking at once raise each alert once.
+        let (a, b) = tokio::join!(reg.check_stalled_repairs(), reg.check_stalled_repairs());
+        assert_eq!(
+            a.expect("check") + b.expect("check"),
+            dated,
+            "{engine}: one alert per stalled repair"
+        );
+        assert_eq!(
+            reg.check_stalled_repairs().await.expect("again"),
+            0,
+            "{engine}"
+        );
+        let (st, alerts) = call(&app, Some(&watch), "GET", "/api/v1/alerts?status=all", None).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {alerts}");
+        let stalled = stalled_alerts(&alerts);
+        assert_eq!(stalled.len(), dated, "{engine}: {alerts}");
+        let first = open[0].id;
+        assert!(
+            stalled.iter().any(|a| a["fault_id"] == first
+                && a["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("no stage change"))),
+            "{engine}: {stalled:?}"
+        );
+        // A stage change today: not stalled any more, nothing raised.
+        let today = chrono::Utc::now().date_naive();
+        let path = format!("/api/v1/faults/{first}/repair");
+        let (st, r) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &path,
+            Some(json!({ "stage": "ship_requested", "stage_on": today.to_string(), "version": 0 })),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {r}");
+        let (_, board) = call(&app, Some(&watch), "GET", "/api/v1/repairs", None).await;
+        let row = board["faults"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["id"] == first))
+            .cloned()
+            .expect("on the board");
+        assert_eq!(row["stalled"], false, "{engine}: {row}");
+        assert_eq!(reg.check_stalled_repairs().await.expect("check"), 0);
+        // Recorded as begun 20 days ago: stalled again, a new alert.
+        let (st, r) = call(
+            &app,
+            Some(&officer),
+            "PATCH",
+            &path,
+            Some(json!({ "stage": "ship_requested", "stage_on": (today - chrono::Days::new(20)).to_string(), "version": 1 })),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {r}");
+        assert_eq!(
+            reg.check_stalled_repairs().await.expect("check"),
+            1,
+            "{engine}"
+        );
+        assert_eq!(
+            reg.check_stalled_repairs().await.expect("check"),
+            0,
+            "{engine}"
+        );
+        // Every alert has its event in the log, from the system.
+        let (_, alerts) = call(&app, Some(&watch), "GET", "/api/v1/alerts?status=all", None).await;
+        assert_eq!(stalled_alerts(&alerts).len(), dated + 1, "{engine}");
+    }
+}

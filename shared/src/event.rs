@@ -19,6 +19,8 @@ pub mod kind {
     pub const FIGURE_UPDATED: &str = "figure.updated";
     pub const REPAIR_UPDATED: &str = "repair.updated";
     pub const SHIP_UPDATED: &str = "ship.updated";
+    /// The system found a repair with no stage change for 14 days.
+    pub const REPAIR_STALLED: &str = "repair.stalled";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

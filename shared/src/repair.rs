@@ -100,6 +100,14 @@ pub fn history() -> Vec<Case> {
         .collect()
 }
 
+fn std_normal() -> statrs::distribution::Normal {
+    use statrs::distribution::Normal;
+    // Mean 0 and deviation 1 are valid parameters.
+    Normal::new(0.0, 1.0).unwrap_or_else(|_| Normal::standard())
+}
+
+use statrs::distribution::ContinuousCDF;
+
 /// The standard normal's 10th and 90th percentiles are ∓ this.
 const Z90: f64 = 1.281_551_565_544_600_4;
 
@@ -151,6 +159,34 @@ impl LogNormal {
         }
     }
 
+    /// The `p` quantile (0 < p < 1).
+    pub fn quantile(&self, p: f64) -> f64 {
+        (self.mu + self.sigma * std_normal().inverse_cdf(p)).exp()
+    }
+
+    /// P(days ≤ x).
+    pub fn cdf(&self, x: f64) -> f64 {
+        if x <= 0.0 {
+            return 0.0;
+        }
+        if self.sigma <= 0.0 {
+            return if x.ln() >= self.mu { 1.0 } else { 0.0 };
+        }
+        std_normal().cdf((x.ln() - self.mu) / self.sigma)
+    }
+
+    /// The `p` quantile of the days given that more than `age` have passed:
+    /// a fault still open after `age` days is not restored before it.
+    pub fn quantile_beyond(&self, age: f64, p: f64) -> f64 {
+        let f = self.cdf(age);
+        if f <= 0.0 {
+            return self.quantile(p);
+        }
+        // Far in the tail (f ≈ 1) the quantile is the age itself, give or take.
+        let q = (f + p * (1.0 - f)).min(1.0 - 1e-12);
+        self.quantile(q).max(age)
+    }
+
     pub fn p10(&self) -> f64 {
         (self.mu - Z90 * self.sigma).exp()
     }
@@ -184,6 +220,8 @@ pub struct Situation {
     /// north-east monsoon.
     pub month: u32,
     pub booking: Option<Booking>,
+    /// Days the fault has been open so far (0 for a fault not yet open).
+    pub age_days: f64,
 }
 
 /// The model's answer: days from the fault to restoration.
@@ -192,8 +230,11 @@ pub struct Estimate {
     pub p10_days: f64,
     pub p50_days: f64,
     pub p90_days: f64,
-    /// How many public cases the prior rests on.
+    /// How many cases the prior rests on (public and this registry's own).
     pub cases: usize,
+    /// Of them, this registry's own restored faults.
+    #[serde(default)]
+    pub own_cases: usize,
     /// What widened or narrowed it, in words.
     pub reasons: Vec<String>,
 }
@@ -218,23 +259,29 @@ fn monsoon(month: u32) -> bool {
     matches!(month, 10..=12 | 1..=3)
 }
 
-/// P10/P50/P90 days to restoration for an open fault.
+/// P10/P50/P90 days from detection to restoration for an open fault.
 ///
-/// Without a booked ship the whole duration comes from the public cases
-/// (`prior`, a log-normal fitted to them). The cases are mostly monsoon
+/// Without a booked ship the whole duration comes from the cases (`prior`,
+/// a log-normal fitted to them). The public cases are mostly monsoon
 /// repairs, so in the calm months (April-September) the median is divided
-/// by the monsoon factor; in the monsoon the interval is widened. With a ship booked the
-/// duration is the sum of its parts: the faults ahead of it on station,
-/// mobilisation, transit at 12 knots, permits in international waters and
-/// its own time on station (stretched by the monsoon), summed as one
-/// log-normal by their moments.
-pub fn estimate(prior: &LogNormal, cases: usize, s: &Situation) -> Estimate {
+/// by the monsoon factor; in the monsoon the interval is widened. A fault
+/// already open `age_days` is not restored before that: the quantiles are
+/// those of the durations longer than its age.
+///
+/// With a ship booked, what remains from today is the sum of its parts: the
+/// faults ahead of it on station, mobilisation, transit at 12 knots,
+/// permits in international waters and its own time on station (stretched
+/// by the monsoon), summed as one log-normal by their moments; the age is
+/// added to it.
+pub fn estimate(prior: &Prior, s: &Situation) -> Estimate {
     let mut reasons = Vec::new();
     let winter = monsoon(s.month);
-    let d = match s.booking {
+    let age = s.age_days.max(0.0);
+    let permit = || LogNormal::from_median(assume::PERMIT.0, assume::PERMIT.1);
+    let (p10, p50, p90) = match s.booking {
         None => {
             reasons.push("no ship booked".to_string());
-            let mut d = *prior;
+            let mut d = prior.dist;
             if winter {
                 reasons.push("north-east monsoon".to_string());
                 d.sigma += assume::MONSOON_SIGMA;
@@ -243,13 +290,20 @@ pub fn estimate(prior: &LogNormal, cases: usize, s: &Situation) -> Estimate {
             }
             if s.international {
                 reasons.push("international waters: permits".to_string());
-                let permit = LogNormal::from_median(assume::PERMIT.0, assume::PERMIT.1);
+                let permit = permit();
                 d = LogNormal::from_moments(
                     d.mean() + permit.mean(),
                     d.variance() + permit.variance(),
                 );
             }
-            d
+            if age >= 1.0 && d.cdf(age) >= 0.1 {
+                reasons.push(format!("open {age:.0} days already"));
+            }
+            (
+                d.quantile_beyond(age, 0.1),
+                d.quantile_beyond(age, 0.5),
+                d.quantile_beyond(age, 0.9),
+            )
         }
         Some(b) => {
             let (median, spread) = if s.kind == crate::fault::FaultKind::Cut {
@@ -273,29 +327,93 @@ pub fn estimate(prior: &LogNormal, cases: usize, s: &Situation) -> Estimate {
             let mut var = n * on_site.variance();
             if s.international {
                 reasons.push("international waters: permits".to_string());
-                let permit = LogNormal::from_median(assume::PERMIT.0, assume::PERMIT.1);
+                let permit = permit();
                 mean += permit.mean();
                 var += permit.variance();
             }
-            LogNormal::from_moments(mean, var)
+            let rest = LogNormal::from_moments(mean, var);
+            (age + rest.p10(), age + rest.p50(), age + rest.p90())
         }
     };
     Estimate {
-        p10_days: d.p10(),
-        p50_days: d.p50(),
-        p90_days: d.p90(),
-        cases,
+        p10_days: p10,
+        p50_days: p50,
+        p90_days: p90,
+        cases: prior.cases(),
+        own_cases: prior.own,
         reasons,
     }
 }
 
-/// The prior fitted to the public cases, and how many they are (fitted once).
-pub fn public_prior() -> &'static (LogNormal, usize) {
-    static PRIOR: std::sync::OnceLock<(LogNormal, usize)> = std::sync::OnceLock::new();
-    PRIOR.get_or_init(|| {
-        let days: Vec<f64> = history().iter().map(|c| c.days).collect();
-        (LogNormal::fit(&days), days.len())
-    })
+/// The log-normal the estimate starts from, and the cases it was fitted to.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Prior {
+    pub dist: LogNormal,
+    /// Public cases (`data/repair-history.csv`).
+    pub public: usize,
+    /// This registry's own restored faults.
+    pub own: usize,
+}
+
+impl Prior {
+    pub fn cases(&self) -> usize {
+        self.public + self.own
+    }
+}
+
+/// The prior fitted to the public cases alone (fitted once).
+pub fn public_prior() -> &'static Prior {
+    static PRIOR: std::sync::OnceLock<Prior> = std::sync::OnceLock::new();
+    PRIOR.get_or_init(|| calibrated(&[]))
+}
+
+/// The prior fitted to the public cases and `own` restored faults (those
+/// the public history already holds, the same cable within a week of the
+/// same day, counted once).
+pub fn calibrated(own: &[Case]) -> Prior {
+    let public = history();
+    let new: Vec<&Case> = own
+        .iter()
+        .filter(|o| {
+            o.days > 0.0
+                && !public
+                    .iter()
+                    .any(|p| p.cable == o.cable && (p.fault_on - o.fault_on).num_days().abs() <= 7)
+        })
+        .collect();
+    let days: Vec<f64> = public
+        .iter()
+        .map(|c| c.days)
+        .chain(new.iter().map(|c| c.days))
+        .collect();
+    Prior {
+        dist: LogNormal::fit(&days),
+        public: public.len(),
+        own: new.len(),
+    }
+}
+
+/// This registry's restored faults with both days known, as cases.
+pub fn own_cases(
+    faults: &[crate::fault::Fault],
+    international: &dyn Fn(&str) -> bool,
+) -> Vec<Case> {
+    faults
+        .iter()
+        .filter(|f| f.status == crate::fault::FaultStatus::Restored)
+        .filter_map(|f| {
+            let (from, to) = (f.detected_on?, f.restored_on?);
+            let days = (to - from).num_days();
+            (days > 0).then(|| Case {
+                cable: f.cable.clone(),
+                fault_on: from,
+                days: days as f64,
+                international: international(&f.cable),
+                notes: String::new(),
+                source: f.provenance.clone(),
+            })
+        })
+        .collect()
 }
 
 /// A fault's estimate beside its official date.
@@ -313,14 +431,15 @@ pub struct FaultEstimate {
     pub optimistic: bool,
 }
 
-/// The estimate of an open fault detected on a known day, on the public
-/// cases, with no ship booked, in the month of `today`.
+/// The estimate of an open fault detected on a known day, with no ship
+/// booked, in the month of `today`.
 pub fn for_fault(
     fault: &crate::fault::Fault,
     international: bool,
     today: NaiveDate,
+    prior: &Prior,
 ) -> Option<FaultEstimate> {
-    for_fault_booked(fault, international, today, None)
+    for_fault_booked(fault, international, today, None, prior)
 }
 
 /// The same with the ship booked for it, if any.
@@ -329,21 +448,21 @@ pub fn for_fault_booked(
     international: bool,
     today: NaiveDate,
     booking: Option<Booking>,
+    prior: &Prior,
 ) -> Option<FaultEstimate> {
     use chrono::Datelike;
     if !fault.status.is_active() {
         return None;
     }
     let detected = fault.detected_on?;
-    let (prior, cases) = public_prior();
     let e = estimate(
         prior,
-        *cases,
         &Situation {
             kind: fault.kind,
             international,
             month: today.month(),
             booking,
+            age_days: (today - detected).num_days().max(0) as f64,
         },
     );
     let on = |d: f64| detected.checked_add_days(chrono::Days::new(d.round().max(0.0) as u64));
@@ -371,16 +490,20 @@ pub fn backtest(cases: &[Case]) -> (usize, usize) {
                 .filter(|(j, _)| j != i)
                 .map(|(_, c)| c.days)
                 .collect();
-            let prior = LogNormal::fit(&others);
+            let prior = Prior {
+                dist: LogNormal::fit(&others),
+                public: others.len(),
+                own: 0,
+            };
             let c = &cases[*i];
             let e = estimate(
                 &prior,
-                others.len(),
                 &Situation {
                     kind: crate::fault::FaultKind::Cut,
                     international: false,
                     month: c.fault_on.month(),
                     booking: None,
+                    age_days: 0.0,
                 },
             );
             (e.p10_days..=e.p90_days).contains(&c.days)
@@ -652,15 +775,34 @@ pub struct FaultRow {
     pub reasons: Vec<String>,
     /// Of its repair record (0: none yet).
     pub repair_version: i64,
+    /// No stage change for [`STALL_DAYS`] or more.
+    #[serde(default)]
+    pub stalled: bool,
+    /// The whole estimate, dated (for the fault's own page).
+    #[serde(skip)]
+    pub estimate: Option<FaultEstimate>,
 }
+
+/// A repair with no stage change for this many days raises an alert.
+pub const STALL_DAYS: i64 = 14;
 
 /// The repair board: every repair ship and every open fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepairsBoard {
     pub ships: Vec<ShipRow>,
     pub faults: Vec<FaultRow>,
-    /// How many public cases the model rests on.
+    /// How many cases the model rests on (public and own).
     pub cases: usize,
+    /// Of them, this registry's own restored faults.
+    #[serde(default)]
+    pub own_cases: usize,
+}
+
+impl RepairsBoard {
+    /// The open faults whose repair has not moved for [`STALL_DAYS`].
+    pub fn stalled(&self) -> impl Iterator<Item = &FaultRow> {
+        self.faults.iter().filter(|f| f.stalled)
+    }
 }
 
 /// What the board is built from.
@@ -673,6 +815,8 @@ pub struct BoardInputs<'a> {
     pub position: &'a dyn Fn(&crate::fault::Fault) -> Option<(f64, f64)>,
     pub international: &'a dyn Fn(&str) -> bool,
     pub today: NaiveDate,
+    /// The model's prior (public cases, and own restored faults).
+    pub prior: &'a Prior,
 }
 
 /// The board: ships with their queues, open faults with their stage,
@@ -720,7 +864,8 @@ pub fn board(i: &BoardInputs<'_>) -> RepairsBoard {
                         mobilisation_days: if stage <= Stage::ShipBooked { 1.0 } else { 0.0 },
                     })
                 });
-                let e = for_fault_booked(f, (i.international)(&f.cable), i.today, booking);
+                let e = for_fault_booked(f, (i.international)(&f.cable), i.today, booking, i.prior);
+                let days_in_stage = stage_on.map(|d| (i.today - d).num_days());
                 FaultRow {
                     id: f.id,
                     cable: f.cable.clone(),
@@ -728,28 +873,34 @@ pub fn board(i: &BoardInputs<'_>) -> RepairsBoard {
                     stage_on,
                     ship_id: r.and_then(|r| r.ship_id),
                     days_open: f.detected_on.map(|d| (i.today - d).num_days()),
-                    days_in_stage: stage_on.map(|d| (i.today - d).num_days()),
+                    days_in_stage,
                     official_eta: f.eta,
                     p10_days: e.as_ref().map(|e| e.estimate.p10_days),
                     p50_days: e.as_ref().map(|e| e.estimate.p50_days),
                     p90_days: e.as_ref().map(|e| e.estimate.p90_days),
                     optimistic: e.as_ref().is_some_and(|e| e.optimistic),
-                    reasons: e.map(|e| e.estimate.reasons).unwrap_or_default(),
+                    reasons: e
+                        .as_ref()
+                        .map(|e| e.estimate.reasons.clone())
+                        .unwrap_or_default(),
                     repair_version: r.map_or(0, |r| r.version),
+                    stalled: days_in_stage.is_some_and(|d| d >= STALL_DAYS),
+                    estimate: e,
                 }
             })
             .collect();
     RepairsBoard {
         ships,
         faults,
-        cases: public_prior().1,
+        cases: i.prior.cases(),
+        own_cases: i.prior.own,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, TimeZone};
+    use chrono::{Datelike, NaiveDate, TimeZone};
     use serde_json::json;
 
     fn ev(seq: i64, kind: &str, actor: &str, eta: Option<serde_json::Value>) -> Event {
@@ -854,20 +1005,20 @@ mod tests {
             international: false,
             month,
             booking,
+            age_days: 0.0,
         }
     }
 
     #[test]
     fn no_ship_in_january_is_wider_than_a_booked_ship_in_june() {
-        let days: Vec<f64> = history().iter().map(|c| c.days).collect();
-        let prior = LogNormal::fit(&days);
+        let prior = *public_prior();
         let ship = Booking {
             queue_ahead: 0,
             distance_km: 900.0,
             mobilisation_days: 1.0,
         };
-        let jan = estimate(&prior, 7, &situation(1, None));
-        let jun = estimate(&prior, 7, &situation(6, Some(ship)));
+        let jan = estimate(&prior, &situation(1, None));
+        let jun = estimate(&prior, &situation(6, Some(ship)));
         assert!(
             jan.p90_days - jan.p10_days > jun.p90_days - jun.p10_days,
             "{jan:?} {jun:?}"
@@ -876,7 +1027,6 @@ mod tests {
         // Two faults on one ship: the second waits for the first.
         let second = estimate(
             &prior,
-            7,
             &situation(
                 6,
                 Some(Booking {
@@ -889,7 +1039,6 @@ mod tests {
         // International waters add permits.
         let intl = estimate(
             &prior,
-            7,
             &Situation {
                 international: true,
                 ..situation(6, Some(ship))
@@ -916,14 +1065,18 @@ mod tests {
         }
         .open_fault(1, "test");
         let today = NaiveDate::from_ymd_opt(2026, 1, 12).unwrap_or_default();
-        let e = for_fault(&f, false, today).expect("an open fault");
+        let e = for_fault(&f, false, today, public_prior()).expect("an open fault");
         assert_eq!(e.official_days, Some(5));
         assert!(e.optimistic, "5 days, no ship, January: {e:?}");
         assert_eq!(e.estimate.cases, 7);
         f.eta = Eta::day(NaiveDate::from_ymd_opt(2026, 3, 30).unwrap_or_default());
-        assert!(!for_fault(&f, false, today).expect("open").optimistic);
+        assert!(
+            !for_fault(&f, false, today, public_prior())
+                .expect("open")
+                .optimistic
+        );
         f.status = crate::fault::FaultStatus::Restored;
-        assert!(for_fault(&f, false, today).is_none());
+        assert!(for_fault(&f, false, today, public_prior()).is_none());
     }
 
     #[test]
@@ -969,5 +1122,92 @@ mod tests {
             "booked first, first in the queue"
         );
         assert!((distance_km((120.27, 14.80), (121.8, 24.86)) - 1125.0).abs() < 25.0);
+    }
+
+    #[test]
+    fn a_fault_open_long_is_not_expected_before_its_age() {
+        let prior = *public_prior();
+        let fresh = estimate(&prior, &situation(6, None));
+        let old = estimate(
+            &prior,
+            &Situation {
+                age_days: 120.0,
+                ..situation(6, None)
+            },
+        );
+        assert!(old.p10_days >= 120.0, "{old:?}");
+        assert!(old.p10_days < old.p50_days && old.p50_days < old.p90_days);
+        assert!(old.p50_days > fresh.p50_days);
+        assert!(old.reasons.iter().any(|r| r.starts_with("open 120 days")));
+        // Booked: what remains is added to the age.
+        let ship = Booking {
+            queue_ahead: 0,
+            distance_km: 0.0,
+            mobilisation_days: 1.0,
+        };
+        let booked = estimate(
+            &prior,
+            &Situation {
+                age_days: 30.0,
+                ..situation(6, Some(ship))
+            },
+        );
+        assert!(
+            booked.p10_days > 31.0 && booked.p90_days < 60.0,
+            "{booked:?}"
+        );
+    }
+
+    #[test]
+    fn own_restored_faults_calibrate_the_prior_once() {
+        let public = public_prior();
+        assert_eq!((public.public, public.own), (7, 0));
+        let case = |cable: &str, on: (i32, u32, u32), days: f64| Case {
+            cable: cable.into(),
+            fault_on: NaiveDate::from_ymd_opt(on.0, on.1, on.2).unwrap_or_default(),
+            days,
+            international: false,
+            notes: String::new(),
+            source: "test".into(),
+        };
+        let first = &history()[0];
+        let own = [
+            // The same repair as a public case: counted once.
+            case(
+                &first.cable,
+                (
+                    first.fault_on.year(),
+                    first.fault_on.month(),
+                    first.fault_on.day(),
+                ),
+                first.days,
+            ),
+            case("TPKM3", (2026, 3, 1), 400.0),
+            case("TPKM3", (2026, 4, 1), 400.0),
+        ];
+        let p = calibrated(&own);
+        assert_eq!((p.public, p.own, p.cases()), (7, 2, 9));
+        assert!(
+            p.dist.p50() > public.dist.p50(),
+            "long repairs raise the median"
+        );
+        let e = estimate(&p, &situation(1, None));
+        assert_eq!((e.cases, e.own_cases), (9, 2));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn quantiles_beyond_an_age_are_ordered_and_never_before_it(
+            mu in 1.0f64..5.0, sigma in 0.05f64..1.5, age in 0.0f64..2000.0
+        ) {
+            let d = LogNormal { mu, sigma };
+            let (a, b, c) = (
+                d.quantile_beyond(age, 0.1),
+                d.quantile_beyond(age, 0.5),
+                d.quantile_beyond(age, 0.9),
+            );
+            proptest::prop_assert!(a >= age && a <= b && b <= c, "{a} {b} {c} age {age}");
+            proptest::prop_assert!(a.is_finite() && c.is_finite());
+        }
     }
 }

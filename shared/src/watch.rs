@@ -31,10 +31,12 @@ pub enum AlertKind {
     IslandRecovered,
     /// A repair ship started sheltering from weather: its queue waits.
     ShipSheltering,
+    /// An open fault's repair has had no stage change for 14 days.
+    RepairStalled,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 9] = [
+    pub const ALL: [AlertKind; 10] = [
         Self::NewFault,
         Self::CableCut,
         Self::EtaLater,
@@ -44,6 +46,7 @@ impl AlertKind {
         Self::IslandIsolated,
         Self::IslandRecovered,
         Self::ShipSheltering,
+        Self::RepairStalled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +60,7 @@ impl AlertKind {
             Self::IslandIsolated => "island_isolated",
             Self::IslandRecovered => "island_recovered",
             Self::ShipSheltering => "ship_sheltering",
+            Self::RepairStalled => "repair_stalled",
         }
     }
 

@@ -99,6 +99,10 @@ enum Cmd {
     /// networkx (installed in a venv under target/) on the same graphs, with
     /// every maximum flow compared. Results go in BENCHMARKS.md.
     BenchResilience,
+    /// The repair model (release build): every open fault's estimate
+    /// recomputed for 100 open faults, beside a Monte Carlo baseline of the
+    /// same model. Results go in BENCHMARKS.md.
+    BenchRepairs,
     /// The crash-durability test for as many SIGKILL cycles as asked.
     CrashTest {
         #[arg(long, default_value_t = 1000)]
@@ -765,6 +769,19 @@ fn main() -> Result<()> {
             run(Command::new(root().join("target/release/bench_resilience"))
                 .arg(&python)
                 .arg(root().join("tests/bench/resilience_networkx.py")))
+        }
+        Cmd::BenchRepairs => {
+            step("build: bench_repairs (release)");
+            run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "cablewatch-e2e",
+                "--bin",
+                "bench_repairs",
+            ]))?;
+            step("bench: repair model, 100 open faults, beside a Monte Carlo baseline");
+            run(Command::new(root().join("target/release/bench_repairs")).arg("100"))
         }
         Cmd::BenchWrites { writes, previewers } => {
             release_server_and_tool("bench_writes")?;
