@@ -85,6 +85,7 @@ fn Board(d: RepairsData) -> impl IntoView {
             <thead><tr>
                 <th>{t!(i18n, repairs_ship)}</th><th>{t!(i18n, repairs_state)}</th>
                 <th>{t!(i18n, repairs_home_port)}</th><th>{t!(i18n, repairs_queue)}</th>
+                <th>{t!(i18n, repairs_next_start)}" "<span class="estimate">{t!(i18n, res_estimate)}</span></th>
             </tr></thead>
             <tbody>
                 {ships.into_iter().map(|s| view! { <ShipRowView s can_edit /> }).collect_view()}
@@ -131,8 +132,9 @@ fn ShipRowView(s: ShipRow, can_edit: bool) -> impl IntoView {
             } else {
                 view! { <span>{move || ship_label(i18n, state)}</span> }.into_any()
             }}</td>
-            <td>{s.home_port.clone()}</td>
+            <td>{s.home_port.clone()}<br/><small class="position">{format!("{:.2}°E {:.2}°N", s.lon, s.lat)}</small></td>
             <td class="queue">{s.queue.iter().map(|f| view! { <a href=format!("#fault-{f}")>{format!("#{f}")}</a>" " }).collect_view()}</td>
+            <td class="next-start">{s.next_start.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
         </tr>
     }
 }

@@ -198,6 +198,14 @@ async fn officers_book_ships_and_the_board_queues_them() {
             .and_then(|a| a.iter().find(|s| s["id"] == ship))
             .expect("the ship on the board");
         assert_eq!(s["queue"], json!([tdm2[1], tdm2[0]]), "{engine}");
+        // Its next start: today, plus a day to mobilise and the passage from
+        // Subic Bay to the Matsu strait (about 1,100 km at 12 knots: 2 days).
+        let next = s["next_start"].as_str().expect("a next start");
+        let expected = (today + chrono::Days::new(4)).to_string();
+        assert!(
+            next > today.to_string().as_str() && next <= expected.as_str(),
+            "{engine}: {next}"
+        );
         assert_eq!(s["state"], "standby");
         let row = |id: i64| {
             b["faults"]

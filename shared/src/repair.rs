@@ -750,6 +750,11 @@ pub struct ShipRow {
     pub lat: f64,
     /// The faults booked on it, in order.
     pub queue: Vec<i64>,
+    /// When work on the first fault of its queue is expected to start (the
+    /// day it went on site; or today plus mobilisation and transit from
+    /// the ship's recorded position to the fault's pin).
+    #[serde(default)]
+    pub next_start: Option<NaiveDate>,
     /// Of its state (0: never set, standby).
     pub version: i64,
 }
@@ -819,6 +824,25 @@ pub struct BoardInputs<'a> {
     pub prior: &'a Prior,
 }
 
+/// When the ship `a` is expected to start on fault `id`, the head of its queue.
+fn next_start(i: &BoardInputs<'_>, a: &crate::assets::Asset, id: i64) -> Option<NaiveDate> {
+    let f = i.faults.iter().find(|f| f.id == id)?;
+    let r = i.repairs.iter().find(|r| r.fault_id == id)?;
+    if r.stage == Stage::OnSite {
+        return Some(r.stage_on);
+    }
+    let mobilisation = if r.stage <= Stage::ShipBooked {
+        1.0
+    } else {
+        0.0
+    };
+    let transit = (i.position)(f).map_or(0.0, |p| {
+        distance_km((a.draft.lon, a.draft.lat), p) / (assume::KNOTS * 1.852 * 24.0)
+    });
+    i.today
+        .checked_add_days(chrono::Days::new((mobilisation + transit).ceil() as u64))
+}
+
 /// The board: ships with their queues, open faults with their stage,
 /// stopwatch and the model's estimate (a booked ship's queue and distance
 /// feed it).
@@ -835,6 +859,10 @@ pub fn board(i: &BoardInputs<'_>) -> RepairsBoard {
             lon: a.draft.lon,
             lat: a.draft.lat,
             queue: queue.get(&a.id).cloned().unwrap_or_default(),
+            next_start: queue
+                .get(&a.id)
+                .and_then(|q| q.first())
+                .and_then(|id| next_start(i, a, *id)),
             version: *version,
         })
         .collect();
