@@ -268,7 +268,13 @@ async fn every_event_reaches_the_stream_in_order_while_sign_ins_and_writes_race(
 /// one answer is a server error. Every read used to save its session (a
 /// write), and write transactions began deferred and failed to upgrade:
 /// thousands of "database is locked" 500s on SQLite.
+///
+/// It saturates both cores for 30 s per engine on purpose, so it runs alone
+/// (`cargo xtask test` runs it after the others, with `--ignored`): sharing
+/// the process, it starved the other tests' page renders past their 30 s
+/// request timeout (408s on CI).
 #[tokio::test]
+#[ignore = "a 30 s saturating load: cargo xtask test runs it alone"]
 async fn writers_and_signed_in_readers_together_get_no_server_error() {
     for (engine, reg, url) in registries("load").await {
         let app = app(&reg, &url).await;

@@ -677,8 +677,29 @@ fn test() -> Result<()> {
         .env("CABLEWATCH_TEST_PG", &pg_url)
         .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))
         .env("CABLEWATCH_SITE_ROOT", root().join("target/site")));
+    // The load tests saturate the machine on purpose: alone, after the rest
+    // (the same build: no recompilation).
+    let load = result.and_then(|()| {
+        step("tests: load (8 writers and 50 readers for 30 s, SQLite and PostgreSQL), alone");
+        run(cargo()
+            .args([
+                "test",
+                // The same packages as above, so the same features: no rebuild.
+                "-p",
+                "cablewatch-shared",
+                "-p",
+                "cablewatch-server",
+                "-p",
+                "cablewatch-e2e",
+                "--test",
+                "hardening",
+                "--",
+                "--ignored",
+            ])
+            .env("CABLEWATCH_TEST_PG", &pg_url))
+    });
     stop_postgres(pg_ctl);
-    result?;
+    load?;
     eprintln!(
         "\nall checks passed in {:.0} s",
         started.elapsed().as_secs_f64()
