@@ -424,3 +424,32 @@ pub async fn repairs_page() -> ServerResult<RepairsData> {
         today: chrono::Utc::now().date_naive(),
     }))
 }
+
+/// The leadership briefing, built now.
+#[server(prefix = "/api/fn", endpoint = "briefing")]
+pub async fn briefing_page() -> ServerResult<shared::briefing::Briefing> {
+    caller(Capability::Read)?;
+    let b = backend()?;
+    let run = async {
+        let at = chrono::Utc::now();
+        let board = b.board().await?;
+        let report = b.resilience(&[]).await?;
+        let repairs = b.repairs_board().await?;
+        let faults = b.faults(false).await?;
+        let events = b
+            .audit(&shared::auth::AuditFilter {
+                from: Some((at - chrono::Duration::hours(24)).to_rfc3339()),
+                ..Default::default()
+            })
+            .await?;
+        Ok(shared::briefing::build(&shared::briefing::Inputs {
+            at,
+            board: &board,
+            report: &report,
+            repairs: &repairs,
+            faults: &faults,
+            events: &events,
+        }))
+    };
+    Ok(run.await)
+}

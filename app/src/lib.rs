@@ -14,6 +14,7 @@ pub mod backend;
 mod faults;
 mod form;
 pub use form::FormEcho;
+mod briefing;
 mod live;
 mod maintenance;
 mod map;
@@ -128,6 +129,7 @@ fn Layout() -> impl IntoView {
                     <IfCan me cap=Capability::Read><A href="/map">{t!(i18n, nav_map)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/resilience">{t!(i18n, nav_resilience)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/repairs">{t!(i18n, nav_repairs)}</A></IfCan>
+                    <IfCan me cap=Capability::Read><A href="/briefing">{t!(i18n, nav_briefing)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/assets">{t!(i18n, nav_assets)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
                     <IfCan me cap=Capability::ReadAudit><A href="/audit">{t!(i18n, nav_audit)}</A></IfCan>
@@ -163,6 +165,7 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/watch") view=watch::WatchPage ssr=SsrMode::Async />
                     <Route path=path!("/resilience") view=resilience::ResiliencePage ssr=SsrMode::Async />
                     <Route path=path!("/repairs") view=repairs::RepairsPage ssr=SsrMode::Async />
+                    <Route path=path!("/briefing") view=briefing::BriefingPage ssr=SsrMode::Async />
                     <Route path=path!("/signin") view=access::SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=access::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=access::AccountPage ssr=SsrMode::Async />

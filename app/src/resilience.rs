@@ -37,7 +37,7 @@ pub fn region_label(i18n: leptos_i18n::I18nContext<Locale>, r: Region) -> &'stat
     }
 }
 
-fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: LinkKind) -> &'static str {
+pub(crate) fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: LinkKind) -> &'static str {
     match k {
         LinkKind::Cable => t_string!(i18n, res_kind_cable),
         LinkKind::Microwave => t_string!(i18n, res_kind_microwave),
@@ -45,7 +45,7 @@ fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: LinkKind) -> &'static s
     }
 }
 
-fn gbps(x: f64) -> String {
+pub(crate) fn gbps(x: f64) -> String {
     if x >= 100.0 {
         format!("{x:.0} Gbps")
     } else if x >= 1.0 {
@@ -55,7 +55,7 @@ fn gbps(x: f64) -> String {
     }
 }
 
-fn pct(c: Option<f64>) -> String {
+pub(crate) fn pct(c: Option<f64>) -> String {
     c.map(|c| format!("{:.0} %", c * 100.0))
         .unwrap_or_else(|| "—".into())
 }

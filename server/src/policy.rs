@@ -109,6 +109,7 @@ pub const RULES: &[Rule] = &[
     r("POST", "/api/fn/ack_alert", Signed(Acknowledge)),
     r("POST", "/api/fn/resilience", Signed(Read)),
     r("POST", "/api/fn/repairs", Signed(Read)),
+    r("POST", "/api/fn/briefing", Signed(Read)),
     r("POST", "/api/fn/my_tokens", Signed(Account)),
     r("POST", "/api/fn/create_token", Signed(Account)),
     r("POST", "/api/fn/revoke_token", Signed(Account)),

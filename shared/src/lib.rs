@@ -20,6 +20,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod briefing;
 pub mod chainage;
 #[cfg(feature = "cluster")]
 pub mod cluster;

@@ -611,3 +611,74 @@ async fn a_lost_stream_shows_the_banner_and_catching_up_clears_it() -> Result<()
     let _ = c.close().await;
     result
 }
+
+/// The leadership briefing: a read-only wall screen that fits 1920×1080,
+/// shows no control of any kind, and follows a write live; without
+/// JavaScript it is complete too.
+#[tokio::test]
+async fn the_briefing_screen_fits_the_wall_has_no_controls_and_follows_writes() -> Result<()> {
+    let server = start_server("briefing").await?;
+    let officer = e2e::token(&server.db, "officer")?;
+    let controls = "document.querySelectorAll('#briefing form, #briefing input, #briefing select, #briefing textarea, #briefing button').length";
+    let browser = start_browser("briefing").await?;
+    let c = browser.client.clone();
+    let result = async {
+        sign_in(&c, &server.base, "briefing").await?;
+        c.set_window_size(1920, 1080).await?;
+        let chrome: u32 = js_string(&c, "window.outerHeight - window.innerHeight").await?.parse().unwrap_or(0);
+        c.set_window_size(1920, 1080 + chrome).await?;
+        c.goto(&format!("{}/briefing", server.base)).await?;
+        wait_hydrated(&c).await?;
+        wait_live(&c).await?;
+        ensure!(js_string(&c, controls).await? == "0", "no control on the briefing");
+        ensure!(
+            js_true(&c, "document.querySelectorAll('#brief-islands li').length >= 7").await,
+            "every island listed"
+        );
+        ensure!(
+            js_true(&c, "document.querySelector('#brief-islands li')?.dataset.island !== 'taiwan'").await,
+            "an outlying island first"
+        );
+        let faults = || async {
+            js_string(&c, "document.querySelector('#n-faults strong')?.textContent").await.unwrap_or_default()
+        };
+        let before: usize = faults().await.parse()?;
+        ensure!(before >= 10, "the demo notice's open faults: {before}");
+        let (status, fault) = e2e::api_json(&server.base, &officer, "POST", "/api/v1/faults", Some(cut_on_tdm3(42))).await?;
+        ensure!(status == 201, "fault posted: {status} {fault}");
+        wait_for("the briefing to follow the write", Duration::from_secs(10), || async {
+            faults().await == (before + 1).to_string()
+                && js_true(&c, "[...document.querySelectorAll('#brief-changes li')].some(l => l.dataset.change === 'NewFault' && l.textContent.includes('TDM3'))").await
+        })
+        .await?;
+        ensure!(
+            js_true(&c, "document.documentElement.scrollHeight <= window.innerHeight && document.documentElement.scrollWidth <= window.innerWidth").await,
+            "the briefing fits the screen: {}",
+            js_string(&c, "document.documentElement.scrollWidth + ' x ' + document.documentElement.scrollHeight").await?
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = c.close().await;
+    result?;
+    // Without JavaScript: the same panels, rendered whole by the server.
+    let browser = e2e::start_browser_with("briefing-nojs", false).await?;
+    let c = browser.client.clone();
+    let result = async {
+        e2e::sign_in_plain(&c, &server.base, "briefing").await?;
+        c.goto(&format!("{}/briefing", server.base)).await?;
+        ensure!(
+            js_string(&c, "document.getElementById('hydration')?.dataset.hydrated").await? == "false",
+            "no script ran"
+        );
+        ensure!(js_string(&c, controls).await? == "0", "no control without JavaScript either");
+        ensure!(
+            js_true(&c, "document.querySelectorAll('#brief-islands li').length >= 7 && document.querySelectorAll('#brief-etas tbody tr').length >= 11").await,
+            "islands and repairs rendered by the server"
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}

@@ -209,6 +209,7 @@ async fn no_page_has_an_accessibility_violation() -> Result<()> {
         "/resilience".into(),
         "/resilience?cut=TDM3".into(),
         "/repairs".into(),
+        "/briefing".into(),
         "/audit".into(),
         "/account".into(),
         "/admin/kiosks".into(),
