@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 type JsonBody<T> = std::result::Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 fn json_rejection(e: axum::extract::rejection::JsonRejection) -> ApiError {
-    ApiError::bad_request(e.body_text())
+    crate::error::json_rejection(e, None)
 }
 
 pub fn router(st: AuthState) -> Router {

@@ -50,6 +50,19 @@ pub async fn too_large_as_json(
 }
 
 /// A request body over [`BODY_LIMIT`] (or cut off before its end).
+/// Why a JSON body could not be read: over the limit is `too_large` (413,
+/// whichever extractor met the limit), anything else a 400 with
+/// `expected` (or, without it, what the parser said).
+pub fn json_rejection(
+    e: axum::extract::rejection::JsonRejection,
+    expected: Option<&str>,
+) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return body_too_large();
+    }
+    ApiError::bad_request(expected.map_or_else(|| e.body_text(), str::to_string))
+}
+
 pub fn body_too_large() -> ApiError {
     ApiError::new(
         shared::api::ErrorCode::TooLarge,

@@ -20,11 +20,15 @@ pub async fn api_sign_in(
     ClientAddr(client): ClientAddr,
     body: Result<Json<SignInBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(b)) = body else {
-        return crate::error::Error(ApiError::bad_request(
-            "expected JSON {\"username\": ..., \"password\": ...}",
-        ))
-        .into_response();
+    let b = match body {
+        Ok(Json(b)) => b,
+        Err(e) => {
+            return crate::error::Error(crate::error::json_rejection(
+                e,
+                Some("expected JSON {\"username\": ..., \"password\": ...}"),
+            ))
+            .into_response()
+        }
     };
     match auth::sign_in(&st, &mut auth, &client, &b.username, &b.password).await {
         Ok(p) => Json(p).into_response(),
@@ -132,11 +136,15 @@ pub async fn change_password(
     mut auth: Auth,
     body: Result<Json<PasswordBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Ok(Json(b)) = body else {
-        return crate::error::Error(ApiError::bad_request(
-            "expected JSON {\"current_password\": ..., \"new_password\": ...}",
-        ))
-        .into_response();
+    let b = match body {
+        Ok(Json(b)) => b,
+        Err(e) => {
+            return crate::error::Error(crate::error::json_rejection(
+                e,
+                Some("expected JSON {\"current_password\": ..., \"new_password\": ...}"),
+            ))
+            .into_response()
+        }
     };
     if let Err(secs) = st.limiter.check(&client, &who.name) {
         return SignInError::RateLimited(secs).into_response();

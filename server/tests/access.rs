@@ -163,6 +163,7 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/api/fn/ack_alert", Some(Acknowledge)),
         ("POST", "/api/fn/resilience", Some(Read)),
         ("POST", "/api/fn/repairs", Some(Read)),
+        ("POST", "/api/fn/briefing", Some(Read)),
         ("POST", "/api/fn/my_tokens", Some(Account)),
         ("POST", "/api/fn/create_token", Some(Account)),
         ("POST", "/api/fn/revoke_token", Some(Account)),

@@ -2090,3 +2090,123 @@ async fn pages_rendered_concurrently_all_complete() {
         &failures[..failures.len().min(10)]
     );
 }
+
+/// Bad input on the resilience and repair routes (JSON and plain forms):
+/// malformed bodies, bodies over the limit and fields of 100,000
+/// characters get a clear 4xx, never a server error, and write nothing.
+#[tokio::test]
+async fn the_resilience_and_repair_routes_refuse_bad_input_and_write_nothing() {
+    for (engine, reg, url) in registries("bad_input_repairs").await {
+        let app = app(&reg, &url).await;
+        reg.seed_assets(
+            "system:reference",
+            &shared::inventory::reference_assets(),
+            shared::assets::SOURCE_REFERENCE,
+        )
+        .await
+        .expect("reference assets");
+        reg.import_notice("test", common::NOTICE)
+            .await
+            .expect("notice");
+        let tok = user_token(&reg, "officer", Role::Officer).await;
+        reg.add_user("test", "formofficer", Role::Officer, PASSWORD)
+            .await
+            .expect("user");
+        let cookie =
+            set_cookie(&sign_in(&app, None, "formofficer", PASSWORD).await).expect("cookie");
+        let board = reg.repairs_board().await.expect("board");
+        let ship = board.ships.first().expect("a repair ship").id;
+        let fault = board.faults.first().expect("an open fault").id;
+        let events = reg.event_count().await.expect("count");
+        let long = "x".repeat(100_000);
+        let json_routes = [
+            (
+                "PATCH",
+                format!("/api/v1/faults/{fault}/repair"),
+                json!({ "stage": long, "stage_on": long, "ship_id": long, "version": 0 }),
+            ),
+            (
+                "PATCH",
+                format!("/api/v1/ships/{ship}"),
+                json!({ "state": long, "version": 0 }),
+            ),
+            (
+                "PATCH",
+                "/api/v1/resilience/figures/demand:matsu".to_string(),
+                json!({ "value": long, "basis": long, "source": long, "version": 0 }),
+            ),
+            (
+                "POST",
+                "/api/v1/resilience/what-if".to_string(),
+                json!({ "cut": vec![long.clone(); 20] }),
+            ),
+        ];
+        let raw = |method: &str, path: &str, body: Vec<u8>| {
+            let mut req = Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::HOST, HOST)
+                .header(header::AUTHORIZATION, format!("Bearer {tok}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body))
+                .expect("request");
+            req.extensions_mut().insert(ConnectInfo(next_addr()));
+            let app = app.clone();
+            async move {
+                let resp = app.oneshot(req).await.expect("response");
+                let status = resp.status();
+                let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+                (
+                    status,
+                    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
+                )
+            }
+        };
+        for (method, path, long_body) in &json_routes {
+            let (st, e) = raw(method, path, b"{\"stage\": ".to_vec()).await;
+            assert!(
+                st.is_client_error(),
+                "{engine} {method} {path} malformed: {st}"
+            );
+            assert!(
+                e["message"].is_string(),
+                "{engine} {path}: a JSON error: {e}"
+            );
+            let (st, e) = raw(method, path, vec![b' '; 9 * 1024 * 1024]).await;
+            assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{engine} {path}");
+            assert_eq!(e["error"], "too_large", "{engine} {path}: {e}");
+            let (st, e) = raw(method, path, long_body.to_string().into_bytes()).await;
+            assert!(
+                st == StatusCode::UNPROCESSABLE_ENTITY || st == StatusCode::BAD_REQUEST,
+                "{engine} {method} {path} long fields: {st} {e}"
+            );
+            assert!(e["message"].is_string(), "{engine} {path}: {e}");
+        }
+        for path in [
+            format!("/repairs/faults/{fault}"),
+            format!("/repairs/ships/{ship}"),
+            "/resilience/figures/demand:matsu".to_string(),
+        ] {
+            let r = post_form(&app, &path, &cookie, "stage=%ZZ&version=").await;
+            assert!(
+                r.status.is_client_error(),
+                "{engine} {path} malformed: {}",
+                r.status
+            );
+            let big = format!("stage={}&state={}&value={}&version=0", long, long, long);
+            let r = post_form(&app, &path, &cookie, &big).await;
+            assert!(
+                r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::BAD_REQUEST,
+                "{engine} {path} long fields: {}",
+                r.status
+            );
+            let r = post_form(&app, &path, &cookie, &"a=b&".repeat(3 * 1024 * 1024)).await;
+            assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{engine} {path}");
+        }
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: nothing written"
+        );
+    }
+}
