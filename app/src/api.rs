@@ -88,7 +88,7 @@ pub async fn list_faults() -> Result<FaultsPage, ServerFnError> {
         })
         .collect();
     let model = b
-        .repairs_board()
+        .repairs_board_of(&faults)
         .await
         .map_err(|e| ServerFnError::new(e.message))?
         .faults
@@ -435,7 +435,6 @@ pub async fn briefing_page() -> ServerResult<shared::briefing::Briefing> {
         let board = b.board().await?;
         let report = b.resilience(&[]).await?;
         let repairs = b.repairs_board().await?;
-        let faults = b.faults(false).await?;
         let events = b
             .audit(&shared::auth::AuditFilter {
                 from: Some((at - chrono::Duration::hours(24)).to_rfc3339()),
@@ -447,7 +446,6 @@ pub async fn briefing_page() -> ServerResult<shared::briefing::Briefing> {
             board: &board,
             report: &report,
             repairs: &repairs,
-            faults: &faults,
             events: &events,
         }))
     };

@@ -313,7 +313,15 @@ impl Registry {
     /// open fault with its stage, stopwatch and the model's estimate.
     pub async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError> {
         // All faults: the restored ones calibrate the model.
-        let faults = self.faults(true).await?;
+        self.repairs_board_of(&self.faults(true).await?).await
+    }
+
+    /// The repair board over `faults` already read (all of them: the
+    /// restored ones calibrate the model).
+    pub async fn repairs_board_of(
+        &self,
+        faults: &[Fault],
+    ) -> Result<shared::repair::RepairsBoard, ApiError> {
         let snap = self.asset_snapshot().await?;
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         let repairs = crate::repairs::repairs(&mut conn).await?;
@@ -347,9 +355,9 @@ impl Registry {
                 .iter()
                 .any(|c| c.abbrev == cable && c.kind == shared::reference::CableKind::International)
         };
-        let prior = shared::repair::calibrated(&shared::repair::own_cases(&faults, &international));
+        let prior = shared::repair::calibrated(&shared::repair::own_cases(faults, &international));
         Ok(shared::repair::board(&shared::repair::BoardInputs {
-            faults: &faults,
+            faults,
             repairs: &repairs,
             ships: &ships,
             position: &position,

@@ -237,41 +237,59 @@ pub async fn raise_stalled(log: &Log, stalled: &[&FaultRow]) -> Result<usize, Ap
         return Ok(0);
     }
     let mut tx = log.write().await?;
+    // Read under the lock (the board was read before it): which faults are
+    // still open, each repair record's version and last change, and when
+    // each fault's stall alerts were raised.
+    let open: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM faults WHERE status IN ('open', 'repair_scheduled', 'repairing')",
+    )
+    .fetch_all(tx.conn())
+    .await
+    .map_err(db_err)?;
+    let records: BTreeMap<i64, (String, i64)> =
+        sqlx::query("SELECT fault_id, updated_at, version FROM repairs")
+            .fetch_all(tx.conn())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("fault_id").map_err(db_err)?,
+                    (
+                        r.try_get("updated_at").map_err(db_err)?,
+                        r.try_get("version").map_err(db_err)?,
+                    ),
+                ))
+            })
+            .collect::<Result<_, ApiError>>()?;
+    let alerted: Vec<(i64, String)> = sqlx::query(
+        "SELECT fault_id, raised_at FROM alerts WHERE kind = $1 AND fault_id IS NOT NULL",
+    )
+    .bind(AlertKind::RepairStalled.as_str())
+    .fetch_all(tx.conn())
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("fault_id").map_err(db_err)?,
+            r.try_get("raised_at").map_err(db_err)?,
+        ))
+    })
+    .collect::<Result<_, ApiError>>()?;
     let mut raised = 0;
     for f in stalled {
-        // Still open and still at the same stage (the board was read before the lock)?
-        let open: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM faults WHERE id = $1 AND status IN ('open', 'repair_scheduled', 'repairing')",
-        )
-        .bind(f.id)
-        .fetch_optional(tx.conn())
-        .await
-        .map_err(db_err)?;
-        let changed: Option<String> =
-            sqlx::query_scalar("SELECT updated_at FROM repairs WHERE fault_id = $1")
-                .bind(f.id)
-                .fetch_optional(tx.conn())
-                .await
-                .map_err(db_err)?;
-        let version: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM repairs WHERE fault_id = $1")
-                .bind(f.id)
-                .fetch_one(tx.conn())
-                .await
-                .map_err(db_err)?;
-        if open.is_none() || version != f.repair_version {
-            continue;
-        }
-        let already: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM alerts WHERE kind = $1 AND fault_id = $2 AND raised_at >= $3",
-        )
-        .bind(AlertKind::RepairStalled.as_str())
-        .bind(f.id)
-        .bind(changed.unwrap_or_default())
-        .fetch_one(tx.conn())
-        .await
-        .map_err(db_err)?;
-        if already > 0 {
+        let (changed, version) = records
+            .get(&f.id)
+            .map_or(("", 0), |(at, v)| (at.as_str(), *v));
+        // Still open, at the same stage, and not yet alerted since its
+        // repair record last changed.
+        if !open.contains(&f.id)
+            || version != f.repair_version
+            || alerted
+                .iter()
+                .any(|(id, at)| *id == f.id && at.as_str() >= changed)
+        {
             continue;
         }
         let days = f.days_in_stage.unwrap_or(STALL_DAYS);

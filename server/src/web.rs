@@ -173,6 +173,12 @@ impl Backend for Registry {
     async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError> {
         Registry::repairs_board(self).await
     }
+    async fn repairs_board_of(
+        &self,
+        faults: &[Fault],
+    ) -> Result<shared::repair::RepairsBoard, ApiError> {
+        Registry::repairs_board_of(self, faults).await
+    }
 }
 
 /// Where the site files are: `--site-root`, else `site/` beside the binary's

@@ -123,8 +123,6 @@ pub struct Inputs<'a> {
     pub board: &'a Board,
     pub report: &'a Report,
     pub repairs: &'a RepairsBoard,
-    /// The open faults (their kind and cable).
-    pub faults: &'a [crate::fault::Fault],
     /// The log's entries of the last 24 hours (any order).
     pub events: &'a [Event],
 }
@@ -191,11 +189,7 @@ pub fn build(i: &Inputs<'_>) -> Briefing {
         .map(|r| EtaLine {
             fault_id: r.id,
             cable: r.cable.clone(),
-            kind: i
-                .faults
-                .iter()
-                .find(|f| f.id == r.id)
-                .map_or(FaultKind::Other, |f| f.kind),
+            kind: r.kind,
             stage: r.stage,
             official: r.official_eta,
             p50_on: r.estimate.as_ref().and_then(|e| e.p50_on),
@@ -322,7 +316,6 @@ mod tests {
             board: &board,
             report: &report,
             repairs: &repairs,
-            faults: &[],
             events: &events,
         });
         assert_eq!((b.headline.cables_cut, b.headline.cables_degraded), (2, 1));

@@ -255,6 +255,11 @@ pub mod assume {
     pub const MONSOON_SIGMA: f64 = 0.15;
 }
 
+/// Days at sea for `km` at [`assume::KNOTS`].
+pub fn transit_days(km: f64) -> f64 {
+    km / (assume::KNOTS * 1.852 * 24.0)
+}
+
 fn monsoon(month: u32) -> bool {
     matches!(month, 10..=12 | 1..=3)
 }
@@ -317,7 +322,7 @@ pub fn estimate(prior: &Prior, s: &Situation) -> Estimate {
                 on_site.mu += assume::MONSOON.ln();
                 on_site.sigma += assume::MONSOON_SIGMA;
             }
-            let transit = b.distance_km / (assume::KNOTS * 1.852 * 24.0);
+            let transit = transit_days(b.distance_km);
             let fixed = b.mobilisation_days.max(0.0) + transit;
             let n = f64::from(b.queue_ahead) + 1.0;
             if b.queue_ahead > 0 {
@@ -764,6 +769,7 @@ pub struct ShipRow {
 pub struct FaultRow {
     pub id: i64,
     pub cable: String,
+    pub kind: crate::fault::FaultKind,
     pub stage: Stage,
     /// Since when (the detection day while only reported).
     pub stage_on: Option<NaiveDate>,
@@ -837,7 +843,7 @@ fn next_start(i: &BoardInputs<'_>, a: &crate::assets::Asset, id: i64) -> Option<
         0.0
     };
     let transit = (i.position)(f).map_or(0.0, |p| {
-        distance_km((a.draft.lon, a.draft.lat), p) / (assume::KNOTS * 1.852 * 24.0)
+        transit_days(distance_km((a.draft.lon, a.draft.lat), p))
     });
     i.today
         .checked_add_days(chrono::Days::new((mobilisation + transit).ceil() as u64))
@@ -897,6 +903,7 @@ pub fn board(i: &BoardInputs<'_>) -> RepairsBoard {
                 FaultRow {
                     id: f.id,
                     cable: f.cable.clone(),
+                    kind: f.kind,
                     stage,
                     stage_on,
                     ship_id: r.and_then(|r| r.ship_id),

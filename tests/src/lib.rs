@@ -13,6 +13,21 @@ use fantoccini::{Client, ClientBuilder, Locator};
 pub mod crash;
 pub mod load;
 
+/// Median and 99th percentile of `runs` timings of `f`, in milliseconds
+/// (the benchmarks' timer).
+pub fn time_ms<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
+    let mut ms: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let t = std::time::Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    (at(0.5), at(0.99))
+}
+
 pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

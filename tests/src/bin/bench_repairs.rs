@@ -8,10 +8,9 @@
 //!
 //! Usage: bench_repairs [open_faults]
 
-use std::time::Instant;
-
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate};
+use e2e::time_ms as time;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, LogNormal as Ln};
 use shared::assets::{Asset, AssetKind};
@@ -21,19 +20,6 @@ use shared::repair::{
     ShipState, Stage,
 };
 use shared::roc::Eta;
-
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
-    let mut ms: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    ms.sort_by(f64::total_cmp);
-    let at = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-    (at(0.5), at(0.99))
-}
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
@@ -182,7 +168,7 @@ fn monte_carlo(
                 on_site.sigma += assume::MONSOON_SIGMA;
             }
             let on_site = Ln::new(on_site.mu, on_site.sigma).ok()?;
-            let fixed = mobilisation + distance / (assume::KNOTS * 1.852 * 24.0);
+            let fixed = mobilisation + shared::repair::transit_days(distance);
             for _ in 0..draws {
                 let mut x = age + fixed;
                 for _ in 0..=ahead {

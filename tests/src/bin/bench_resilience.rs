@@ -9,29 +9,15 @@
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
+use e2e::time_ms as time;
 use serde_json::{json, Value};
 use shared::inventory::demo_network;
 use shared::resilience::{
     contingency, island_statuses, islands, network, with_cut, FlowGraph, Inputs, Link, LinkKind,
     Node, Region,
 };
-
-/// Median and 99th percentile of `runs` timings of `f`, in milliseconds.
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
-    let mut ms: Vec<f64> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    ms.sort_by(f64::total_cmp);
-    let at = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-    (at(0.5), at(0.99))
-}
 
 /// Ten times the links: each link split into ten parallel links of a tenth
 /// of its capacity (the same maximum flows), plus cross links between the
