@@ -33,6 +33,7 @@ pub mod live;
 pub mod log;
 pub mod policy;
 pub mod registry;
+pub mod render;
 pub mod repairs;
 pub mod resilience;
 pub mod rows;

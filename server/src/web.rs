@@ -236,6 +236,11 @@ pub fn router(
             move || provide_context(backend.clone()),
             move || app::shell(shell_opts.clone()),
         )
+        // A stalled render is started again (see `render`).
+        .route_layer(from_fn_with_state(
+            crate::render::PAGES,
+            crate::render::rerender_stalled,
+        ))
         .fallback_service(ServeDir::new(site_root))
         .with_state(options);
     let st = crate::auth::AuthState {
