@@ -109,7 +109,16 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Engine), DbError> {
             })
         });
     } else {
-        pool_opts = pool_opts.max_connections(16);
+        pool_opts = pool_opts.max_connections(16).after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // A transaction left open (a task stuck or lost mid-write)
+                // would hold the writer lock of every server: PostgreSQL
+                // ends it after a minute, rolling it back.
+                conn.execute("SET idle_in_transaction_session_timeout = '60s'")
+                    .await?;
+                Ok(())
+            })
+        });
     }
     let pool = pool_opts.connect(&url).await.map_err(DbError::Connect)?;
     match engine {

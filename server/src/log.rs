@@ -54,7 +54,12 @@ impl Log {
 
     /// Begins a write: see [`WriteTx`].
     pub(crate) async fn write(&self) -> Result<WriteTx, ApiError> {
-        let writer = self.write_lock.clone().lock_owned().await;
+        let writer = tokio::time::timeout(WRITE_WAIT, self.write_lock.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                tracing::warn!("a write waited its limit for this server's writer lock");
+                ApiError::busy()
+            })?;
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
         let begin = match self.engine {
             Engine::Sqlite => "BEGIN IMMEDIATE",
@@ -68,6 +73,12 @@ impl Log {
             health: self.health.clone(),
         };
         if self.engine == Engine::Postgres {
+            // Another server's writer holds the lock at most this long
+            // before this write gives up with `busy` (never waits forever).
+            tx.conn()
+                .execute(WRITER_LOCK_WAIT_SQL)
+                .await
+                .map_err(db_err)?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(WRITER_LOCK)
                 .execute(tx.conn())
@@ -210,6 +221,12 @@ pub(crate) struct WriteTx {
 
 /// The advisory lock key every cablewatch writer takes on PostgreSQL.
 const WRITER_LOCK: i64 = 0x6361_626c_6577;
+
+/// How long a write waits for the writers ahead of it (this server's lock,
+/// then, on PostgreSQL, the other servers'): less than the request timeout,
+/// so the writer hears `busy` (503) rather than a timeout.
+const WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+const WRITER_LOCK_WAIT_SQL: &str = "SET LOCAL lock_timeout = '20s'";
 
 impl WriteTx {
     /// The connection, to run statements in the transaction.

@@ -17,11 +17,31 @@ use sqlx::Row;
 /// Errors of the store: domain errors pass through to the caller; database
 /// errors are logged here and reported as `internal`.
 pub(crate) fn db_err(e: sqlx::Error) -> ApiError {
+    if is_lock_timeout(&e) {
+        tracing::warn!(error = %e, "a write waited its limit for the writer lock");
+        return ApiError::busy();
+    }
     tracing::error!(error = %e, "database error");
     if is_storage_full(&e) {
         ApiError::storage_full()
     } else {
         ApiError::internal()
+    }
+}
+
+/// PostgreSQL's `lock_not_available` (55P03: `lock_timeout` ran out) or
+/// SQLite's `SQLITE_BUSY` and its extended codes (`busy_timeout` ran out:
+/// another process held the database's write lock).
+fn is_lock_timeout(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    match d.code().as_deref() {
+        Some("55P03") => true,
+        // SQLite's codes have at most 4 digits; PostgreSQL's always 5 characters.
+        Some(c) if c.len() < 5 => c.parse::<i32>().is_ok_and(|n| n & 0xff == 5),
+        Some(_) => false,
+        None => false,
     }
 }
 

@@ -2210,3 +2210,77 @@ async fn the_resilience_and_repair_routes_refuse_bad_input_and_write_nothing() {
         );
     }
 }
+
+/// A write never waits forever for a writer that does not finish: another
+/// process holding SQLite's write lock, or another server's transaction
+/// holding PostgreSQL's writer lock, makes a write answer `busy` (503,
+/// nothing saved) within its limit, and once the lock is free writes go
+/// through. On PostgreSQL a transaction left idle is ended by the server.
+#[tokio::test]
+async fn a_write_behind_a_stuck_writer_answers_busy_and_saves_nothing() {
+    for (engine, reg, url) in registries("stuck").await {
+        let app = app(&reg, &url).await;
+        let tok = user_token(&reg, "officer", Role::Officer).await;
+        let stuck = sqlx::AnyPool::connect(&url).await.expect("a second client");
+        let mut holder = stuck.acquire().await.expect("connection");
+        use sqlx::Executor;
+        if engine == "postgres" {
+            holder.execute("BEGIN").await.expect("begin");
+            // The key every cablewatch writer takes (server::log::WRITER_LOCK).
+            holder
+                .execute("SELECT pg_advisory_xact_lock(109269914248567)")
+                .await
+                .expect("lock");
+            let t: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
+                .fetch_one(reg.pool())
+                .await
+                .expect("setting");
+            assert_eq!(t, "1min", "{engine}: a lost transaction is ended");
+        } else {
+            holder.execute("BEGIN IMMEDIATE").await.expect("begin");
+        }
+        let started = Instant::now();
+        let r = send(
+            &app,
+            "POST",
+            "/api/v1/assets",
+            None,
+            Some(&tok),
+            Some(asset("behind a stuck writer")),
+        )
+        .await;
+        let waited = started.elapsed();
+        assert_eq!(
+            r.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{engine}: {}",
+            r.body
+        );
+        let e: serde_json::Value = serde_json::from_str(&r.body).expect("JSON error");
+        assert_eq!(e["error"], "busy", "{engine}");
+        assert!(waited < Duration::from_secs(29), "{engine}: {waited:?}");
+        holder.execute("ROLLBACK").await.expect("release");
+        drop(holder);
+        let r = send(
+            &app,
+            "POST",
+            "/api/v1/assets",
+            None,
+            Some(&tok),
+            Some(asset("after the lock is free")),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{engine}: {}", r.body);
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM assets WHERE name LIKE '%writer%' OR name LIKE 'after%'",
+        )
+        .fetch_all(reg.pool())
+        .await
+        .expect("names");
+        assert_eq!(
+            names,
+            vec!["after the lock is free".to_string()],
+            "{engine}"
+        );
+    }
+}

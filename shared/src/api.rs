@@ -27,6 +27,8 @@ pub enum ErrorCode {
     RateLimited,
     /// The database could not store the write (a full disk).
     StorageFull,
+    /// The write waited its limit for other writes and was not made.
+    Busy,
     /// Anything else, including a code this build does not know.
     #[serde(other)]
     Internal,
@@ -46,6 +48,7 @@ impl ErrorCode {
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::StorageFull => 507,
+            Self::Busy => 503,
         }
     }
 
@@ -62,6 +65,7 @@ impl ErrorCode {
             Self::TooLarge => "too_large",
             Self::RateLimited => "rate_limited",
             Self::StorageFull => "storage_full",
+            Self::Busy => "busy",
             Self::Internal => "internal",
         }
     }
@@ -128,6 +132,14 @@ impl ApiError {
         Self::new(
             ErrorCode::StorageFull,
             "the server's storage is full; the write was not saved (reads still work)",
+        )
+    }
+
+    /// The write waited its limit behind other writes: nothing was kept.
+    pub fn busy() -> Self {
+        Self::new(
+            ErrorCode::Busy,
+            "the server is busy with other writes; nothing was saved, try again",
         )
     }
 

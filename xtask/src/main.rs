@@ -15,6 +15,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+mod watchdog;
+
 #[derive(Parser)]
 #[command(name = "xtask")]
 struct Cli {
@@ -662,41 +664,50 @@ fn test() -> Result<()> {
     // server's integration tests with the same features, so it is built once.
     build_site(false)?;
     let (pg_url, pg_ctl) = postgres()?;
+    // The packages every test step names: the same features, one build.
+    let packages = [
+        "-p",
+        "cablewatch-shared",
+        "-p",
+        "cablewatch-server",
+        "-p",
+        "cablewatch-e2e",
+    ];
+    step("tests: build");
+    run(cargo().args(["test", "--no-run"]).args(packages))?;
+    let minutes = |var: &str, default: u64| {
+        let m = std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default);
+        std::time::Duration::from_secs(60 * m)
+    };
     step("tests: unit, integration (SQLite and PostgreSQL), browser");
-    let result = run(cargo()
-        .args([
-            "test",
-            "--no-fail-fast",
-            "-p",
-            "cablewatch-shared",
-            "-p",
-            "cablewatch-server",
-            "-p",
-            "cablewatch-e2e",
-        ])
-        .env("CABLEWATCH_TEST_PG", &pg_url)
-        .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))
-        .env("CABLEWATCH_SITE_ROOT", root().join("target/site")));
+    let result = watchdog::run_within(
+        cargo()
+            .args(["test", "--no-fail-fast"])
+            .args(packages)
+            .env("CABLEWATCH_TEST_PG", &pg_url)
+            .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))
+            .env("CABLEWATCH_SITE_ROOT", root().join("target/site")),
+        // About 6 min on a 2-core machine.
+        minutes("CABLEWATCH_TEST_DEADLINE_MIN", 20),
+        Some(&pg_url),
+    );
     // The load tests saturate the machine on purpose: alone, after the rest
     // (the same build: no recompilation).
     let load = result.and_then(|()| {
         step("tests: load (8 writers and 50 readers for 30 s, SQLite and PostgreSQL), alone");
-        run(cargo()
-            .args([
-                "test",
-                // The same packages as above, so the same features: no rebuild.
-                "-p",
-                "cablewatch-shared",
-                "-p",
-                "cablewatch-server",
-                "-p",
-                "cablewatch-e2e",
-                "--test",
-                "hardening",
-                "--",
-                "--ignored",
-            ])
-            .env("CABLEWATCH_TEST_PG", &pg_url))
+        watchdog::run_within(
+            cargo()
+                .arg("test")
+                .args(packages)
+                .args(["--test", "hardening", "--", "--ignored"])
+                .env("CABLEWATCH_TEST_PG", &pg_url),
+            // About 70 s.
+            minutes("CABLEWATCH_LOAD_DEADLINE_MIN", 6),
+            Some(&pg_url),
+        )
     });
     stop_postgres(pg_ctl);
     load?;
