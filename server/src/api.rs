@@ -207,8 +207,9 @@ async fn ack_alert(
     Ok(Json(reg.ack_alert(&who.actor(), id).await?).into_response())
 }
 
-async fn watch_board(State(reg): State<Registry>) -> Result<Response> {
-    Ok(Json(reg.board().await?).into_response())
+async fn watch_board(State(reg): State<Registry>, Query(q): Query<AsOfQuery>) -> Result<Response> {
+    let at = as_of(q.as_of.as_deref())?;
+    Ok(Json(reg.board_as_of(at).await?).into_response())
 }
 
 /// `{"status": "ok"}`, or 503 with `"storage": "full"` while writes cannot be
@@ -232,6 +233,26 @@ async fn healthz(State(reg): State<Registry>) -> Result<Response> {
 #[derive(Deserialize)]
 struct ListQuery {
     status: Option<String>,
+    as_of: Option<String>,
+}
+
+/// `?as_of=` read as a moment (Taipei time unless it says otherwise).
+fn as_of(q: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    q.filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            shared::history::parse_as_of(s).map_err(|m| {
+                Error(ApiError {
+                    field: Some("as_of".into()),
+                    ..ApiError::bad_request(m)
+                })
+            })
+        })
+        .transpose()
+}
+
+#[derive(Deserialize)]
+struct AsOfQuery {
+    as_of: Option<String>,
 }
 
 async fn list_faults(State(reg): State<Registry>, Query(q): Query<ListQuery>) -> Result<Response> {
@@ -245,7 +266,8 @@ async fn list_faults(State(reg): State<Registry>, Query(q): Query<ListQuery>) ->
             }))
         }
     };
-    Ok(Json(reg.faults(all).await?).into_response())
+    let at = as_of(q.as_of.as_deref())?;
+    Ok(Json(reg.faults_as_of(all, at).await?).into_response())
 }
 
 async fn get_fault(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {

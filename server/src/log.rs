@@ -125,6 +125,41 @@ impl Log {
         .collect()
     }
 
+    /// Every event that leaves a whole fault or maintenance record, up to
+    /// and including `at`, in order: what [`shared::history::state_at`]
+    /// folds into the state at that moment.
+    pub async fn record_events_until(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Event>, ApiError> {
+        use shared::event::kind;
+        sqlx::query(
+            "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, after_json \
+             FROM events WHERE kind IN ($1, $2, $3, $4, $5) AND at <= $6 ORDER BY seq",
+        )
+        .bind(kind::FAULT_REPORTED)
+        .bind(kind::FAULT_UPDATED)
+        .bind(kind::FAULT_RESTORED)
+        .bind(kind::MAINTENANCE_RECORDED)
+        .bind(kind::MAINTENANCE_UPDATED)
+        .bind(crate::store::stored_time(&at))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+
+    /// The newest `seq` at or before `at` (0 when none).
+    pub async fn last_seq_until(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64, ApiError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE at <= $1")
+            .bind(crate::store::stored_time(&at))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
     /// Up to `limit` events after `after`, in order, as the live stream
     /// sends them (without actor and before/after: not even read).
     pub async fn live_events_after(

@@ -153,16 +153,69 @@ impl Registry {
         crate::watch::ack_alert(&self.log, actor, id).await
     }
 
+    /// Faults and maintenance as they stood at `at`, rebuilt from the log
+    /// (a pure fold, [`shared::history::state_at`]).
+    pub async fn state_at(
+        &self,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<shared::history::State, ApiError> {
+        let events = self.log.record_events_until(at).await?;
+        shared::history::state_at(&events, at).map_err(|e| {
+            tracing::error!(error = %e, "the event log does not fold");
+            ApiError::internal()
+        })
+    }
+
+    /// The faults now (`as_of: None`) or as they stood at a moment; open
+    /// ones only unless `all`.
+    pub async fn faults_as_of(
+        &self,
+        all: bool,
+        as_of: Option<chrono::DateTime<Utc>>,
+    ) -> Result<Vec<Fault>, ApiError> {
+        match as_of {
+            None => self.faults(all).await,
+            Some(at) => Ok(self.state_at(at).await?.fault_list(!all)),
+        }
+    }
+
     /// The duty-watch board as of now.
     pub async fn board(&self) -> Result<shared::watch::Board, ApiError> {
-        let seq = self.last_seq().await?;
-        let faults = self.faults(false).await?;
-        let maint: Vec<_> = self
-            .maintenance()
-            .await?
-            .into_iter()
-            .map(|m| m.line)
-            .collect();
+        self.board_as_of(None).await
+    }
+
+    /// The duty-watch board now, or as it stood at a moment: the faults and
+    /// maintenance then, the alerts raised by then and not yet acknowledged
+    /// then, the events up to then. (Islands are computed with today's
+    /// figures and assets: those are not rebuilt.)
+    pub async fn board_as_of(
+        &self,
+        as_of: Option<chrono::DateTime<Utc>>,
+    ) -> Result<shared::watch::Board, ApiError> {
+        let (seq, faults, maint) = match as_of {
+            None => (
+                self.last_seq().await?,
+                self.faults(false).await?,
+                self.maintenance()
+                    .await?
+                    .into_iter()
+                    .map(|m| m.line)
+                    .collect::<Vec<_>>(),
+            ),
+            Some(at) => {
+                let state = self.state_at(at).await?;
+                (
+                    self.log.last_seq_until(at).await?,
+                    state.fault_list(true),
+                    state
+                        .maintenance
+                        .into_values()
+                        .filter(|m| m.status != "completed")
+                        .map(|m| m.line)
+                        .collect(),
+                )
+            }
+        };
         let state_of = |c: &str| shared::map::cable_state(c, &faults, &maint);
         let states: Vec<_> = self.cables().iter().map(|c| state_of(&c.abbrev)).collect();
         let (net, _) = self.resilience_network(&faults, &maint).await?;
@@ -171,12 +224,16 @@ impl Registry {
             &island_statuses(&as_designed(&net.links), &net.demand),
             &net.links,
         );
-        let alerts = crate::watch::alerts(&self.log, true, 50).await?;
+        let alerts = match as_of {
+            None => crate::watch::alerts(&self.log, true, 50).await?,
+            Some(at) => crate::watch::alerts_open_at(&self.log, at, 50).await?,
+        };
         let events = sqlx::query(&format!(
             "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, NULL AS after_json \
-             FROM events WHERE entity_type NOT IN ('{}', '{}', '{}') ORDER BY seq DESC LIMIT 20",
+             FROM events WHERE entity_type NOT IN ('{}', '{}', '{}') AND seq <= $1 ORDER BY seq DESC LIMIT 20",
             shared::auth::ACCESS_ENTITIES[0], shared::auth::ACCESS_ENTITIES[1], shared::auth::ACCESS_ENTITIES[2]
         ))
+        .bind(seq)
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?

@@ -60,7 +60,13 @@ pub(crate) fn json_err(e: serde_json::Error) -> ApiError {
 }
 
 pub(crate) fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+    stored_time(&Utc::now())
+}
+
+/// A moment as the database stores it (RFC 3339 UTC with microseconds:
+/// text that sorts in time order, so `at <= $1` compares moments).
+pub(crate) fn stored_time(at: &chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// An optional float as the statement binds it: text, cast back in the SQL

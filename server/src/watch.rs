@@ -141,6 +141,34 @@ pub async fn alerts(log: &Log, open_only: bool, limit: i64) -> Result<Vec<Alert>
     .collect()
 }
 
+/// Up to `limit` alerts, newest first, as the board showed them at `at`:
+/// raised by then and not yet acknowledged then.
+pub async fn alerts_open_at(
+    log: &Log,
+    at: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<Vec<Alert>, ApiError> {
+    let t = crate::store::stored_time(&at);
+    sqlx::query(&format!(
+        "SELECT {ALERT_COLS} FROM alerts WHERE raised_at <= $1 \
+         AND (acked_at IS NULL OR acked_at > $1) ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(t)
+    .bind(limit)
+    .fetch_all(log.pool())
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        // Acknowledged only later: open at that moment.
+        let mut a = alert_from_row(r)?;
+        a.acked_by = None;
+        a.acked_at = None;
+        Ok(a)
+    })
+    .collect()
+}
+
 /// Acknowledges an open alert: the alert records who and when, and an
 /// `alert.acknowledged` event is written. Acknowledging one already
 /// acknowledged is a conflict naming who did.

@@ -11,6 +11,7 @@
 //! - [`auth`]: roles, capabilities, the signed-in principal, username and password rules.
 //! - [`api`]: bodies of the JSON API and the server functions, and the one error type.
 //! - [`event`]: the event log's entry type.
+//! - [`history`]: the state at a past moment (`?as_of=`), a fold over the event log.
 //! - [`assets`]: backup assets, their form, CSV/GeoJSON import and export, counts.
 //! - [`inventory`]: the deterministic synthetic demo inventory and the public asset facts.
 //! - [`watch`]: the duty watch: which changes raise alerts, islands affected, the board.
@@ -26,6 +27,7 @@ pub mod chainage;
 pub mod cluster;
 pub mod event;
 pub mod fault;
+pub mod history;
 pub mod import;
 pub mod inventory;
 pub mod maintenance;
