@@ -78,7 +78,7 @@ impl State {
             .filter(|f| !open_only || f.status.is_active())
             .cloned()
             .collect();
-        v.sort_by(|a, b| (a.detected_on, a.id).cmp(&(b.detected_on, b.id)));
+        v.sort_by_key(|f| (f.detected_on, f.id));
         v
     }
 
