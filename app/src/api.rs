@@ -30,6 +30,8 @@ pub struct FaultsPage {
     pub cables: Vec<CableBrief>,
     /// The repair-time model's dates for each open fault (the repair board's).
     pub model: Vec<ModelDates>,
+    /// For a historical view: the moment shown (`?as_of=`, as the picker writes it).
+    pub as_of: Option<String>,
 }
 
 /// An open fault's P50 and P90 restoration dates by the repair-time model.
@@ -70,14 +72,28 @@ fn caller(cap: Capability) -> Result<Principal, ServerFnError> {
     }
 }
 
+/// `?as_of=` read as a moment; empty is now.
+pub fn parse_as_of(
+    as_of: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ServerFnError> {
+    as_of
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| shared::history::parse_as_of(s).map_err(ServerFnError::new))
+        .transpose()
+}
+
+/// The fault list now, or (`as_of`) as it stood at a moment, rebuilt from
+/// the event log.
 #[server(prefix = "/api/fn", endpoint = "faults")]
-pub async fn list_faults() -> Result<FaultsPage, ServerFnError> {
+pub async fn list_faults(as_of: Option<String>) -> Result<FaultsPage, ServerFnError> {
     caller(Capability::Read)?;
     let b = backend()?;
-    let faults = b
-        .faults(true)
-        .await
-        .map_err(|e| ServerFnError::new(e.message))?;
+    let at = parse_as_of(as_of.as_deref())?;
+    let faults = match at {
+        None => b.faults(true).await,
+        Some(at) => b.faults_as_of(true, at).await,
+    }
+    .map_err(|e| ServerFnError::new(e.message))?;
     let cables = b
         .cables()
         .iter()
@@ -87,24 +103,29 @@ pub async fn list_faults() -> Result<FaultsPage, ServerFnError> {
             name_en: c.name_en.clone(),
         })
         .collect();
-    let model = b
-        .repairs_board_of(&faults)
-        .await
-        .map_err(|e| ServerFnError::new(e.message))?
-        .faults
-        .into_iter()
-        .map(|r| ModelDates {
-            id: r.id,
-            p50_on: r.estimate.as_ref().and_then(|e| e.p50_on),
-            p90_on: r.estimate.as_ref().and_then(|e| e.p90_on),
-            optimistic: r.optimistic,
-            reasons: r.reasons.join("; "),
-        })
-        .collect();
+    // The model speaks of today: a historical view shows none of it.
+    let model = match at {
+        Some(_) => Vec::new(),
+        None => b
+            .repairs_board_of(&faults)
+            .await
+            .map_err(|e| ServerFnError::new(e.message))?
+            .faults
+            .into_iter()
+            .map(|r| ModelDates {
+                id: r.id,
+                p50_on: r.estimate.as_ref().and_then(|e| e.p50_on),
+                p90_on: r.estimate.as_ref().and_then(|e| e.p90_on),
+                optimistic: r.optimistic,
+                reasons: r.reasons.join("; "),
+            })
+            .collect(),
+    };
     Ok(FaultsPage {
         faults,
         cables,
         model,
+        as_of: at.map(|t| shared::history::as_of_param(&t)),
     })
 }
 
@@ -425,29 +446,11 @@ pub async fn repairs_page() -> ServerResult<RepairsData> {
     }))
 }
 
-/// The leadership briefing, built now.
+/// The leadership briefing, built now or (`as_of`) as it stood at a moment.
 #[server(prefix = "/api/fn", endpoint = "briefing")]
-pub async fn briefing_page() -> ServerResult<shared::briefing::Briefing> {
+pub async fn briefing_page(as_of: Option<String>) -> ServerResult<shared::briefing::Briefing> {
     caller(Capability::Read)?;
     let b = backend()?;
-    let run = async {
-        let at = chrono::Utc::now();
-        let board = b.board().await?;
-        let report = b.resilience(&[]).await?;
-        let repairs = b.repairs_board().await?;
-        let events = b
-            .audit(&shared::auth::AuditFilter {
-                from: Some((at - chrono::Duration::hours(24)).to_rfc3339()),
-                ..Default::default()
-            })
-            .await?;
-        Ok(shared::briefing::build(&shared::briefing::Inputs {
-            at,
-            board: &board,
-            report: &report,
-            repairs: &repairs,
-            events: &events,
-        }))
-    };
-    Ok(run.await)
+    let at = parse_as_of(as_of.as_deref())?;
+    Ok(b.briefing(at).await)
 }

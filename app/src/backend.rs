@@ -16,6 +16,17 @@ use shared::reference::Cable;
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + 'static {
     async fn faults(&self, all: bool) -> Result<Vec<Fault>, ApiError>;
+    /// The leadership briefing now, or as it stood at a moment.
+    async fn briefing(
+        &self,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<shared::briefing::Briefing, ApiError>;
+    /// The faults as they stood at `at`, rebuilt from the event log.
+    async fn faults_as_of(
+        &self,
+        all: bool,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Fault>, ApiError>;
     fn cables(&self) -> Vec<Cable>;
     fn stations(&self) -> Vec<shared::reference::Station>;
     async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError>;

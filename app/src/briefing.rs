@@ -2,14 +2,17 @@
 //! 1920×1080, with no control at all: headline numbers, each island's
 //! status and what carries its traffic, every open fault's official date
 //! beside the repair model's P50/P90, and what changed in the last 24 hours.
-//! Live: it is rebuilt on every event.
+//! Live: it is rebuilt on every event. `?as_of=` shows it as it stood at a
+//! past moment (rebuilt from the event log, with a banner).
 
 use leptos::prelude::*;
 use shared::briefing::{Briefing, ChangeKind, EtaLine, IslandLine};
 
 use crate::api::briefing_page;
+use crate::history::{AsOfPicker, HistoryBanner};
 use crate::i18n::*;
 use crate::util::{eta_label, kind_label, taipei};
+use shared::auth::{PrincipalKind, Role};
 
 fn change_label(i18n: leptos_i18n::I18nContext<Locale>, k: ChangeKind) -> &'static str {
     match k {
@@ -31,19 +34,55 @@ fn change_label(i18n: leptos_i18n::I18nContext<Locale>, k: ChangeKind) -> &'stat
 pub fn BriefingPage() -> impl IntoView {
     let i18n = use_i18n();
     let live = crate::live::use_live();
-    let data = Resource::new(move || live.any.get(), |_| briefing_page());
+    let as_of = crate::history::use_as_of();
+    let me = crate::access::me();
+    let data = Resource::new(
+        move || (as_of.get(), live.any.get()),
+        |(a, _)| briefing_page(a),
+    );
     view! {
         <section class="briefing" id="briefing">
             <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(Ok(b)) => view! { <Screen b /> }.into_any(),
+                        Ok(Ok(b)) => view! {
+                            {as_of.get_untracked().map(|_| view! {
+                                <HistoryBanner as_of=shared::history::as_of_param(&b.at) back="/briefing" />
+                            })}
+                            <Screen b />
+                        }.into_any(),
                         Ok(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Suspense>
         </section>
+        // Whoever prepares a briefing may look back; the wall screen itself
+        // (the briefing role, kiosk links) shows no control at all.
+        <Suspense>
+            {move || Suspend::new(async move {
+                me.await
+                    .filter(|p| p.role != Role::Briefing && p.kind != PrincipalKind::Kiosk)
+                    .map(|_| {
+                        // The one-page export of what is shown (same moment, same language).
+                        let href = move |ext: &str| {
+                            let lang = if i18n.get_locale() == Locale::en { "en" } else { "zh-TW" };
+                            let at = as_of.get().map(|a| format!("&as_of={a}")).unwrap_or_default();
+                            format!("/api/v1/briefing.{ext}?lang={lang}{at}")
+                        };
+                        view! {
+                            <div class="brief-picker">
+                                <AsOfPicker action="/briefing" value=as_of />
+                                <span class="exports">{t!(i18n, brief_export)}" "
+                                    <a id="export-pdf" href=move || href("pdf")>"PDF"</a>" · "
+                                    <a id="export-png" href=move || href("png")>"PNG"</a>" · "
+                                    <a id="export-svg" href=move || href("svg")>"SVG"</a>
+                                </span>
+                            </div>
+                        }
+                    })
+            })}
+        </Suspense>
     }
 }
 

@@ -9,6 +9,7 @@ use shared::fault::{alternate_routes_text, Fault};
 use crate::access::IfCan;
 use crate::api::{get_fault, list_faults, CableBrief, ModelDates};
 use crate::form::FaultEditor;
+use crate::history::{AsOfPicker, HistoryBanner};
 use crate::i18n::*;
 use crate::util::{eta_label, kind_label, status_label, taipei};
 
@@ -16,13 +17,18 @@ use crate::util::{eta_label, kind_label, status_label, taipei};
 pub fn FaultListPage() -> impl IntoView {
     let i18n = use_i18n();
     let live = crate::live::use_live();
+    let as_of = crate::history::use_as_of();
     // Re-read (keeping what is shown meanwhile) on every fault event.
-    let data = Resource::new(move || live.faults.get(), |_| list_faults());
+    let data = Resource::new(
+        move || (as_of.get(), live.faults.get()),
+        |(a, _)| list_faults(a),
+    );
     let show_restored = RwSignal::new(false);
     view! {
         <section class="faults">
             <div class="page-head">
                 <h1>{t!(i18n, faults_title)}</h1>
+                <AsOfPicker action="/faults" value=as_of />
                 <button id="toggle-restored" class="toggle" aria-pressed=move || show_restored.get().to_string()
                     on:click=move |_| show_restored.update(|v| *v = !*v)>
                     {move || if show_restored.get() { t_string!(i18n, hide_restored) } else { t_string!(i18n, show_restored) }}
@@ -31,7 +37,13 @@ pub fn FaultListPage() -> impl IntoView {
             <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(page) => view! { <FaultTable faults=page.faults cables=page.cables model=page.model show_restored /> }.into_any(),
+                        Ok(page) => view! {
+                            {page.as_of.map(|at| view! {
+                                <HistoryBanner as_of=at back="/faults" />
+                                <p class="note">{t!(i18n, hist_model_note)}</p>
+                            })}
+                            <FaultTable faults=page.faults cables=page.cables model=page.model show_restored />
+                        }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -187,6 +199,7 @@ pub fn FaultPage() -> impl IntoView {
                                     current.await.ok().and_then(|r| r.ok()).map(|d| view! { <EtaTimeline history=d.eta_history slip=d.slip_days estimate=d.estimate /> })
                                 })}
                             </Transition>
+                            <EtaDriftChart id=editable.id />
                             // Only roles that may write see the form (the server refuses the rest anyway).
                             <IfCan me cap=Capability::WriteData>
                                 <h2>{t!(i18n, edit_fault_title)}</h2>
@@ -206,6 +219,30 @@ pub fn FaultPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The ETA drift chart, drawn by the server (`/api/v1/charts/eta-drift.svg`):
+/// an image, so it shows without JavaScript; re-requested on every fault
+/// event so it follows edits.
+#[component]
+fn EtaDriftChart(id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let live = crate::live::use_live();
+    let src = move || {
+        let lang = if i18n.get_locale() == Locale::en {
+            "en"
+        } else {
+            "zh-TW"
+        };
+        format!(
+            "/api/v1/charts/eta-drift.svg?fault={id}&lang={lang}&v={}",
+            live.faults.get()
+        )
+    };
+    view! {
+        <img class="chart" id="eta-drift-chart" src=src width="720" height="360"
+            alt=move || t_string!(i18n, chart_eta_drift) />
     }
 }
 

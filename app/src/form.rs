@@ -103,7 +103,7 @@ pub fn FaultEditor(
         Some(id) => format!("/faults/{id}"),
         None => "/faults/new".to_string(),
     };
-    let cables = Resource::new(|| (), |_| list_faults());
+    let cables = Resource::new(|| (), |_| list_faults(None));
     let save = Action::new(move |req: &SaveFaultRequest| {
         let req = req.clone();
         async move { save_fault(req).await }

@@ -13,6 +13,7 @@ mod assets;
 pub mod backend;
 mod faults;
 mod form;
+mod history;
 pub use form::FormEcho;
 mod briefing;
 mod live;

@@ -124,7 +124,7 @@ fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>)
         .and_then(|e| serde_json::from_value::<MaintenanceForm>(e.values.clone()).ok())
         .unwrap_or_default();
     let form = RwSignal::new(initial.clone());
-    let cables = Resource::new(|| (), |_| list_faults());
+    let cables = Resource::new(|| (), |_| list_faults(None));
     let result = record.value();
     if let Some(e) = echo.as_ref() {
         result.set(Some(Ok(Err(e.error.clone()))));

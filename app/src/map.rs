@@ -523,6 +523,13 @@ fn FaultPanel(data: MapData, selected: RwSignal<Option<i64>>) -> impl IntoView {
                     </span>
                 </p>
                 <p><a href=format!("/faults/{}", f.id)>{t!(i18n, map_open_fault)}</a></p>
+                <img class="chart" id="panel-outages" width="960" height="146"
+                    src=format!(
+                        "/api/v1/charts/outages.svg?cable={}&days=365&lang={}",
+                        f.cable,
+                        if i18n.get_locale() == Locale::en { "en" } else { "zh-TW" },
+                    )
+                    alt=move || t_string!(i18n, chart_outages) />
             })}
             {(!unresolved.is_empty()).then(|| view! {
                 <h3>{t!(i18n, map_unresolved)}</h3>

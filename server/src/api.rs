@@ -69,6 +69,19 @@ pub fn router(st: AuthState) -> Router {
         .route("/alerts", get(list_alerts))
         .route("/alerts/{id}/ack", axum::routing::post(ack_alert))
         .route("/watch", get(watch_board))
+        .route("/charts/{name}", get(chart))
+        .route(
+            "/briefing.svg",
+            get(|r: State<Registry>, q: Query<BriefingQuery>| briefing_export(r, q, Format::Svg)),
+        )
+        .route(
+            "/briefing.png",
+            get(|r: State<Registry>, q: Query<BriefingQuery>| briefing_export(r, q, Format::Png)),
+        )
+        .route(
+            "/briefing.pdf",
+            get(|r: State<Registry>, q: Query<BriefingQuery>| briefing_export(r, q, Format::Pdf)),
+        )
         .route("/repairs", get(repairs_board))
         .route("/faults/{id}/repair", axum::routing::patch(set_repair))
         .route("/ships/{id}", axum::routing::patch(set_ship_state))
@@ -693,4 +706,162 @@ async fn set_ship_state(
         .set_ship_state(&who.actor(), id, &b.state, b.version)
         .await?;
     Ok(Json(serde_json::json!({ "id": id, "state": state })).into_response())
+}
+
+#[derive(Deserialize)]
+struct ChartQuery {
+    from: Option<String>,
+    to: Option<String>,
+    lang: Option<String>,
+    fault: Option<i64>,
+    cable: Option<String>,
+    /// With no `from`: the period is the `days` (default 90) before `to`.
+    days: Option<i64>,
+}
+
+/// The longest period an outage chart covers (ten years).
+const MAX_CHART_DAYS: i64 = 3_660;
+
+fn chart_day(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>> {
+    v.filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                Error(ApiError {
+                    field: Some(field.into()),
+                    ..ApiError::bad_request(format!(
+                        "{field} must be a date like 2026-02-14, not {s:?}"
+                    ))
+                })
+            })
+        })
+        .transpose()
+}
+
+/// `GET /api/v1/charts/{outages|eta-drift|capacity}.svg`: a chart drawn
+/// on the server (`crate::charts`), in zh-TW or (`?lang=en`) English.
+/// `outages.svg?from=&to=&cable=&days=` (default: the 90 days to today),
+/// `eta-drift.svg?fault=ID`, `capacity.svg`.
+async fn chart(
+    State(reg): State<Registry>,
+    Path(name): Path<String>,
+    Query(q): Query<ChartQuery>,
+) -> Result<Response> {
+    use crate::charts;
+    let lang = charts::Lang::parse(q.lang.as_deref());
+    let today = shared::history::taipei_day(&chrono::Utc::now());
+    let drawn = match name.as_str() {
+        "outages.svg" => {
+            let to = chart_day("to", q.to.as_deref())?.unwrap_or(today);
+            let days = q.days.unwrap_or(90).clamp(1, MAX_CHART_DAYS);
+            let from =
+                chart_day("from", q.from.as_deref())?.unwrap_or(to - chrono::Duration::days(days));
+            let span = (to - from).num_days();
+            if !(1..=MAX_CHART_DAYS).contains(&span) {
+                return Err(Error(ApiError {
+                    field: Some("from".into()),
+                    ..ApiError::bad_request(format!(
+                        "from must be before to, at most {MAX_CHART_DAYS} days apart"
+                    ))
+                }));
+            }
+            let mut faults = reg.faults(true).await?;
+            if let Some(c) = q.cable.as_deref().filter(|c| !c.is_empty()) {
+                faults.retain(|f| f.cable == c);
+            }
+            charts::gantt(&shared::chart::gantt(&faults, from, to), from, to, lang)
+        }
+        "eta-drift.svg" => {
+            let id = q.fault.ok_or_else(|| {
+                Error(ApiError {
+                    field: Some("fault".into()),
+                    ..ApiError::bad_request("fault= (a fault id) is required")
+                })
+            })?;
+            let d = reg.fault(id).await?;
+            let steps = shared::chart::eta_drift(&d.eta_history);
+            charts::eta_drift(&d.fault.cable, &steps, today, lang)
+        }
+        "capacity.svg" => {
+            let report = reg.resilience().await?;
+            let islands: Vec<_> = shared::chart::capacity(&report)
+                .into_iter()
+                .map(|c| {
+                    let label = match lang {
+                        charts::Lang::En => c.region.name_en(),
+                        charts::Lang::ZhTw => c.region.name_zh(),
+                    };
+                    (c, label.to_string())
+                })
+                .collect();
+            charts::capacity(&islands, lang)
+        }
+        other => {
+            return Err(Error(ApiError::not_found(format!(
+                "no chart {other:?}: outages.svg, eta-drift.svg or capacity.svg"
+            ))))
+        }
+    };
+    let svg = drawn.map_err(|e| {
+        tracing::error!(error = %e, chart = %name, "drawing a chart");
+        Error(ApiError::internal())
+    })?;
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+        svg,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct BriefingQuery {
+    as_of: Option<String>,
+    lang: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Svg,
+    Png,
+    Pdf,
+}
+
+/// `GET /api/v1/briefing.svg|.png|.pdf?as_of=&lang=`: the one-page
+/// briefing (now, or as it stood at `as_of`), bilingual, in the bundled font.
+async fn briefing_export(
+    State(reg): State<Registry>,
+    Query(q): Query<BriefingQuery>,
+    format: Format,
+) -> Result<Response> {
+    let at = as_of(q.as_of.as_deref())?;
+    let lang = crate::charts::Lang::parse(q.lang.as_deref());
+    let b = reg.briefing(at).await?;
+    let to = shared::history::taipei_day(&b.at);
+    let from = to - chrono::Duration::days(90);
+    let faults = reg.faults_as_of(true, at).await?;
+    let internal = |e: String| {
+        tracing::error!(error = %e, "drawing the briefing export");
+        Error(ApiError::internal())
+    };
+    let gantt = crate::charts::gantt(&shared::chart::gantt(&faults, from, to), from, to, lang)
+        .map_err(internal)?;
+    let svg = crate::export::briefing_svg(&b, &gantt, lang, at.is_some());
+    let stamp = shared::history::as_of_param(&b.at).replace([':', 'T'], "");
+    // Drawing a page is CPU work: off the runtime's threads.
+    let (bytes, mime, ext) = tokio::task::spawn_blocking(move || match format {
+        Format::Svg => Ok((svg.into_bytes(), "image/svg+xml; charset=utf-8", "svg")),
+        Format::Png => crate::export::png(&svg).map(|b| (b, "image/png", "png")),
+        Format::Pdf => crate::export::pdf(&svg).map(|b| (b, "application/pdf", "pdf")),
+    })
+    .await
+    .map_err(|e| internal(e.to_string()))?
+    .map_err(|e| internal(e.to_string()))?;
+    let disposition = format!("inline; filename=\"cablewatch-briefing-{stamp}.{ext}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -26,12 +26,43 @@ pub struct Pages {
     pub reg: Registry,
     pub options: LeptosOptions,
     pub backend: app::backend::SharedBackend,
+    /// The runtime pages render on (the one the router was built on). A
+    /// post's handler runs on the write lane; its refusal is a page render,
+    /// a read, which goes back to the pages' runtime rather than holding
+    /// the lane.
+    pub renderer: Option<tokio::runtime::Handle>,
 }
 
 impl Pages {
     /// The page at `page` (the post's own address when `None`), rendered
-    /// whole (as without JavaScript), with `echo` in the render's context.
+    /// whole (as without JavaScript), with `echo` in the render's context:
+    /// on the pages' runtime, a render stalled past its budget started
+    /// again, as for a GET (see [`crate::render`]).
     async fn render_at(
+        &self,
+        parts: axum::http::request::Parts,
+        page: Option<&str>,
+        echo: app::FormEcho,
+    ) -> Response {
+        let this = self.clone();
+        let page = page.map(str::to_string);
+        let path = parts.uri.path().to_string();
+        let job = async move {
+            crate::render::within_budget(crate::render::PAGES, &path, || {
+                this.render_once(parts.clone(), page.as_deref(), echo.clone())
+            })
+            .await
+        };
+        match &self.renderer {
+            Some(rt) => rt.spawn(job).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "rendering a refused post's page");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }),
+            None => job.await,
+        }
+    }
+
+    async fn render_once(
         &self,
         parts: axum::http::request::Parts,
         page: Option<&str>,

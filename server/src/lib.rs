@@ -18,6 +18,8 @@
 //! - [`forms`]: plain HTML form posts (the fault forms without JavaScript).
 //! - [`signin`]: sign-in and sign-out handlers, kiosk entry, password change.
 //! - [`api`]: the JSON API under `/api/v1`, thin handlers over the registry.
+//! - [`charts`]: charts drawn with plotters' SVG backend (outage Gantt, ETA drift, capacity against demand).
+//! - [`export`]: the one-page briefing as SVG, PNG (resvg) and PDF (svg2pdf), in the bundled font.
 //! - [`web`]: the axum router: API, server-side rendered pages, site files.
 //! - [`lane`]: the write lane, a one-thread runtime for writes and the live pump.
 
@@ -25,8 +27,10 @@ pub mod access;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod charts;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod forms;
 pub mod lane;
 pub mod live;

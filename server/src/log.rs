@@ -125,30 +125,29 @@ impl Log {
         .collect()
     }
 
-    /// Every event that leaves a whole fault or maintenance record, up to
+    /// Every event that leaves a whole record the history folds (faults,
+    /// maintenance, repair stages, ship states), up to
     /// and including `at`, in order: what [`shared::history::state_at`]
     /// folds into the state at that moment.
     pub async fn record_events_until(
         &self,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Event>, ApiError> {
-        use shared::event::kind;
-        sqlx::query(
+        let kinds = shared::history::KINDS;
+        let mut q = sqlx::query(
             "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, after_json \
-             FROM events WHERE kind IN ($1, $2, $3, $4, $5) AND at <= $6 ORDER BY seq",
-        )
-        .bind(kind::FAULT_REPORTED)
-        .bind(kind::FAULT_UPDATED)
-        .bind(kind::FAULT_RESTORED)
-        .bind(kind::MAINTENANCE_RECORDED)
-        .bind(kind::MAINTENANCE_UPDATED)
-        .bind(crate::store::stored_time(&at))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(event_from_row)
-        .collect()
+             FROM events WHERE kind IN ($1, $2, $3, $4, $5, $6, $7) AND at <= $8 ORDER BY seq",
+        );
+        for k in kinds {
+            q = q.bind(k);
+        }
+        q.bind(crate::store::stored_time(&at))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(event_from_row)
+            .collect()
     }
 
     /// The newest `seq` at or before `at` (0 when none).

@@ -379,11 +379,36 @@ impl Registry {
         &self,
         faults: &[Fault],
     ) -> Result<shared::repair::RepairsBoard, ApiError> {
-        let snap = self.asset_snapshot().await?;
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         let repairs = crate::repairs::repairs(&mut conn).await?;
         let states = crate::repairs::ship_states(&mut conn).await?;
         drop(conn);
+        self.repairs_board_with(faults, &repairs, &states, Utc::now().date_naive())
+            .await
+    }
+
+    /// The repair board as it stood at `at`: faults, stages and ship states
+    /// then, and the model run as on that day (today's asset registry).
+    pub async fn repairs_board_as_of(
+        &self,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<shared::repair::RepairsBoard, ApiError> {
+        let state = self.state_at(at).await?;
+        let faults = state.fault_list(false);
+        let repairs: Vec<_> = state.repairs.into_values().collect();
+        let day = shared::history::taipei_day(&at);
+        self.repairs_board_with(&faults, &repairs, &state.ships, day)
+            .await
+    }
+
+    async fn repairs_board_with(
+        &self,
+        faults: &[Fault],
+        repairs: &[shared::repair::Repair],
+        states: &std::collections::BTreeMap<i64, (shared::repair::ShipState, i64)>,
+        today: NaiveDate,
+    ) -> Result<shared::repair::RepairsBoard, ApiError> {
+        let snap = self.asset_snapshot().await?;
         let ships: Vec<_> = snap
             .assets
             .iter()
@@ -415,12 +440,64 @@ impl Registry {
         let prior = shared::repair::calibrated(&shared::repair::own_cases(faults, &international));
         Ok(shared::repair::board(&shared::repair::BoardInputs {
             faults,
-            repairs: &repairs,
+            repairs,
             ships: &ships,
             position: &position,
             international: &international,
-            today: Utc::now().date_naive(),
+            today,
             prior: &prior,
+        }))
+    }
+
+    /// Every island's figures as they stood at `at` (the faults and
+    /// maintenance then; today's figures and assets).
+    pub async fn resilience_as_of(&self, at: chrono::DateTime<Utc>) -> Result<Report, ApiError> {
+        let state = self.state_at(at).await?;
+        let faults = state.fault_list(true);
+        let maint: Vec<MaintenanceLine> = state
+            .maintenance
+            .into_values()
+            .filter(|m| m.status != "completed")
+            .map(|m| m.line)
+            .collect();
+        let (net, figures) = self.resilience_network(&faults, &maint).await?;
+        Ok(report(&net, &figures))
+    }
+
+    /// The leadership briefing now (`as_of: None`) or as it stood at a
+    /// moment (built in [`shared::briefing::build`]).
+    pub async fn briefing(
+        &self,
+        as_of: Option<chrono::DateTime<Utc>>,
+    ) -> Result<shared::briefing::Briefing, ApiError> {
+        let at = as_of.unwrap_or_else(Utc::now);
+        let (board, report, repairs) = match as_of {
+            None => (
+                self.board().await?,
+                self.resilience().await?,
+                self.repairs_board().await?,
+            ),
+            Some(at) => (
+                self.board_as_of(Some(at)).await?,
+                self.resilience_as_of(at).await?,
+                self.repairs_board_as_of(at).await?,
+            ),
+        };
+        let events = self
+            .audit(&AuditFilter {
+                from: Some(crate::store::stored_time(
+                    &(at - chrono::Duration::hours(24)),
+                )),
+                to: Some(crate::store::stored_time(&at)),
+                ..Default::default()
+            })
+            .await?;
+        Ok(shared::briefing::build(&shared::briefing::Inputs {
+            at,
+            board: &board,
+            report: &report,
+            repairs: &repairs,
+            events: &events,
         }))
     }
 

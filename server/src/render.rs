@@ -48,17 +48,25 @@ pub async fn rerender_stalled(State(b): State<Budget>, req: Request, next: Next)
         return next.run(req).await;
     }
     let (parts, _) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    within_budget(b, &path, || next.clone().run(again(&parts))).await
+}
+
+/// Runs `render()` until an attempt finishes within the budget: each of the
+/// timed attempts is dropped when it stalls, the last one runs under the
+/// request timeout alone. For renders only (they write nothing).
+pub async fn within_budget<F, Fut>(b: Budget, path: &str, mut render: F) -> Response
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     for attempt in 1..=b.timed_attempts {
-        match tokio::time::timeout(b.per_attempt, next.clone().run(again(&parts))).await {
+        match tokio::time::timeout(b.per_attempt, render()).await {
             Ok(resp) => return resp,
-            Err(_) => tracing::warn!(
-                path = %parts.uri.path(),
-                attempt,
-                "a page render stalled; rendering it again"
-            ),
+            Err(_) => tracing::warn!(path, attempt, "a page render stalled; rendering it again"),
         }
     }
-    next.run(again(&parts)).await
+    render().await
 }
 
 #[cfg(test)]

@@ -31,6 +31,19 @@ impl Backend for Registry {
     async fn faults(&self, all: bool) -> Result<Vec<Fault>, ApiError> {
         Registry::faults(self, all).await
     }
+    async fn briefing(
+        &self,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<shared::briefing::Briefing, ApiError> {
+        Registry::briefing(self, as_of).await
+    }
+    async fn faults_as_of(
+        &self,
+        all: bool,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Fault>, ApiError> {
+        Registry::faults_as_of(self, all, Some(at)).await
+    }
     fn cables(&self) -> Vec<Cable> {
         Registry::cables(self).to_vec()
     }
@@ -226,6 +239,7 @@ pub fn router(
         reg: reg.clone(),
         options: options.clone(),
         backend: backend.clone(),
+        renderer: tokio::runtime::Handle::try_current().ok(),
     };
     let routes = generate_route_list(app::App);
     let shell_opts = options.clone();

@@ -584,3 +584,207 @@ async fn the_state_as_of_a_moment_is_rebuilt_from_the_log() {
         }
     }
 }
+
+/// Issue 14 (charts): the three charts answer SVG drawn on the server, in
+/// zh-TW or English, for readers only; bad parameters are a 400 naming the
+/// field, an unknown chart or fault a 404, and drawing writes nothing.
+#[tokio::test]
+async fn charts_are_svg_for_readers_and_refuse_bad_parameters() {
+    for (engine, reg, url) in registries("charts").await {
+        let app = app(&reg, &url).await;
+        let tok = officer_token(&reg).await;
+        let f = reg.create_fault("officer-a", &form()).await.expect("fault");
+        let mut edit = form();
+        edit.eta = "2026-06-30".into();
+        reg.update_fault("officer-a", f.id, 1, &edit)
+            .await
+            .expect("edit");
+        let events = reg.event_count().await.expect("count");
+        let svg = |uri: String| {
+            let app = app.clone();
+            let tok = tok.clone();
+            async move {
+                let req = Request::builder()
+                    .uri(uri)
+                    .header("authorization", format!("Bearer {tok}"))
+                    .body(Body::empty())
+                    .expect("request");
+                let resp = app.oneshot(req).await.expect("response");
+                let status = resp.status();
+                let ct = resp
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let body = resp.into_body().collect().await.expect("body").to_bytes();
+                (status, ct, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        let (st, ct, body) =
+            svg("/api/v1/charts/outages.svg?from=2026-01-01&to=2026-03-31".into()).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {body}");
+        assert!(ct.starts_with("image/svg+xml"), "{engine}: {ct}");
+        assert!(
+            body.starts_with("<svg") && body.contains("TDM3"),
+            "{engine}: the cable's row"
+        );
+        assert!(
+            body.contains("海纜障礙時間軸"),
+            "{engine}: zh-TW by default"
+        );
+        let (_, _, body) = svg(format!(
+            "/api/v1/charts/eta-drift.svg?fault={}&lang=en",
+            f.id
+        ))
+        .await;
+        assert!(
+            body.contains("TDM3") && body.contains("estimated repair date"),
+            "{engine}"
+        );
+        // Two revisions (2026-04, then 2026-06-30): two points on the step line.
+        assert_eq!(body.matches("<circle").count(), 2, "{engine}: {body}");
+        let (st, _, body) = svg("/api/v1/charts/capacity.svg?lang=en".into()).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {body}");
+        assert!(
+            body.contains("Matsu") && !body.contains("Taiwan (main island)"),
+            "{engine}"
+        );
+        for (uri, want, field) in [
+            (
+                "/api/v1/charts/outages.svg?from=2026-13-01".to_string(),
+                StatusCode::BAD_REQUEST,
+                "from",
+            ),
+            (
+                "/api/v1/charts/outages.svg?from=2026-03-01&to=2026-02-01".into(),
+                StatusCode::BAD_REQUEST,
+                "from",
+            ),
+            (
+                "/api/v1/charts/eta-drift.svg".into(),
+                StatusCode::BAD_REQUEST,
+                "fault",
+            ),
+            (
+                "/api/v1/charts/eta-drift.svg?fault=999999".into(),
+                StatusCode::NOT_FOUND,
+                "",
+            ),
+            ("/api/v1/charts/pie.svg".into(), StatusCode::NOT_FOUND, ""),
+        ] {
+            let (st, e) = call(&app, Some(&tok), "GET", &uri, None).await;
+            assert_eq!(st, want, "{engine}: {uri}: {e}");
+            if !field.is_empty() {
+                assert_eq!(e["field"], field, "{engine}: {uri}");
+            }
+        }
+        let (st, _) = call(&app, None, "GET", "/api/v1/charts/capacity.svg", None).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{engine}");
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: a chart writes nothing"
+        );
+    }
+}
+
+/// Issue 14 (export): the one-page briefing as PDF (text extractable, every
+/// font embedded), PNG (at least 1,600 px wide) and SVG, bilingual, now or
+/// as of a past moment; a bad moment is a 400 and nothing is written.
+#[tokio::test]
+async fn the_briefing_exports_as_pdf_png_and_svg() {
+    for (engine, reg, url) in registries("export").await {
+        let app = app(&reg, &url).await;
+        let tok = officer_token(&reg).await;
+        let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        reg.create_fault("officer-a", &form()).await.expect("fault");
+        let events = reg.event_count().await.expect("count");
+        let get = |uri: String| {
+            let app = app.clone();
+            let tok = tok.clone();
+            async move {
+                let req = Request::builder()
+                    .uri(uri)
+                    .header("authorization", format!("Bearer {tok}"))
+                    .body(Body::empty())
+                    .expect("request");
+                let resp = app.oneshot(req).await.expect("response");
+                let status = resp.status();
+                let ct = resp
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let body = resp.into_body().collect().await.expect("body").to_bytes();
+                (status, ct, body.to_vec())
+            }
+        };
+        let (st, ct, pdf) = get("/api/v1/briefing.pdf".into()).await;
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{engine}: {}",
+            String::from_utf8_lossy(&pdf)
+        );
+        assert_eq!(ct, "application/pdf", "{engine}");
+        assert!(pdf.starts_with(b"%PDF"), "{engine}");
+        let file =
+            std::env::temp_dir().join(format!("cw-brief-{}-{engine}.pdf", std::process::id()));
+        std::fs::write(&file, &pdf).expect("write");
+        let text = std::process::Command::new("pdftotext")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils; cargo xtask setup installs it)");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("海纜"), "{engine}: {text}");
+        assert!(text.contains("TDM3"), "{engine}: the fault's cable: {text}");
+        assert!(
+            text.contains("Subsea cable briefing"),
+            "{engine}: English beside"
+        );
+        let fonts = std::process::Command::new("pdffonts")
+            .arg(&file)
+            .output()
+            .expect("pdffonts");
+        let fonts = String::from_utf8_lossy(&fonts.stdout);
+        let rows: Vec<&str> = fonts
+            .lines()
+            .skip(2)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert!(!rows.is_empty(), "{engine}: {fonts}");
+        for row in &rows {
+            // Columns: name, type, encoding, emb, sub, uni, object ID.
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let n = cols.len();
+            assert!(
+                n >= 7 && cols[n - 5] == "yes" && cols[n - 4] == "yes",
+                "{engine}: not embedded and subset: {row}"
+            );
+        }
+        let _ = std::fs::remove_file(&file);
+        let (st, ct, png) = get("/api/v1/briefing.png?lang=en".into()).await;
+        assert_eq!((st, ct.as_str()), (StatusCode::OK, "image/png"), "{engine}");
+        assert_eq!(&png[1..4], b"PNG", "{engine}");
+        let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+        assert!(width >= 1600, "{engine}: {width} px");
+        let (st, _, svg) = get(format!("/api/v1/briefing.svg?as_of={before}")).await;
+        assert_eq!(st, StatusCode::OK, "{engine}");
+        let svg = String::from_utf8_lossy(&svg);
+        assert!(
+            svg.contains("歷史檢視") && svg.contains("historical view"),
+            "{engine}: the banner"
+        );
+        assert!(!svg.contains("TDM3"), "{engine}: the fault came after");
+        let (st, _, _) = get("/api/v1/briefing.pdf?as_of=yesterday".into()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{engine}");
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            events,
+            "{engine}: exports write nothing"
+        );
+    }
+}

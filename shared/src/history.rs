@@ -14,6 +14,7 @@ use crate::event::{kind, Event};
 use crate::fault::Fault;
 use crate::maintenance::Maintenance;
 use crate::notice::MaintenanceLine;
+use crate::repair::{Repair, ShipState};
 
 /// Asia/Taipei: UTC+8 all year (no daylight saving).
 fn taipei_offset() -> FixedOffset {
@@ -55,6 +56,11 @@ pub fn taipei_minute(at: &DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// The day it was in Taipei at that moment.
+pub fn taipei_day(at: &DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&taipei_offset()).date_naive()
+}
+
 /// The same moment as `?as_of=` and a `datetime-local` input write it.
 pub fn as_of_param(at: &DateTime<Utc>) -> String {
     at.with_timezone(&taipei_offset())
@@ -62,11 +68,34 @@ pub fn as_of_param(at: &DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// Faults and planned maintenance as they stood at a moment.
+/// Faults, planned maintenance, repair stages and ship states as they
+/// stood at a moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
     pub faults: BTreeMap<i64, Fault>,
     pub maintenance: BTreeMap<i64, Maintenance>,
+    /// By fault id.
+    pub repairs: BTreeMap<i64, Repair>,
+    /// By ship (asset) id: its state and that state's version.
+    pub ships: BTreeMap<i64, (ShipState, i64)>,
+}
+
+/// A ship state event's `after`: `{"state": "sheltering", "version": 3}`.
+#[derive(serde::Deserialize)]
+struct ShipAfter {
+    state: String,
+    version: i64,
+}
+
+fn ship(e: &Event) -> Result<(ShipState, i64), String> {
+    let a: ShipAfter = snapshot(e)?;
+    let state = ShipState::parse(&a.state).ok_or_else(|| {
+        format!(
+            "event {} ({}): unknown ship state {:?}",
+            e.seq, e.kind, a.state
+        )
+    })?;
+    Ok((state, a.version))
 }
 
 impl State {
@@ -92,6 +121,12 @@ impl State {
             Some(Record::Maintenance(id)) => {
                 self.maintenance.insert(id, maintenance(id, e)?);
             }
+            Some(Record::Repair(id)) => {
+                self.repairs.insert(id, snapshot(e)?);
+            }
+            Some(Record::Ship(id)) => {
+                self.ships.insert(id, ship(e)?);
+            }
             None => {}
         }
         Ok(())
@@ -103,6 +138,8 @@ impl State {
 enum Record {
     Fault(i64),
     Maintenance(i64),
+    Repair(i64),
+    Ship(i64),
 }
 
 impl Record {
@@ -115,6 +152,8 @@ impl Record {
             ("maintenance", kind::MAINTENANCE_RECORDED | kind::MAINTENANCE_UPDATED) => {
                 Some(Self::Maintenance(id))
             }
+            ("fault", kind::REPAIR_UPDATED) => Some(Self::Repair(id)),
+            ("asset", kind::SHIP_UPDATED) => Some(Self::Ship(id)),
             _ => None,
         }
     }
@@ -145,6 +184,17 @@ fn maintenance(id: i64, e: &Event) -> Result<Maintenance, String> {
     }
 }
 
+/// The event kinds the fold reads (the server selects only these).
+pub const KINDS: [&str; 7] = [
+    kind::FAULT_REPORTED,
+    kind::FAULT_UPDATED,
+    kind::FAULT_RESTORED,
+    kind::MAINTENANCE_RECORDED,
+    kind::MAINTENANCE_UPDATED,
+    kind::REPAIR_UPDATED,
+    kind::SHIP_UPDATED,
+];
+
 /// The state at `at` from `events` in log order: for each record, the
 /// `after` of its last event at or before `at` (only those are decoded, so
 /// a long log costs one pass and one decode per record).
@@ -163,6 +213,12 @@ pub fn state_at(events: &[Event], at: DateTime<Utc>) -> Result<State, String> {
             }
             Record::Maintenance(id) => {
                 state.maintenance.insert(id, maintenance(id, e)?);
+            }
+            Record::Repair(id) => {
+                state.repairs.insert(id, snapshot(e)?);
+            }
+            Record::Ship(id) => {
+                state.ships.insert(id, ship(e)?);
             }
         }
     }
@@ -266,6 +322,39 @@ mod tests {
             "the restored fault is not open"
         );
         assert_eq!(s.fault_list(false).len(), 2);
+    }
+
+    #[test]
+    fn repair_stages_and_ship_states_are_folded_too() {
+        let f = fault(1, 1, FaultStatus::Open);
+        let mut evs = vec![event(1, 0, &f)];
+        let repair = Repair {
+            fault_id: 1,
+            stage: crate::repair::Stage::ShipBooked,
+            stage_on: NaiveDate::from_ymd_opt(2026, 2, 2).expect("d"),
+            ship_id: Some(9),
+            booked_on: NaiveDate::from_ymd_opt(2026, 2, 2),
+            version: 1,
+        };
+        let mut r = event(2, 5, &f);
+        r.kind = kind::REPAIR_UPDATED.into();
+        r.after = serde_json::to_value(&repair).ok();
+        let mut s = event(3, 6, &f);
+        s.kind = kind::SHIP_UPDATED.into();
+        s.entity_type = "asset".into();
+        s.entity_id = "9".into();
+        s.after = Some(serde_json::json!({"state": "sheltering", "version": 2}));
+        evs.extend([r, s]);
+        let at = evs[2].at;
+        let state = state_at(&evs, at).expect("fold");
+        assert_eq!(state.repairs.get(&1), Some(&repair));
+        assert_eq!(state.ships.get(&9), Some(&(ShipState::Sheltering, 2)));
+        assert_eq!(
+            state.faults[&1].version, 1,
+            "a repair event leaves the fault alone"
+        );
+        let before = state_at(&evs, at - chrono::Duration::minutes(1)).expect("fold");
+        assert!(before.ships.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! - [`auth`]: roles, capabilities, the signed-in principal, username and password rules.
 //! - [`api`]: bodies of the JSON API and the server functions, and the one error type.
 //! - [`event`]: the event log's entry type.
+//! - [`chart`]: what the charts show (outage Gantt, ETA drift, capacity against demand), drawn by the server.
 //! - [`history`]: the state at a past moment (`?as_of=`), a fold over the event log.
 //! - [`assets`]: backup assets, their form, CSV/GeoJSON import and export, counts.
 //! - [`inventory`]: the deterministic synthetic demo inventory and the public asset facts.
@@ -23,6 +24,7 @@ pub mod assets;
 pub mod auth;
 pub mod briefing;
 pub mod chainage;
+pub mod chart;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod event;

@@ -682,3 +682,95 @@ async fn the_briefing_screen_fits_the_wall_has_no_controls_and_follows_writes() 
     let _ = c.close().await;
     result
 }
+
+/// Issue 14 (as of): the fault list and the briefing as they stood at a past
+/// moment, rebuilt from the event log, with the historical banner; the
+/// picker (a plain GET form) moves the list to another moment. With and
+/// without JavaScript.
+#[tokio::test]
+async fn the_list_and_the_briefing_as_of_a_past_moment() -> Result<()> {
+    let server = start_server("as_of").await?;
+    // Before the demo data was imported: nothing.
+    let before = "2020-01-01T00:00";
+    let rows = "document.querySelectorAll('tr.fault').length";
+    let browser = start_browser("as_of").await?;
+    let c = browser.client.clone();
+    let result = async {
+        sign_in(&c, &server.base, "officer").await?;
+        c.goto(&format!("{}/faults?as_of={before}", server.base)).await?;
+        wait_hydrated(&c).await?;
+        ensure!(
+            js_true(&c, "!!document.getElementById('history-banner')").await,
+            "the historical banner"
+        );
+        ensure!(js_string(&c, rows).await? == "0", "no fault before the first import");
+        // The picker: to a moment after the import, through the form.
+        let now = (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::minutes(1))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+        c.execute(
+            &format!("const i = document.querySelector('.as-of-picker input'); i.value = '{now}'; i.form.submit();"),
+            vec![],
+        )
+        .await?;
+        wait_for("the list as of now", Duration::from_secs(15), || async {
+            c.current_url().await.map(|u| u.query().unwrap_or("").contains("as_of")).unwrap_or(false)
+                && js_string(&c, rows).await.ok().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0) >= 11
+        })
+        .await?;
+        ensure!(
+            js_true(&c, "!!document.getElementById('history-banner')").await,
+            "still a historical view"
+        );
+        // The fault page's ETA drift chart: an image drawn by the server.
+        c.goto(&format!("{}/faults/1", server.base)).await?;
+        wait_hydrated(&c).await?;
+        wait_for("the ETA drift chart", Duration::from_secs(10), || async {
+            js_true(&c, "(() => { const i = document.getElementById('eta-drift-chart'); return !!i && i.complete && i.naturalWidth >= 700 && i.alt.length > 10; })()").await
+        })
+        .await?;
+        c.goto(&format!("{}/briefing?as_of={before}", server.base)).await?;
+        wait_hydrated(&c).await?;
+        ensure!(
+            js_string(&c, "document.querySelector('#n-faults strong')?.textContent").await? == "0",
+            "the briefing then: no open fault"
+        );
+        ensure!(
+            js_true(&c, "!!document.getElementById('history-banner') && !!document.querySelector('.brief-picker input')").await,
+            "banner, and the picker for an officer"
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = c.close().await;
+    result?;
+    let browser = e2e::start_browser_with("as_of-nojs", false).await?;
+    let c = browser.client.clone();
+    let result = async {
+        e2e::sign_in_plain(&c, &server.base, "officer").await?;
+        c.goto(&format!("{}/faults?as_of={before}", server.base)).await?;
+        ensure!(
+            js_string(&c, "document.getElementById('hydration')?.dataset.hydrated").await? == "false",
+            "no script ran"
+        );
+        ensure!(
+            js_true(&c, "!!document.getElementById('history-banner')").await && js_string(&c, rows).await? == "0",
+            "the server renders the past list"
+        );
+        c.goto(&format!("{}/faults", server.base)).await?;
+        ensure!(
+            !js_true(&c, "!!document.getElementById('history-banner')").await
+                && js_string(&c, rows).await?.parse::<usize>().unwrap_or(0) >= 11,
+            "the present: no banner, the notice's faults"
+        );
+        c.goto(&format!("{}/faults/1", server.base)).await?;
+        wait_for("the ETA drift chart without JavaScript", Duration::from_secs(10), || async {
+            js_true(&c, "(() => { const i = document.getElementById('eta-drift-chart'); return !!i && i.complete && i.naturalWidth >= 700; })()").await
+        })
+        .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = c.close().await;
+    result
+}

@@ -15,6 +15,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+mod fonts;
 mod watchdog;
 
 #[derive(Parser)]
@@ -45,6 +46,10 @@ enum Cmd {
     Test,
     /// Supply-chain check alone: advisories (offline snapshot), licences, bans, sources.
     Deny,
+    /// Rebuilds the bundled font `assets/fonts/` (a subset of Noto Sans CJK
+    /// TC, SIL OFL 1.1, from Debian's fonts-noto-cjk) from the characters the
+    /// project writes.
+    Fonts,
     /// Rebuilds `assets/land.json` (the offline basemap) from the npm package
     /// `@geo-maps/countries-land-1km@0.6.0` (OpenStreetMap data, ODbL).
     Basemap,
@@ -105,6 +110,10 @@ enum Cmd {
     /// recomputed for 100 open faults, beside a Monte Carlo baseline of the
     /// same model. Results go in BENCHMARKS.md.
     BenchRepairs,
+    /// Issue 14's benchmark (release): `?as_of=` over 100,000 events beside
+    /// replaying every event, the Gantt SVG beside a hand-written SVG, and the
+    /// briefing's PNG and PDF beside composing its SVG.
+    BenchBriefing,
     /// The crash-durability test for as many SIGKILL cycles as asked.
     CrashTest {
         #[arg(long, default_value_t = 1000)]
@@ -371,6 +380,12 @@ fn setup(browser: bool) -> Result<()> {
             eprintln!("   chromium and chromedriver already installed");
         } else {
             apt_install("chromium chromium-driver")?;
+        }
+        step("setup: poppler-utils (pdftotext, pdffonts: the export tests read the PDF)");
+        if have("pdftotext") && have("pdffonts") {
+            eprintln!("   poppler-utils already installed");
+        } else {
+            apt_install("poppler-utils")?;
         }
         step(&format!(
             "setup: npm axe-core@{AXE_VERSION} (accessibility checks in the browser tests)"
@@ -737,6 +752,7 @@ fn main() -> Result<()> {
         Cmd::Test => test(),
         Cmd::Deny => deny(),
         Cmd::Basemap => basemap(),
+        Cmd::Fonts => fonts::fonts(),
         Cmd::BenchMap {
             assets,
             runs,
@@ -801,6 +817,21 @@ fn main() -> Result<()> {
             run(Command::new(root().join("target/release/bench_resilience"))
                 .arg(&python)
                 .arg(root().join("tests/bench/resilience_networkx.py")))
+        }
+        Cmd::BenchBriefing => {
+            step("build: bench_briefing (release)");
+            run(cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "cablewatch-server",
+                "--example",
+                "bench_briefing",
+            ]))?;
+            step("bench: as_of fold, charts, briefing export");
+            run(&mut Command::new(
+                root().join("target/release/examples/bench_briefing"),
+            ))
         }
         Cmd::BenchRepairs => {
             step("build: bench_repairs (release)");
