@@ -49,6 +49,31 @@ pub async fn too_large_as_json(
     resp
 }
 
+/// A server function's arguments that do not parse are the caller's
+/// mistake: leptos answers them 500 (`Args|…`, `Deserialization|…`); this
+/// answers them 400, with the same body.
+pub async fn server_fn_bad_input_is_400(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !req.uri().path().starts_with("/api/fn/") {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // A server function's error is a short text.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// A request body over [`BODY_LIMIT`] (or cut off before its end).
 /// Why a JSON body could not be read: over the limit is `too_large` (413,
 /// whichever extractor met the limit), anything else a 400 with

@@ -255,6 +255,7 @@ pub fn router(
             crate::render::PAGES,
             crate::render::rerender_stalled,
         ))
+        .route_layer(from_fn(crate::error::server_fn_bad_input_is_400))
         .fallback_service(ServeDir::new(site_root))
         .with_state(options);
     let st = crate::auth::AuthState {

@@ -259,6 +259,12 @@ async fn every_route_and_server_function_enforces_its_role() {
                         r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN,
                         "allowed, {ctx}"
                     );
+                    // An empty body is refused or ignored, never left to time
+                    // out (a stalled request answers 408 after 30 s) or fail.
+                    assert!(
+                        r.status != StatusCode::REQUEST_TIMEOUT && !r.status.is_server_error(),
+                        "answered in time and without a server error, {ctx}"
+                    );
                 } else if principal.is_none() {
                     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{ctx}");
                 } else {
