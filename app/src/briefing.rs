@@ -3,7 +3,8 @@
 //! status and what carries its traffic, every open fault's official date
 //! beside the repair model's P50/P90, and what changed in the last 24 hours.
 //! Live: it is rebuilt on every event. `?as_of=` shows it as it stood at a
-//! past moment (rebuilt from the event log, with a banner).
+//! past moment (rebuilt from the event log, with a banner); `?theme=light`
+//! gives the light theme, `?lang=en` English.
 
 use leptos::prelude::*;
 use shared::briefing::{Briefing, ChangeKind, EtaLine, IslandLine};
@@ -36,12 +37,15 @@ pub fn BriefingPage() -> impl IntoView {
     let live = crate::live::use_live();
     let as_of = crate::history::use_as_of();
     let me = crate::access::me();
+    // `?theme=light` for a bright room (dark by default).
+    let query = leptos_router::hooks::use_query_map();
+    let light = move || query.read().get("theme").as_deref() == Some("light");
     let data = Resource::new(
         move || (as_of.get(), live.any.get()),
         |(a, _)| briefing_page(a),
     );
     view! {
-        <section class="briefing" id="briefing">
+        <section class="briefing" id="briefing" class:light=light>
             <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {

@@ -737,8 +737,9 @@ fn chart_day(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>> {
         .transpose()
 }
 
-/// `GET /api/v1/charts/{outages|eta-drift|capacity}.svg`: a chart drawn
-/// on the server (`crate::charts`), in zh-TW or (`?lang=en`) English.
+/// `GET /api/v1/charts/{outages|eta-drift|capacity}.{svg|png}`: a chart
+/// drawn on the server (`crate::charts`), in zh-TW or (`?lang=en`) English;
+/// PNG at twice the SVG's size, text in the bundled font.
 /// `outages.svg?from=&to=&cable=&days=` (default: the 90 days to today),
 /// `eta-drift.svg?fault=ID`, `capacity.svg`.
 async fn chart(
@@ -749,8 +750,14 @@ async fn chart(
     use crate::charts;
     let lang = charts::Lang::parse(q.lang.as_deref());
     let today = shared::history::taipei_day(&chrono::Utc::now());
-    let drawn = match name.as_str() {
-        "outages.svg" => {
+    // Each chart as SVG or (rasterised with the bundled font) PNG.
+    let (base, png) = match name.rsplit_once('.') {
+        Some((b, "svg")) => (b, false),
+        Some((b, "png")) => (b, true),
+        _ => ("", false),
+    };
+    let drawn = match base {
+        "outages" => {
             let to = chart_day("to", q.to.as_deref())?.unwrap_or(today);
             let days = q.days.unwrap_or(90).clamp(1, MAX_CHART_DAYS);
             let from =
@@ -770,7 +777,7 @@ async fn chart(
             }
             charts::gantt(&shared::chart::gantt(&faults, from, to), from, to, lang)
         }
-        "eta-drift.svg" => {
+        "eta-drift" => {
             let id = q.fault.ok_or_else(|| {
                 Error(ApiError {
                     field: Some("fault".into()),
@@ -781,7 +788,7 @@ async fn chart(
             let steps = shared::chart::eta_drift(&d.eta_history);
             charts::eta_drift(&d.fault.cable, &steps, today, lang)
         }
-        "capacity.svg" => {
+        "capacity" => {
             let report = reg.resilience().await?;
             let islands: Vec<_> = shared::chart::capacity(&report)
                 .into_iter()
@@ -795,21 +802,29 @@ async fn chart(
                 .collect();
             charts::capacity(&islands, lang)
         }
-        other => {
+        _ => {
             return Err(Error(ApiError::not_found(format!(
-                "no chart {other:?}: outages.svg, eta-drift.svg or capacity.svg"
+                "no chart {name:?}: outages, eta-drift or capacity, each .svg or .png"
             ))))
         }
     };
-    let svg = drawn.map_err(|e| {
+    let internal = |e: String| {
         tracing::error!(error = %e, chart = %name, "drawing a chart");
         Error(ApiError::internal())
-    })?;
-    Ok((
-        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
-        svg,
-    )
-        .into_response())
+    };
+    let svg = drawn.map_err(internal)?;
+    if !png {
+        return Ok((
+            [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+            svg,
+        )
+            .into_response());
+    }
+    let bytes = tokio::task::spawn_blocking(move || crate::export::raster(&svg, 2.0))
+        .await
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], bytes).into_response())
 }
 
 #[derive(Deserialize)]

@@ -65,18 +65,24 @@ pub fn pdf(svg: &str) -> Result<Vec<u8>, ExportError> {
 
 /// The page as PNG, 2,246 × 1,588 px.
 pub fn png(svg: &str) -> Result<Vec<u8>, ExportError> {
+    raster(svg, PNG_SCALE)
+}
+
+/// Any SVG of the project (a chart, the page) as PNG at `scale` times its
+/// size, on white, text in the bundled font.
+pub fn raster(svg: &str, scale: f32) -> Result<Vec<u8>, ExportError> {
     let t = tree(svg)?;
     let size = t
         .size()
         .to_int_size()
-        .scale_by(PNG_SCALE)
+        .scale_by(scale)
         .ok_or_else(|| ExportError::Png("empty page".into()))?;
     let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
         .ok_or_else(|| ExportError::Png("no pixmap".into()))?;
     pixmap.fill(tiny_skia::Color::WHITE);
     resvg::render(
         &t,
-        tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE),
+        tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
     pixmap

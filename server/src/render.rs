@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -30,6 +30,51 @@ pub const PAGES: Budget = Budget {
     per_attempt: Duration::from_secs(8),
     timed_attempts: 2,
 };
+
+/// The cookie leptos_i18n reads the language from (zh-TW unless it says `en`).
+const LOCALE_COOKIE: &str = "i18n_pref_locale";
+
+/// `?lang=en` or `?lang=zh-TW` on a page: rendered in that language, and
+/// remembered (the language cookie is set, as the switch does), so a kiosk
+/// link can name its screen's language. Anything else is ignored.
+pub async fn lang_from_query(mut req: Request, next: Next) -> Response {
+    let lang = req.uri().query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .and_then(|(_, v)| match v {
+                "en" => Some("en"),
+                "zh-TW" | "zh-tw" | "zh_TW" => Some("zh-TW"),
+                _ => None,
+            })
+    });
+    let Some(lang) = lang.filter(|_| req.method() == Method::GET) else {
+        return next.run(req).await;
+    };
+    // The request's cookies, with the language replaced.
+    let mut cookies: Vec<String> = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.starts_with(&format!("{LOCALE_COOKIE}=")))
+        .map(str::to_string)
+        .collect();
+    cookies.push(format!("{LOCALE_COOKIE}={lang}"));
+    req.headers_mut().remove(header::COOKIE);
+    if let Ok(v) = HeaderValue::from_str(&cookies.join("; ")) {
+        req.headers_mut().insert(header::COOKIE, v);
+    }
+    let mut resp = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOCALE_COOKIE}={lang}; Path=/; SameSite=Strict; Max-Age=31536000"
+    )) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
 
 /// A request with the same head as `p` and no body (a page's GET has none).
 fn again(p: &axum::http::request::Parts) -> Request {

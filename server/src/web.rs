@@ -256,6 +256,7 @@ pub fn router(
             crate::render::rerender_stalled,
         ))
         .route_layer(from_fn(crate::error::server_fn_bad_input_is_400))
+        .route_layer(from_fn(crate::render::lang_from_query))
         .fallback_service(ServeDir::new(site_root))
         .with_state(options);
     let st = crate::auth::AuthState {

@@ -2284,3 +2284,51 @@ async fn a_write_behind_a_stuck_writer_answers_busy_and_saves_nothing() {
         );
     }
 }
+
+/// `?lang=` on a page renders it in that language (a kiosk link can name its
+/// screen's language) and sets the language cookie, keeping the session's.
+#[tokio::test]
+async fn a_page_follows_lang_in_its_address() {
+    for (engine, reg, url) in registries("lang").await {
+        let app = app(&reg, &url).await;
+        reg.add_user("test", "reader", Role::Briefing, PASSWORD)
+            .await
+            .expect("user");
+        let r = sign_in(&app, None, "reader", PASSWORD).await;
+        let cookie = set_cookie(&r).expect("cookie");
+        let r = page(&app, "/briefing?lang=en", &cookie).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+        assert!(
+            r.body.contains("<html lang=\"en\""),
+            "{engine}: English page"
+        );
+        assert!(r.body.contains("Subsea cables: briefing"), "{engine}");
+        let set: Vec<&str> = r
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert!(
+            set.iter().any(|c| c.starts_with("i18n_pref_locale=en;")),
+            "{engine}: {set:?}"
+        );
+        let r = page(
+            &app,
+            "/briefing?lang=zh-TW",
+            &format!("{cookie}; i18n_pref_locale=en"),
+        )
+        .await;
+        assert!(r.body.contains("海纜"), "{engine}: back to zh-TW");
+        assert!(!r.body.contains("Subsea cables: briefing"), "{engine}");
+        // Anything else is ignored: the page as the cookie says.
+        let r = page(&app, "/briefing?lang=%3Cscript%3E", &cookie).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+        assert!(
+            r.headers
+                .get(header::SET_COOKIE)
+                .is_none_or(|v| !v.to_str().unwrap_or("").contains("i18n")),
+            "{engine}"
+        );
+    }
+}

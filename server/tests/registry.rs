@@ -644,6 +644,9 @@ async fn charts_are_svg_for_readers_and_refuse_bad_parameters() {
         );
         // Two revisions (2026-04, then 2026-06-30): two points on the step line.
         assert_eq!(body.matches("<circle").count(), 2, "{engine}: {body}");
+        let (st, ct, body) = svg("/api/v1/charts/capacity.png".into()).await;
+        assert_eq!((st, ct.as_str()), (StatusCode::OK, "image/png"), "{engine}");
+        assert!(body.len() > 1000, "{engine}: a PNG");
         let (st, _, body) = svg("/api/v1/charts/capacity.svg?lang=en".into()).await;
         assert_eq!(st, StatusCode::OK, "{engine}: {body}");
         assert!(
@@ -672,6 +675,11 @@ async fn charts_are_svg_for_readers_and_refuse_bad_parameters() {
                 "",
             ),
             ("/api/v1/charts/pie.svg".into(), StatusCode::NOT_FOUND, ""),
+            (
+                "/api/v1/charts/outages.gif".into(),
+                StatusCode::NOT_FOUND,
+                "",
+            ),
         ] {
             let (st, e) = call(&app, Some(&tok), "GET", &uri, None).await;
             assert_eq!(st, want, "{engine}: {uri}: {e}");

@@ -795,7 +795,9 @@ fn main() -> Result<()> {
             } else {
                 apt_install("fonts-noto-cjk")?;
             }
-            step("screenshots: docs/screenshot.png, docs/map.png, docs/watch.png");
+            step(
+                "screenshots: docs/screenshot.png, docs/map.png, docs/watch.png, docs/briefing.png",
+            );
             run(cargo()
                 .args(["run", "-p", "cablewatch-e2e", "--bin", "screenshots"])
                 .env("CABLEWATCH_BIN", root().join("target/debug/cablewatch"))

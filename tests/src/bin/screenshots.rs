@@ -35,6 +35,12 @@ async fn main() -> Result<()> {
                 (1920, 1080),
                 "document.getElementById('watch-board') !== null",
             ),
+            (
+                "briefing.png",
+                "/briefing",
+                (1920, 1080),
+                "document.querySelectorAll('#brief-islands li').length >= 7",
+            ),
         ];
         for (file, path, (w, h), ready) in shots {
             c.set_window_size(w, h).await?;
