@@ -28,7 +28,7 @@ pub fn FaultListPage() -> impl IntoView {
         <section class="faults">
             <div class="page-head">
                 <h1>{t!(i18n, faults_title)}</h1>
-                <AsOfPicker action="/faults" value=as_of />
+                <AsOfPicker action="/" value=as_of />
                 <button id="toggle-restored" class="toggle" aria-pressed=move || show_restored.get().to_string()
                     on:click=move |_| show_restored.update(|v| *v = !*v)>
                     {move || if show_restored.get() { t_string!(i18n, hide_restored) } else { t_string!(i18n, show_restored) }}
@@ -39,7 +39,7 @@ pub fn FaultListPage() -> impl IntoView {
                     match data.await {
                         Ok(page) => view! {
                             {page.as_of.map(|at| view! {
-                                <HistoryBanner as_of=at back="/faults" />
+                                <HistoryBanner as_of=at back="/" />
                                 <p class="note">{t!(i18n, hist_model_note)}</p>
                             })}
                             <FaultTable faults=page.faults cables=page.cables model=page.model show_restored />

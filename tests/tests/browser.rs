@@ -697,7 +697,7 @@ async fn the_list_and_the_briefing_as_of_a_past_moment() -> Result<()> {
     let c = browser.client.clone();
     let result = async {
         sign_in(&c, &server.base, "officer").await?;
-        c.goto(&format!("{}/faults?as_of={before}", server.base)).await?;
+        c.goto(&format!("{}/?as_of={before}", server.base)).await?;
         wait_hydrated(&c).await?;
         ensure!(
             js_true(&c, "!!document.getElementById('history-banner')").await,
@@ -748,7 +748,7 @@ async fn the_list_and_the_briefing_as_of_a_past_moment() -> Result<()> {
     let c = browser.client.clone();
     let result = async {
         e2e::sign_in_plain(&c, &server.base, "officer").await?;
-        c.goto(&format!("{}/faults?as_of={before}", server.base)).await?;
+        c.goto(&format!("{}/?as_of={before}", server.base)).await?;
         ensure!(
             js_string(&c, "document.getElementById('hydration')?.dataset.hydrated").await? == "false",
             "no script ran"
@@ -757,7 +757,7 @@ async fn the_list_and_the_briefing_as_of_a_past_moment() -> Result<()> {
             js_true(&c, "!!document.getElementById('history-banner')").await && js_string(&c, rows).await? == "0",
             "the server renders the past list"
         );
-        c.goto(&format!("{}/faults", server.base)).await?;
+        c.goto(&format!("{}/", server.base)).await?;
         ensure!(
             !js_true(&c, "!!document.getElementById('history-banner')").await
                 && js_string(&c, rows).await?.parse::<usize>().unwrap_or(0) >= 11,

@@ -211,7 +211,7 @@ async fn no_page_has_an_accessibility_violation() -> Result<()> {
         "/repairs".into(),
         "/briefing".into(),
         "/briefing?theme=light".into(),
-        "/faults?as_of=2026-02-14T09:00".into(),
+        "/?as_of=2026-02-14T09:00".into(),
         "/audit".into(),
         "/account".into(),
         "/admin/kiosks".into(),

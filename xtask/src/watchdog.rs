@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 /// its processes are doing and kills the group.
 pub fn run_within(cmd: &mut Command, deadline: Duration, pg_url: Option<&str>) -> Result<()> {
     let started = Instant::now();
-    eprintln!("$ {cmd:?}   (deadline {} min)", deadline.as_secs() / 60);
+    eprintln!("$ {cmd:?}   (deadline {})", shown(deadline));
     let mut child = cmd
         .current_dir(crate::root())
         .process_group(0)
@@ -30,8 +30,8 @@ pub fn run_within(cmd: &mut Command, deadline: Duration, pg_url: Option<&str>) -
         }
         if started.elapsed() > deadline {
             eprintln!(
-                "\n==> still running after {} min: something hangs. What it is doing:",
-                deadline.as_secs() / 60
+                "\n==> still running after {}: something hangs. What it is doing:",
+                shown(deadline)
             );
             for pid in group_members(pgid) {
                 dump_threads(pid);
@@ -44,11 +44,18 @@ pub fn run_within(cmd: &mut Command, deadline: Duration, pg_url: Option<&str>) -
                 .status();
             let _ = child.wait();
             bail!(
-                "{cmd:?} ran past its deadline of {} min and was killed (stacks above)",
-                deadline.as_secs() / 60
+                "{cmd:?} ran past its deadline of {} and was killed (stacks above)",
+                shown(deadline)
             );
         }
         std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn shown(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }
 
@@ -110,4 +117,27 @@ fn dump_postgres(url: &str) {
              WHERE locktype = 'advisory'",
         ])
         .status();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_its_deadline_is_killed_and_fails() {
+        let started = Instant::now();
+        let r = run_within(
+            Command::new("sh").args(["-c", "sleep 30"]),
+            Duration::from_secs(1),
+            None,
+        );
+        assert!(r.is_err(), "a hung command fails the run");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(run_within(&mut Command::new("true"), Duration::from_secs(5), None).is_ok());
+        assert!(run_within(&mut Command::new("false"), Duration::from_secs(5), None).is_err());
+    }
 }
