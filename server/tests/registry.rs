@@ -601,24 +601,10 @@ async fn charts_are_svg_for_readers_and_refuse_bad_parameters() {
             .expect("edit");
         let events = reg.event_count().await.expect("count");
         let svg = |uri: String| {
-            let app = app.clone();
-            let tok = tok.clone();
+            let (app, tok) = (app.clone(), tok.clone());
             async move {
-                let req = Request::builder()
-                    .uri(uri)
-                    .header("authorization", format!("Bearer {tok}"))
-                    .body(Body::empty())
-                    .expect("request");
-                let resp = app.oneshot(req).await.expect("response");
-                let status = resp.status();
-                let ct = resp
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let body = resp.into_body().collect().await.expect("body").to_bytes();
-                (status, ct, String::from_utf8_lossy(&body).into_owned())
+                let (st, ct, body) = get_bytes(&app, &tok, &uri).await;
+                (st, ct, String::from_utf8_lossy(&body).into_owned())
             }
         };
         let (st, ct, body) =
@@ -709,25 +695,8 @@ async fn the_briefing_exports_as_pdf_png_and_svg() {
         reg.create_fault("officer-a", &form()).await.expect("fault");
         let events = reg.event_count().await.expect("count");
         let get = |uri: String| {
-            let app = app.clone();
-            let tok = tok.clone();
-            async move {
-                let req = Request::builder()
-                    .uri(uri)
-                    .header("authorization", format!("Bearer {tok}"))
-                    .body(Body::empty())
-                    .expect("request");
-                let resp = app.oneshot(req).await.expect("response");
-                let status = resp.status();
-                let ct = resp
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let body = resp.into_body().collect().await.expect("body").to_bytes();
-                (status, ct, body.to_vec())
-            }
+            let (app, tok) = (app.clone(), tok.clone());
+            async move { get_bytes(&app, &tok, &uri).await }
         };
         let (st, ct, pdf) = get("/api/v1/briefing.pdf".into()).await;
         assert_eq!(
@@ -789,10 +758,36 @@ async fn the_briefing_exports_as_pdf_png_and_svg() {
         assert!(!svg.contains("TDM3"), "{engine}: the fault came after");
         let (st, _, _) = get("/api/v1/briefing.pdf?as_of=yesterday".into()).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{engine}");
+        let long = format!("/api/v1/briefing.png?as_of={}", "2".repeat(20_000));
+        let (st, _, _) = get(long).await;
+        assert_eq!(
+            st,
+            StatusCode::BAD_REQUEST,
+            "{engine}: a 20,000-character moment"
+        );
         assert_eq!(
             reg.event_count().await.expect("count"),
             events,
             "{engine}: exports write nothing"
         );
     }
+}
+
+/// A GET with a bearer token: (status, content type, body bytes).
+async fn get_bytes(app: &axum::Router, tok: &str, uri: &str) -> (StatusCode, String, Vec<u8>) {
+    let req = Request::builder()
+        .uri(uri)
+        .header("authorization", format!("Bearer {tok}"))
+        .body(Body::empty())
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, ct, body.to_vec())
 }
