@@ -619,7 +619,8 @@ async fn a_lost_stream_shows_the_banner_and_catching_up_clears_it() -> Result<()
 async fn the_briefing_screen_fits_the_wall_has_no_controls_and_follows_writes() -> Result<()> {
     let server = start_server("briefing").await?;
     let officer = e2e::token(&server.db, "officer")?;
-    let controls = "document.querySelectorAll('#briefing form, #briefing input, #briefing select, #briefing textarea, #briefing button').length";
+    // The wall screen (briefing role) gets no control, the picker and export links below it included.
+    let controls = "document.querySelectorAll('#briefing form, #briefing input, #briefing select, #briefing textarea, #briefing button, .brief-picker').length";
     let browser = start_browser("briefing").await?;
     let c = browser.client.clone();
     let result = async {
