@@ -125,23 +125,32 @@ impl Log {
         .collect()
     }
 
-    /// Every event that leaves a whole record the history folds (faults,
-    /// maintenance, repair stages, ship states), up to
-    /// and including `at`, in order: what [`shared::history::state_at`]
-    /// folds into the state at that moment.
+    /// For each record the history folds (fault, maintenance line, repair
+    /// stage, ship state), its last event up to and including `at`, in log
+    /// order: what [`shared::history::state_at`] folds into the state at
+    /// that moment. A record's earlier events are never read, so the cost
+    /// follows the number of records, not the length of the log.
     pub async fn record_events_until(
         &self,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Event>, ApiError> {
-        let kinds = shared::history::KINDS;
+        // One row per record: a fault's own events and its repair stage
+        // (`repair.updated`, same entity) are two records, hence the third
+        // grouping term. The covering index `events_record_at` answers the
+        // inner query without reading a stored snapshot.
         let mut q = sqlx::query(
             "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, after_json \
-             FROM events WHERE kind IN ($1, $2, $3, $4, $5, $6, $7) AND at <= $8 ORDER BY seq",
+             FROM events WHERE seq IN ( \
+               SELECT MAX(seq) FROM events \
+               WHERE kind IN ($1, $2, $3, $4, $5, $6, $7) AND at <= $8 \
+               GROUP BY entity_type, entity_id, CASE WHEN kind = $9 THEN 1 ELSE 0 END) \
+             ORDER BY seq",
         );
-        for k in kinds {
+        for k in shared::history::KINDS {
             q = q.bind(k);
         }
         q.bind(crate::store::stored_time(&at))
+            .bind(shared::event::kind::REPAIR_UPDATED)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?

@@ -511,6 +511,16 @@ async fn the_state_as_of_a_moment_is_rebuilt_from_the_log() {
         other.detected_on = "2026-02-11".into();
         let b = reg.create_fault("officer-b", &other).await.expect("b");
         let t2 = moment();
+        // A repair stage on a, then a's own next edit: two records of one
+        // fault, each read from its own last event.
+        let stage = shared::repair::RepairForm {
+            stage: "ship_requested".into(),
+            stage_on: "2026-02-12".into(),
+            ship_id: String::new(),
+        };
+        reg.set_repair("officer-a", a.id, &stage, 0)
+            .await
+            .expect("repair");
         let mut restore = edit.clone();
         restore.status = "restored".into();
         restore.restored_on = "2026-02-20".into();
@@ -554,6 +564,21 @@ async fn the_state_as_of_a_moment_is_rebuilt_from_the_log() {
             .filter_map(|f| f["id"].as_i64())
             .collect();
         assert_eq!(open, [b.id], "{engine}: a was restored by t3");
+        let at3 = shared::history::parse_as_of(&t3).expect("t3");
+        let state = reg.state_at(at3).await.expect("state");
+        assert_eq!(
+            state.faults.get(&a.id).map(|f| f.version),
+            Some(3),
+            "{engine}: a's last edit"
+        );
+        assert_eq!(
+            state.repairs.get(&a.id).map(|r| r.stage),
+            Some(shared::repair::Stage::ShipRequested),
+            "{engine}: a's repair stage, set before that edit"
+        );
+        let at2 = shared::history::parse_as_of(&t2).expect("t2");
+        let state = reg.state_at(at2).await.expect("state");
+        assert!(state.repairs.is_empty(), "{engine}: no repair by t2");
         // At "now" the fold gives exactly what the table holds.
         let (_, folded) = get(format!("/api/v1/faults?status=all&as_of={t3}")).await;
         let (_, table) = get("/api/v1/faults?status=all".into()).await;
