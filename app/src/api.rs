@@ -130,9 +130,16 @@ pub async fn list_faults(as_of: Option<String>) -> Result<FaultsPage, ServerFnEr
 }
 
 #[server(prefix = "/api/fn", endpoint = "fault")]
-pub async fn get_fault(id: i64) -> Result<Result<FaultDetail, ApiError>, ServerFnError> {
+pub async fn get_fault(
+    id: i64,
+    as_of: Option<String>,
+) -> Result<Result<FaultDetail, ApiError>, ServerFnError> {
     caller(Capability::Read)?;
-    Ok(backend()?.fault(id).await)
+    let b = backend()?;
+    Ok(match parse_as_of(as_of.as_deref())? {
+        None => b.fault(id).await,
+        Some(at) => b.fault_as_of(id, at).await,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,21 +277,30 @@ pub async fn revoke_kiosk(id: i64) -> Result<Result<(), ApiError>, ServerFnError
 }
 
 /// What the map draws: cables with their state, stations, open faults placed by chainage.
+/// Now, or (`as_of`) with the faults and maintenance as they stood at a moment.
 #[server(prefix = "/api/fn", endpoint = "map_data")]
-pub async fn map_data() -> Result<shared::map::MapData, ServerFnError> {
+pub async fn map_data(as_of: Option<String>) -> Result<shared::map::MapData, ServerFnError> {
     caller(Capability::Read)?;
+    let at = parse_as_of(as_of.as_deref())?;
     let b = backend()?;
     let err = |e: ApiError| ServerFnError::new(e.message);
-    let faults = b.faults(false).await.map_err(err)?;
-    let maint: Vec<_> = b
-        .maintenance()
-        .await
-        .map_err(err)?
-        .into_iter()
-        .map(|m| m.line)
-        .collect();
+    let (faults, maint) = match at {
+        None => (
+            b.faults(false).await.map_err(err)?,
+            b.maintenance()
+                .await
+                .map_err(err)?
+                .into_iter()
+                .map(|m| m.line)
+                .collect(),
+        ),
+        Some(at) => {
+            let state = b.state_at(at).await.map_err(err)?;
+            (state.fault_list(true), state.open_maintenance())
+        }
+    };
     let mut data = shared::map::map_data(&b.cables(), &b.stations(), &faults, &maint);
-    let report = b.resilience(&[]).await.map_err(err)?;
+    let report = b.resilience(&[], at).await.map_err(err)?;
     (data.islands, data.carrying) = shared::map::island_layer(&report);
     Ok(data)
 }
@@ -355,19 +371,27 @@ pub async fn asset_markers(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WatchData {
     pub board: shared::watch::Board,
+    /// False in a historical view: the past is not acknowledged.
     pub can_ack: bool,
+    /// For a historical view: the moment shown.
+    pub as_of: Option<String>,
 }
 
+/// The board now, or (`as_of`) as it stood at a moment.
 #[server(prefix = "/api/fn", endpoint = "watch_board")]
-pub async fn watch_board() -> Result<WatchData, ServerFnError> {
+pub async fn watch_board(as_of: Option<String>) -> Result<WatchData, ServerFnError> {
     let who = caller(Capability::Read)?;
-    let board = backend()?
-        .board()
-        .await
-        .map_err(|e| ServerFnError::new(e.message))?;
+    let at = parse_as_of(as_of.as_deref())?;
+    let b = backend()?;
+    let board = match at {
+        None => b.board().await,
+        Some(at) => b.board_as_of(at).await,
+    }
+    .map_err(|e| ServerFnError::new(e.message))?;
     Ok(WatchData {
         board,
-        can_ack: who.can(Capability::Acknowledge),
+        can_ack: at.is_none() && who.can(Capability::Acknowledge),
+        as_of: at.map(|t| shared::history::as_of_param(&t)),
     })
 }
 
@@ -396,20 +420,29 @@ pub struct ResilienceData {
     pub n1: shared::resilience::contingency::Sweep,
     pub n2: shared::resilience::contingency::Sweep,
     pub figures: Vec<shared::resilience::Figure>,
-    /// Whether the reader may change the figures.
+    /// Whether the reader may change the figures (never in a historical view).
     pub can_edit: bool,
+    /// For a historical view: the moment shown.
+    #[serde(default)]
+    pub as_of: Option<String>,
 }
 
+/// The resilience page now or (`as_of`) over the faults as they stood at a
+/// moment; `cut` is the what-if.
 #[server(prefix = "/api/fn", endpoint = "resilience", input = Json)]
-pub async fn resilience_page(cut: Vec<String>) -> ServerResult<ResilienceData> {
+pub async fn resilience_page(
+    cut: Vec<String>,
+    as_of: Option<String>,
+) -> ServerResult<ResilienceData> {
     let who = caller(Capability::Read)?;
+    let at = parse_as_of(as_of.as_deref())?;
     let b = backend()?;
     let run = async {
-        let report = b.resilience(&cut).await?;
+        let report = b.resilience(&cut, at).await?;
         let before = if cut.is_empty() {
             report.islands.clone()
         } else {
-            b.resilience(&[]).await?.islands
+            b.resilience(&[], at).await?.islands
         }
         .into_iter()
         .map(|i| (i.figures.region, i.figures.status, i.figures.capacity_gbps))
@@ -417,10 +450,11 @@ pub async fn resilience_page(cut: Vec<String>) -> ServerResult<ResilienceData> {
         Ok(ResilienceData {
             report,
             before,
-            n1: b.contingencies(1).await?,
-            n2: b.contingencies(2).await?,
+            n1: b.contingencies(1, at).await?,
+            n2: b.contingencies(2, at).await?,
             figures: b.figures().await?,
-            can_edit: who.can(Capability::WriteData),
+            can_edit: at.is_none() && who.can(Capability::WriteData),
+            as_of: at.map(|t| shared::history::as_of_param(&t)),
         })
     };
     Ok(run.await)

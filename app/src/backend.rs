@@ -27,9 +27,21 @@ pub trait Backend: Send + Sync + 'static {
         all: bool,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Fault>, ApiError>;
+    /// Faults, maintenance, repair stages and ship states as they stood at
+    /// `at`, rebuilt from the event log.
+    async fn state_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<shared::history::State, ApiError>;
     fn cables(&self) -> Vec<Cable>;
     fn stations(&self) -> Vec<shared::reference::Station>;
     async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError>;
+    /// The fault as it stood at `at`, rebuilt from its events up to then.
+    async fn fault_as_of(
+        &self,
+        id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<FaultDetail, ApiError>;
     async fn create_fault(&self, actor: &str, form: &FaultForm) -> Result<Fault, ApiError>;
     async fn update_fault(
         &self,
@@ -99,15 +111,26 @@ pub trait Backend: Send + Sync + 'static {
     fn live_head(&self) -> i64;
     /// The duty-watch board.
     async fn board(&self) -> Result<shared::watch::Board, ApiError>;
+    /// The duty-watch board as it stood at a moment.
+    async fn board_as_of(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<shared::watch::Board, ApiError>;
     /// Acknowledges an alert (an event with actor and time).
     async fn ack_alert(&self, actor: &str, id: i64) -> Result<shared::watch::Alert, ApiError>;
-    /// Every island's figures now, or with `cut` carrying nothing (a
-    /// what-if: nothing is written).
-    async fn resilience(&self, cut: &[String]) -> Result<shared::resilience::Report, ApiError>;
-    /// The N-1 (`k` = 1) or N-2 (`k` = 2) contingency sweep.
+    /// Every island's figures now (or, `at`, over the faults as they stood
+    /// at a moment), or with `cut` carrying nothing (a what-if: nothing is
+    /// written).
+    async fn resilience(
+        &self,
+        cut: &[String],
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<shared::resilience::Report, ApiError>;
+    /// The N-1 (`k` = 1) or N-2 (`k` = 2) contingency sweep, now or at a moment.
     async fn contingencies(
         &self,
         k: usize,
+        at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<shared::resilience::contingency::Sweep, ApiError>;
     /// The repair board: ships with their queues, open faults with their stage.
     async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError>;

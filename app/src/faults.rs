@@ -38,11 +38,11 @@ pub fn FaultListPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(page) => view! {
-                            {page.as_of.map(|at| view! {
+                            {page.as_of.clone().map(|at| view! {
                                 <HistoryBanner as_of=at back="/" />
                                 <p class="note">{t!(i18n, hist_model_note)}</p>
                             })}
-                            <FaultTable faults=page.faults cables=page.cables model=page.model show_restored />
+                            <FaultTable faults=page.faults cables=page.cables model=page.model show_restored as_of=page.as_of />
                         }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
@@ -58,7 +58,10 @@ fn FaultTable(
     cables: Vec<CableBrief>,
     model: Vec<ModelDates>,
     show_restored: RwSignal<bool>,
+    // A historical view links each fault as it stood at the same moment.
+    as_of: Option<String>,
 ) -> impl IntoView {
+    let at_suffix = as_of.map(|a| format!("?as_of={a}")).unwrap_or_default();
     let i18n = use_i18n();
     let open_count = faults.iter().filter(|f| f.status.is_active()).count();
     let mut order: Vec<String> = Vec::new();
@@ -109,11 +112,12 @@ fn FaultTable(
             </thead>
             {groups.into_iter().map(|(seq, abbrev, name, fs)| {
                 let any_active = fs.iter().any(|f| f.status.is_active());
+                let at_suffix = at_suffix.clone();
                 let rows = fs.into_iter().enumerate().map(|(i, f)| {
                     let active = f.status.is_active();
                     let first = i == 0;
                     let name = name.clone();
-                    let href = format!("/faults/{}", f.id);
+                    let href = format!("/faults/{}{at_suffix}", f.id);
                     let kind = f.kind;
                     let status = f.status;
                     let eta = f.eta;
@@ -163,16 +167,21 @@ pub fn FaultPage() -> impl IntoView {
     let me = crate::access::me();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
-    let load = |id: Option<i64>| async move {
+    // `?as_of=`: the fault as it stood then, with no write controls.
+    let as_of = crate::history::use_as_of();
+    let load = |(id, at): (Option<i64>, Option<String>)| async move {
         match id {
-            Some(id) => get_fault(id).await,
+            Some(id) => get_fault(id, at).await,
             None => Ok(Err(shared::api::ApiError::not_found("no such fault"))),
         }
     };
     // The editor starts from the fault as first loaded; facts and history
     // follow the live stream.
-    let opened = Resource::new(id, load);
-    let current = Resource::new(move || (id(), live.faults.get()), move |(id, _)| load(id));
+    let opened = Resource::new(move || (id(), as_of.get()), load);
+    let current = Resource::new(
+        move || (id(), as_of.get(), live.faults.get()),
+        move |(id, at, _)| load((id, at)),
+    );
     let latest = Signal::derive(move || {
         current
             .get()
@@ -186,8 +195,11 @@ pub fn FaultPage() -> impl IntoView {
                 match opened.await {
                     Ok(Ok(d)) => {
                         let editable = d.fault.clone();
+                        let past = as_of.get_untracked();
+                        let back = format!("/faults/{}", editable.id);
                         view! {
                         <section class="fault-page">
+                            {past.clone().map(|at| view! { <HistoryBanner as_of=at back=back.clone() /> })}
                             <Transition>
                                 {move || Suspend::new(async move {
                                     current.await.ok().and_then(|r| r.ok()).map(|d| view! { <FaultFacts f=d.fault /> })
@@ -199,12 +211,15 @@ pub fn FaultPage() -> impl IntoView {
                                     current.await.ok().and_then(|r| r.ok()).map(|d| view! { <EtaTimeline history=d.eta_history slip=d.slip_days estimate=d.estimate /> })
                                 })}
                             </Transition>
-                            <EtaDriftChart id=editable.id />
-                            // Only roles that may write see the form (the server refuses the rest anyway).
-                            <IfCan me cap=Capability::WriteData>
-                                <h2>{t!(i18n, edit_fault_title)}</h2>
-                                <FaultEditor fault=Some(editable.clone()) latest />
-                            </IfCan>
+                            // The chart and the editor speak of today: not in a historical view.
+                            {past.is_none().then(|| view! {
+                                <EtaDriftChart id=editable.id />
+                                // Only roles that may write see the form (the server refuses the rest anyway).
+                                <IfCan me cap=Capability::WriteData>
+                                    <h2>{t!(i18n, edit_fault_title)}</h2>
+                                    <FaultEditor fault=Some(editable.clone()) latest />
+                                </IfCan>
+                            })}
                             <h2>{t!(i18n, history)}</h2>
                             <Transition>
                                 {move || Suspend::new(async move {

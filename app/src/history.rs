@@ -16,9 +16,12 @@ pub fn use_as_of() -> Memo<Option<String>> {
 /// "Historical view, as of …": shown above a page rebuilt from the log,
 /// with the way back to the present (`back`: the page without `?as_of=`).
 #[component]
-pub fn HistoryBanner(as_of: String, back: &'static str) -> impl IntoView {
+pub fn HistoryBanner(as_of: String, #[prop(into)] back: String) -> impl IntoView {
     let i18n = use_i18n();
-    let at = as_of.replacen('T', " ", 1);
+    // Shown as Taipei time to the minute, however the address wrote it.
+    let at = shared::history::parse_as_of(&as_of)
+        .map(|t| shared::history::taipei_minute(&t))
+        .unwrap_or_else(|_| as_of.replacen('T', " ", 1));
     view! {
         <p class="history-banner" role="status" id="history-banner">
             {t!(i18n, hist_banner, at = move || at.clone())}" "

@@ -83,7 +83,12 @@ pub fn MapPage() -> impl IntoView {
     let i18n = use_i18n();
     let live = crate::live::use_live();
     // Re-read when a fault, notice or maintenance event arrives.
-    let data = Resource::new(move || live.faults.get(), |_| map_data());
+    // `?as_of=`: the faults and maintenance as they stood then.
+    let as_of = crate::history::use_as_of();
+    let data = Resource::new(
+        move || (as_of.get(), live.faults.get()),
+        |(at, _)| map_data(at),
+    );
     let show_cables = RwSignal::new(true);
     let show_stations = RwSignal::new(true);
     let show_faults = RwSignal::new(true);
@@ -154,7 +159,14 @@ pub fn MapPage() -> impl IntoView {
     };
     view! {
         <section class="map-page">
-            <h1>{t!(i18n, map_title)}</h1>
+            <div class="page-head">
+                <h1>{t!(i18n, map_title)}</h1>
+                <crate::history::AsOfPicker action="/map" value=as_of />
+            </div>
+            {move || as_of.get().map(|at| view! {
+                <crate::history::HistoryBanner as_of=at back="/map" />
+                <p class="note">{t!(i18n, hist_assets_note)}</p>
+            })}
             <div class="map-controls">
                 <span class="presets">
                     {VIEWS.into_iter().map(|v| view! {

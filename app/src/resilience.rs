@@ -73,11 +73,20 @@ pub fn ResiliencePage() -> impl IntoView {
                 .collect::<Vec<String>>()
         })
     };
-    let data = Resource::new(cut, resilience_page);
+    // `?as_of=`: over the faults as they stood then, with no write controls
+    // (the what-if, a read, stays, over that moment).
+    let as_of = crate::history::use_as_of();
+    let data = Resource::new(
+        move || (cut(), as_of.get()),
+        |(cut, at)| resilience_page(cut, at),
+    );
     let echo = crate::form::page_echo();
     view! {
         <section class="resilience">
-            <h1>{t!(i18n, res_title)}</h1>
+            <div class="page-head">
+                <h1>{t!(i18n, res_title)}</h1>
+                <crate::history::AsOfPicker action="/resilience" value=as_of />
+            </div>
             <p class="note">{t!(i18n, res_intro)}</p>
             <EchoData echo=echo.clone() />
             {echo.map(|e| view! { <p class="error" id="figure-error" role="alert">{e.error.message.clone()}</p> })}
@@ -107,15 +116,29 @@ fn ResilienceView(d: ResilienceData) -> impl IntoView {
         n2,
         figures,
         can_edit,
+        as_of,
     } = d;
     let what_if = !report.cut.is_empty();
+    let at_param = as_of
+        .as_ref()
+        .map(|a| format!("as_of={}", urlencode(a)))
+        .unwrap_or_default();
     let cut_text = report.cut.join(", ");
     let ignored = report.ignored_synthetic;
+    let clear = if at_param.is_empty() {
+        "/resilience".to_string()
+    } else {
+        format!("/resilience?{at_param}")
+    };
     view! {
+        {as_of.clone().map(|at| view! {
+            <crate::history::HistoryBanner as_of=at back="/resilience" />
+            <p class="note">{t!(i18n, hist_assets_note)}</p>
+        })}
         {what_if.then(|| view! {
             <p class="what-if-banner" id="what-if-banner" role="status">
                 <strong>{t!(i18n, res_what_if)}</strong>" "{cut_text.clone()}" — "{t!(i18n, res_what_if_note)}
-                " "<a href="/resilience">{t!(i18n, res_clear)}</a>
+                " "<a href=clear.clone()>{t!(i18n, res_clear)}</a>
             </p>
         })}
         <p class="note" id="ignored-synthetic">
@@ -127,8 +150,8 @@ fn ResilienceView(d: ResilienceData) -> impl IntoView {
                 view! { <IslandCard i was=what_if.then_some(was).flatten() /> }
             }).collect_view()}
         </div>
-        <WhatIfForm report=report.clone() />
-        <ContingencyTables n1 n2 />
+        <WhatIfForm report=report.clone() as_of=as_of.clone() />
+        <ContingencyTables n1 n2 at_param=at_param.clone() />
         <InternationalTable report=report.clone() />
         <FiguresTable figures can_edit />
     }
@@ -230,7 +253,7 @@ fn Backups(backups: Vec<BackupCount>) -> impl IntoView {
 }
 
 #[component]
-fn WhatIfForm(report: Report) -> impl IntoView {
+fn WhatIfForm(report: Report, as_of: Option<String>) -> impl IntoView {
     let i18n = use_i18n();
     let mut links: Vec<(String, String, LinkKind)> = Vec::new();
     for l in &report.links {
@@ -255,15 +278,18 @@ fn WhatIfForm(report: Report) -> impl IntoView {
                     }
                 }).collect_view()}
             </fieldset>
+            {as_of.map(|a| view! { <input type="hidden" name="as_of" value=a /> })}
             <button type="submit">{t!(i18n, res_what_if_run)}</button>
         </form>
     }
 }
 
-fn cut_href(cut: &[String]) -> String {
+/// The what-if of `cut`; `at_param` (`as_of=…` or empty) keeps the moment.
+fn cut_href(cut: &[String], at_param: &str) -> String {
     let q: Vec<String> = cut
         .iter()
         .map(|c| format!("cut={}", urlencode(c)))
+        .chain((!at_param.is_empty()).then(|| at_param.to_string()))
         .collect();
     format!("/resilience?{}#islands", q.join("&"))
 }
@@ -274,7 +300,7 @@ fn urlencode(s: &str) -> String {
 }
 
 #[component]
-fn ContingencyTables(n1: Sweep, n2: Sweep) -> impl IntoView {
+fn ContingencyTables(n1: Sweep, n2: Sweep, at_param: String) -> impl IntoView {
     let i18n = use_i18n();
     let worst = n2.worst.clone();
     let rows = move |s: &Sweep, limit: usize, id: &'static str| {
@@ -290,7 +316,7 @@ fn ContingencyTables(n1: Sweep, n2: Sweep) -> impl IntoView {
                 <tbody>
                     {s.contingencies.iter().take(limit).cloned().map(|c| view! {
                         <tr>
-                            <td><a href=cut_href(&c.cut)>{c.cut.join(" + ")}</a></td>
+                            <td><a href=cut_href(&c.cut, &at_param)>{c.cut.join(" + ")}</a></td>
                             <td>{c.islands.into_iter().map(|o| {
                                 let (r, st) = (o.region, o.status);
                                 view! { <span class=format!("outcome res-{}", st.as_str())>

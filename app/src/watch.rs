@@ -54,7 +54,12 @@ pub fn island_label(i18n: leptos_i18n::I18nContext<Locale>, region: &str) -> Str
 pub fn WatchPage() -> impl IntoView {
     let i18n = use_i18n();
     let live = use_live();
-    let data = Resource::new(move || live.any.get(), |_| watch_board());
+    // `?as_of=`: the board as it stood then, with nothing to acknowledge.
+    let as_of = crate::history::use_as_of();
+    let data = Resource::new(
+        move || (as_of.get(), live.any.get()),
+        |(at, _)| watch_board(at),
+    );
     let sound = RwSignal::new(false);
     // Sound: a short tone when an alert newer than those seen arrives.
     #[cfg(feature = "hydrate")]
@@ -81,11 +86,18 @@ pub fn WatchPage() -> impl IntoView {
                         on:change=move |ev| sound.set(event_target_checked(&ev)) />
                     {t!(i18n, watch_sound)}
                 </label>
+                <crate::history::AsOfPicker action="/watch" value=as_of />
             </div>
             <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(page) => view! { <BoardView page /> }.into_any(),
+                        Ok(page) => view! {
+                            {page.as_of.clone().map(|at| view! {
+                                <crate::history::HistoryBanner as_of=at back="/watch" />
+                                <p class="note">{t!(i18n, hist_assets_note)}</p>
+                            })}
+                            <BoardView page />
+                        }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -97,7 +109,7 @@ pub fn WatchPage() -> impl IntoView {
 #[component]
 fn BoardView(page: WatchData) -> impl IntoView {
     let i18n = use_i18n();
-    let WatchData { board, can_ack } = page;
+    let WatchData { board, can_ack, .. } = page;
     let Board {
         cables,
         faults,

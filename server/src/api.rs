@@ -283,8 +283,16 @@ async fn list_faults(State(reg): State<Registry>, Query(q): Query<ListQuery>) ->
     Ok(Json(reg.faults_as_of(all, at).await?).into_response())
 }
 
-async fn get_fault(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
-    Ok(Json(reg.fault(id).await?).into_response())
+async fn get_fault(
+    State(reg): State<Registry>,
+    Path(id): Path<i64>,
+    Query(q): Query<AsOfQuery>,
+) -> Result<Response> {
+    let detail = match as_of(q.as_of.as_deref())? {
+        None => reg.fault(id).await?,
+        Some(at) => reg.fault_as_of(id, at).await?,
+    };
+    Ok(Json(detail).into_response())
 }
 
 async fn create_fault(
@@ -341,20 +349,25 @@ async fn preview_notice(State(reg): State<Registry>, body: String) -> Result<Res
 #[derive(Deserialize)]
 struct ExportQuery {
     as_of: Option<String>,
+    dated: Option<String>,
 }
 
+/// `GET /api/v1/notices/export`: the notice of what is open now, or (with
+/// `?as_of=`, as every read view takes it) as it stood at a moment, dated
+/// that day in Taipei; `?dated=` sets the date line alone.
 async fn export_notice(
     State(reg): State<Registry>,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response> {
-    let as_of = match q.as_of.as_deref() {
-        None | Some("") => chrono::Utc::now().date_naive(),
+    let at = as_of(q.as_of.as_deref())?;
+    let dated = match q.dated.as_deref().filter(|s| !s.is_empty()) {
+        None => shared::history::taipei_day(&at.unwrap_or_else(chrono::Utc::now)),
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ApiError {
-            field: Some("as_of".into()),
-            ..ApiError::bad_request(format!("as_of must be a date like 2026-02-14, not {s:?}"))
+            field: Some("dated".into()),
+            ..ApiError::bad_request(format!("dated must be a date like 2026-02-14, not {s:?}"))
         })?,
     };
-    let text = reg.export_notice(as_of).await?;
+    let text = reg.export_notice(dated, at).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
@@ -593,24 +606,33 @@ async fn assets_csv(State(reg): State<Registry>, Query(f): Query<AssetFilter>) -
         .into_response())
 }
 
-async fn resilience(State(reg): State<Registry>) -> Result<Response> {
-    Ok(Json(reg.resilience().await?).into_response())
+async fn resilience(State(reg): State<Registry>, Query(q): Query<AsOfQuery>) -> Result<Response> {
+    let report = match as_of(q.as_of.as_deref())? {
+        None => reg.resilience().await?,
+        Some(at) => reg.resilience_as_of(at).await?,
+    };
+    Ok(Json(report).into_response())
 }
 
 #[derive(Deserialize)]
 struct WhatIfBody {
     cut: Vec<String>,
+    /// Over the faults as they stood at a moment (`?as_of=`'s forms).
+    #[serde(default)]
+    as_of: Option<String>,
 }
 
 /// Computes every island's figures with `cut` carrying nothing; writes nothing.
 async fn what_if(State(reg): State<Registry>, body: JsonBody<WhatIfBody>) -> Result<Response> {
     let Json(b) = body.map_err(json_rejection)?;
-    Ok(Json(reg.what_if(&b.cut).await?).into_response())
+    let at = as_of(b.as_of.as_deref())?;
+    Ok(Json(reg.what_if(&b.cut, at).await?).into_response())
 }
 
 #[derive(Deserialize)]
 struct ContingencyQuery {
     k: Option<String>,
+    as_of: Option<String>,
 }
 
 /// `?k=1` (default) or `?k=2`: the contingencies that leave some island
@@ -631,7 +653,8 @@ async fn contingencies(
             .into())
         }
     };
-    Ok(Json(reg.contingencies(k).await?.contingencies).into_response())
+    let at = as_of(q.as_of.as_deref())?;
+    Ok(Json(reg.contingencies(k, at).await?.contingencies).into_response())
 }
 
 async fn figures(State(reg): State<Registry>) -> Result<Response> {

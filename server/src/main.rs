@@ -64,7 +64,7 @@ enum Command {
     Assets(AssetsCmd),
     /// Import a notice pasted as text (FILE, or - for stdin). All or nothing.
     ImportNotice { file: PathBuf },
-    /// Print the notice as it stood on a day (default: today), in the ministry's layout.
+    /// Print the notice as it stood at the end of a day in Taipei (default: now), in the ministry's layout.
     ExportNotice {
         #[arg(long)]
         as_of: Option<NaiveDate>,
@@ -425,9 +425,16 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::ExportNotice { as_of } => {
-            let day = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            // A day stands for its end in Taipei, as `?as_of=` reads it.
+            let (day, at) = match as_of {
+                None => (shared::history::taipei_day(&chrono::Utc::now()), None),
+                Some(d) => (
+                    d,
+                    Some(shared::history::parse_as_of(&d.to_string()).map_err(anyhow::Error::msg)?),
+                ),
+            };
             let text = reg
-                .export_notice(day)
+                .export_notice(day, at)
                 .await
                 .map_err(|e| anyhow::anyhow!(e.message))?;
             print!("{text}");

@@ -207,12 +207,7 @@ impl Registry {
                 (
                     self.log.last_seq_until(at).await?,
                     state.fault_list(true),
-                    state
-                        .maintenance
-                        .into_values()
-                        .filter(|m| m.status != "completed")
-                        .map(|m| m.line)
-                        .collect(),
+                    state.open_maintenance(),
                 )
             }
         };
@@ -274,26 +269,43 @@ impl Registry {
         Ok((net, figures))
     }
 
-    async fn resilience_now(&self) -> Result<(Network, Figures), ApiError> {
-        let faults = self.faults(false).await?;
-        let maint: Vec<MaintenanceLine> = self
-            .maintenance()
-            .await?
-            .into_iter()
-            .map(|m| m.line)
-            .collect();
+    /// The capacity network now (`at: None`), or with the faults and
+    /// maintenance as they stood at a moment (today's assets and figures).
+    async fn network(
+        &self,
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<(Network, Figures), ApiError> {
+        let (faults, maint): (Vec<Fault>, Vec<MaintenanceLine>) = match at {
+            None => (
+                self.faults(false).await?,
+                self.maintenance()
+                    .await?
+                    .into_iter()
+                    .map(|m| m.line)
+                    .collect(),
+            ),
+            Some(at) => {
+                let state = self.state_at(at).await?;
+                (state.fault_list(true), state.open_maintenance())
+            }
+        };
         self.resilience_network(&faults, &maint).await
     }
 
     /// Every island's figures now.
     pub async fn resilience(&self) -> Result<Report, ApiError> {
-        let (net, figures) = self.resilience_now().await?;
+        let (net, figures) = self.network(None).await?;
         Ok(report(&net, &figures))
     }
 
     /// Every island's figures with `cut` (cables by abbreviation or name,
-    /// `asset:ID`, `satellite:REGION`) carrying nothing. Writes nothing.
-    pub async fn what_if(&self, cut: &[String]) -> Result<Report, ApiError> {
+    /// `asset:ID`, `satellite:REGION`) carrying nothing, now or (`at`) over
+    /// the faults as they stood at a moment. Writes nothing.
+    pub async fn what_if(
+        &self,
+        cut: &[String],
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<Report, ApiError> {
         if cut.len() > MAX_CUT {
             return Err(ApiError::invalid(vec![FieldError::new(
                 "cut",
@@ -313,7 +325,7 @@ impl Registry {
                 }
             })
             .collect();
-        let (net, figures) = self.resilience_now().await?;
+        let (net, figures) = self.network(at).await?;
         shared::resilience::what_if(&net, &figures, &ids).map_err(|unknown| {
             ApiError::invalid(vec![FieldError::new(
                 "cut",
@@ -327,8 +339,13 @@ impl Registry {
         })
     }
 
-    /// The N-1 (`k` = 1) or N-2 (`k` = 2) contingency sweep over the state now.
-    pub async fn contingencies(&self, k: usize) -> Result<Sweep, ApiError> {
+    /// The N-1 (`k` = 1) or N-2 (`k` = 2) contingency sweep over the state
+    /// now, or (`at`) as it stood at a moment.
+    pub async fn contingencies(
+        &self,
+        k: usize,
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<Sweep, ApiError> {
         if !(1..=2).contains(&k) {
             return Err(ApiError::invalid(vec![FieldError::new(
                 "k",
@@ -336,7 +353,7 @@ impl Registry {
                 "k is 1 (every single loss) or 2 (every pair)",
             )]));
         }
-        let (net, _) = self.resilience_now().await?;
+        let (net, _) = self.network(at).await?;
         tokio::task::spawn_blocking(move || contingency::sweep(&net.links, &net.demand, k))
             .await
             .map_err(|_| ApiError::internal())
@@ -452,15 +469,7 @@ impl Registry {
     /// Every island's figures as they stood at `at` (the faults and
     /// maintenance then; today's figures and assets).
     pub async fn resilience_as_of(&self, at: chrono::DateTime<Utc>) -> Result<Report, ApiError> {
-        let state = self.state_at(at).await?;
-        let faults = state.fault_list(true);
-        let maint: Vec<MaintenanceLine> = state
-            .maintenance
-            .into_values()
-            .filter(|m| m.status != "completed")
-            .map(|m| m.line)
-            .collect();
-        let (net, figures) = self.resilience_network(&faults, &maint).await?;
+        let (net, figures) = self.network(Some(at)).await?;
         Ok(report(&net, &figures))
     }
 
@@ -808,6 +817,44 @@ impl Registry {
             .collect()
     }
 
+    /// The fault as it stood at `at`, rebuilt from its own events up to
+    /// then: its history and ETA revisions up to then, no model estimate (the
+    /// model speaks of today). A fault not yet logged then is not found.
+    pub async fn fault_as_of(
+        &self,
+        id: i64,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<FaultDetail, ApiError> {
+        let events: Vec<Event> = sqlx::query(
+            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
+             FROM events WHERE entity_type = 'fault' AND entity_id = $1 AND at <= $2 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .bind(crate::store::stored_time(&at))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(crate::store::event_from_row)
+        .collect::<Result<_, _>>()?;
+        let fault = shared::history::state_at(&events, at)
+            .map_err(|e| {
+                tracing::error!(error = %e, "the event log does not fold");
+                ApiError::internal()
+            })?
+            .faults
+            .remove(&id)
+            .ok_or_else(|| ApiError::not_found(format!("no fault #{id} at that moment")))?;
+        let eta_history = shared::repair::eta_history(&events);
+        Ok(FaultDetail {
+            estimate: None,
+            fault,
+            slip_days: shared::repair::slip_days(&eta_history),
+            eta_history,
+            events,
+        })
+    }
+
     pub async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
         let row = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults WHERE id = $1"))
             .bind(id)
@@ -1123,16 +1170,30 @@ impl Registry {
         Ok(after)
     }
 
-    /// The notice as it stood on `as_of`, in the ministry's layout.
-    pub async fn export_notice(&self, as_of: NaiveDate) -> Result<String, ApiError> {
-        let faults = self.faults(true).await?;
-        let maint: Vec<MaintenanceLine> = self
-            .maintenance()
-            .await?
-            .into_iter()
-            .map(|m| m.line)
-            .collect();
-        Ok(write_notice(as_of, &faults, &maint, &self.cables))
+    /// The notice in the ministry's layout, dated `dated`: of the faults and
+    /// maintenance open now (`at: None`), or as they stood at a moment,
+    /// rebuilt from the event log.
+    pub async fn export_notice(
+        &self,
+        dated: NaiveDate,
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<String, ApiError> {
+        let (faults, maint): (Vec<Fault>, Vec<MaintenanceLine>) = match at {
+            None => (
+                self.faults(true).await?,
+                self.maintenance()
+                    .await?
+                    .into_iter()
+                    .map(|m| m.line)
+                    .collect(),
+            ),
+            Some(at) => {
+                let state = self.state_at(at).await?;
+                // Every fault, as now: restored ones become the footnotes.
+                (state.fault_list(false), state.open_maintenance())
+            }
+        };
+        Ok(write_notice(dated, &faults, &maint, &self.cables))
     }
 }
 

@@ -53,6 +53,19 @@ impl Backend for Registry {
     async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
         Registry::fault(self, id).await
     }
+    async fn state_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<shared::history::State, ApiError> {
+        Registry::state_at(self, at).await
+    }
+    async fn fault_as_of(
+        &self,
+        id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<FaultDetail, ApiError> {
+        Registry::fault_as_of(self, id, at).await
+    }
     async fn create_fault(&self, actor: &str, form: &FaultForm) -> Result<Fault, ApiError> {
         Registry::create_fault(self, actor, form).await
     }
@@ -164,21 +177,32 @@ impl Backend for Registry {
     async fn board(&self) -> Result<shared::watch::Board, ApiError> {
         Registry::board(self).await
     }
+    async fn board_as_of(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<shared::watch::Board, ApiError> {
+        Registry::board_as_of(self, Some(at)).await
+    }
     async fn ack_alert(&self, actor: &str, id: i64) -> Result<shared::watch::Alert, ApiError> {
         Registry::ack_alert(self, actor, id).await
     }
-    async fn resilience(&self, cut: &[String]) -> Result<shared::resilience::Report, ApiError> {
-        if cut.is_empty() {
-            Registry::resilience(self).await
-        } else {
-            Registry::what_if(self, cut).await
+    async fn resilience(
+        &self,
+        cut: &[String],
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<shared::resilience::Report, ApiError> {
+        match (cut.is_empty(), at) {
+            (true, None) => Registry::resilience(self).await,
+            (true, Some(at)) => Registry::resilience_as_of(self, at).await,
+            (false, at) => Registry::what_if(self, cut, at).await,
         }
     }
     async fn contingencies(
         &self,
         k: usize,
+        at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<shared::resilience::contingency::Sweep, ApiError> {
-        Registry::contingencies(self, k).await
+        Registry::contingencies(self, k, at).await
     }
     async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError> {
         Registry::figures(self).await

@@ -85,7 +85,7 @@ async fn export_then_import_into_an_empty_database_gives_the_same_faults() {
     for ((engine, reg, _), (_, empty, _)) in regs.into_iter().zip(fresh) {
         reg.import_notice("test", NOTICE).await.expect("import");
         let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 14).expect("date");
-        let text = reg.export_notice(day).await.expect("export");
+        let text = reg.export_notice(day, None).await.expect("export");
         empty.import_notice("test", &text).await.expect("re-import");
         let strip = |fs: Vec<shared::fault::Fault>| {
             let mut v: Vec<_> = fs
@@ -351,7 +351,10 @@ async fn planned_maintenance_is_recorded_completed_and_closed_by_a_footnote() {
 
         // Exported in the notice's maintenance table while planned.
         let export = reg
-            .export_notice(chrono::NaiveDate::from_ymd_opt(2026, 2, 10).expect("date"))
+            .export_notice(
+                chrono::NaiveDate::from_ymd_opt(2026, 2, 10).expect("date"),
+                None,
+            )
             .await
             .expect("export");
         assert!(export.contains("更換中繼器"), "{engine}: {export}");
@@ -528,6 +531,7 @@ async fn the_state_as_of_a_moment_is_rebuilt_from_the_log() {
             .await
             .expect("restore");
         let t3 = moment();
+        let written = reg.event_count().await.expect("count");
         let get = |q: String| {
             let app = app.clone();
             let tok = tok.clone();
@@ -597,6 +601,56 @@ async fn the_state_as_of_a_moment_is_rebuilt_from_the_log() {
         assert_eq!(board["seq"].as_i64(), Some(newest), "{engine}");
         let (_, now) = get("/api/v1/watch".into()).await;
         assert!(now["seq"].as_i64() > Some(newest), "{engine}");
+        // The fault page then: a's first version and its one event; before
+        // it was logged, not found.
+        let (st, d) = get(format!("/api/v1/faults/{}?as_of={t1}", a.id)).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {d}");
+        assert_eq!(d["fault"]["version"], 1, "{engine}");
+        assert_eq!(d["events"].as_array().map(Vec::len), Some(1), "{engine}");
+        assert!(d["estimate"].is_null(), "{engine}: no model in the past");
+        let (st, _) = get(format!("/api/v1/faults/{}?as_of={t0}", a.id)).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{engine}");
+        // The notice then: empty before the first write, TDM3 at t2, and
+        // at t3 the same text as now.
+        let text = |q: String| {
+            let (app, tok) = (app.clone(), tok.clone());
+            async move {
+                let (st, _, body) = get_bytes(&app, &tok, &q).await;
+                (st, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        let (st, empty) = text(format!("/api/v1/notices/export?as_of={t0}")).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {empty}");
+        assert!(!empty.contains("TDM3"), "{engine}: {empty}");
+        let (_, then) = text(format!("/api/v1/notices/export?as_of={t2}")).await;
+        assert!(then.contains("TDM3"), "{engine}: {then}");
+        let (_, last) = text(format!(
+            "/api/v1/notices/export?as_of={t3}&dated=2026-02-20"
+        ))
+        .await;
+        let (_, now) = text("/api/v1/notices/export?dated=2026-02-20".into()).await;
+        assert_eq!(last, now, "{engine}");
+        let (st, e) = get("/api/v1/notices/export?dated=20-02-2026".into()).await;
+        assert_eq!(
+            (st, e["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("dated")),
+            "{engine}"
+        );
+        // The islands then, and the sweeps; a bad moment is a 400 there too.
+        let (st, r) = get(format!("/api/v1/resilience?as_of={t0}")).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {r}");
+        assert!(
+            r["islands"].as_array().is_some_and(|v| !v.is_empty()),
+            "{engine}"
+        );
+        let (st, _) = get(format!("/api/v1/resilience/contingencies?k=1&as_of={t2}")).await;
+        assert_eq!(st, StatusCode::OK, "{engine}");
+        let (st, e) = get("/api/v1/resilience?as_of=soon".into()).await;
+        assert_eq!(
+            (st, e["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("as_of")),
+            "{engine}"
+        );
         // A Taipei local time is read as Taipei.
         let (st, _) = get("/api/v1/faults?as_of=2026-02-14T09:00".into()).await;
         assert_eq!(st, StatusCode::OK, "{engine}");
@@ -607,6 +661,11 @@ async fn the_state_as_of_a_moment_is_rebuilt_from_the_log() {
             let (st, _) = get(format!("/api/v1/watch?as_of={bad}")).await;
             assert_eq!(st, StatusCode::BAD_REQUEST, "{engine}: {bad}");
         }
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            written,
+            "{engine}: reading the past writes nothing"
+        );
     }
 }
 

@@ -111,6 +111,16 @@ impl State {
         v
     }
 
+    /// The planned maintenance not completed at that moment, as the notice
+    /// lists it.
+    pub fn open_maintenance(&self) -> Vec<MaintenanceLine> {
+        self.maintenance
+            .values()
+            .filter(|m| m.status != "completed")
+            .map(|m| m.line.clone())
+            .collect()
+    }
+
     /// Applies one event, in log order (what [`state_at`] does for the last
     /// event of each record only). Events of other kinds are ignored.
     pub fn apply(&mut self, e: &Event) -> Result<(), String> {
