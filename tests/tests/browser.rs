@@ -684,6 +684,105 @@ async fn the_briefing_screen_fits_the_wall_has_no_controls_and_follows_writes() 
     result
 }
 
+/// Issue 14 (as of): every read view at a past moment (the fault page, the
+/// watch board, the resilience page, the map) shows the historical banner
+/// and no write control, where the present shows the officer's forms. After
+/// hydration and without JavaScript.
+#[tokio::test]
+async fn every_historical_view_has_its_banner_and_no_write_control() -> Result<()> {
+    let server = start_server("as_of_views").await?;
+    // A minute from now in Taipei: after the demo import, so fault 1 exists.
+    let at = (chrono::Utc::now() + chrono::Duration::hours(8) + chrono::Duration::minutes(1))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let posts = "String(document.querySelectorAll('main form[method=post], form.fault-form, form.figure-form, form.ack-form').length)";
+    let banner = "!!document.getElementById('history-banner')";
+    let pages = ["/faults/1", "/watch", "/resilience", "/map"];
+    for javascript in [true, false] {
+        let browser =
+            e2e::start_browser_with(&format!("as_of_views-{javascript}"), javascript).await?;
+        let c = browser.client.clone();
+        let result = async {
+            if javascript {
+                sign_in(&c, &server.base, "officer").await?;
+            } else {
+                e2e::sign_in_plain(&c, &server.base, "officer").await?;
+            }
+            // The present: the officer's forms on the fault page and the
+            // resilience page (so the check below can fail).
+            for page in ["/faults/1", "/resilience"] {
+                c.goto(&format!("{}{page}", server.base)).await?;
+                if javascript {
+                    wait_hydrated(&c).await?;
+                }
+                wait_for(
+                    &format!("{page}: the officer's forms"),
+                    Duration::from_secs(15),
+                    || async {
+                        js_string(&c, posts)
+                            .await
+                            .ok()
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .unwrap_or(0)
+                            > 0
+                    },
+                )
+                .await?;
+                ensure!(
+                    !js_true(&c, banner).await,
+                    "{page}: no banner in the present"
+                );
+            }
+            for page in pages {
+                c.goto(&format!("{}{page}?as_of={at}", server.base)).await?;
+                if javascript {
+                    wait_hydrated(&c).await?;
+                }
+                wait_for(
+                    &format!("{page}: the historical banner"),
+                    Duration::from_secs(15),
+                    || async { js_true(&c, banner).await },
+                )
+                .await?;
+                let n = js_string(&c, posts).await?;
+                ensure!(
+                    n == "0",
+                    "{page} as of {at} (JavaScript {javascript}): {n} write forms"
+                );
+                // The pages with a picker (a fault page is reached from the list's).
+                ensure!(
+                    page == "/faults/1"
+                        || js_true(
+                            &c,
+                            "!!document.querySelector('.as-of-picker input[name=as_of]')"
+                        )
+                        .await,
+                    "{page}: the moment picker"
+                );
+            }
+            // The fault page then shows the fault, its history and no chart of today.
+            c.goto(&format!("{}/faults/1?as_of={at}", server.base))
+                .await?;
+            ensure!(
+                !js_true(&c, "!!document.getElementById('eta-drift-chart')").await,
+                "no chart of today in the past"
+            );
+            // Before the import: the fault did not exist.
+            c.goto(&format!("{}/faults/1?as_of=2020-01-01T00:00", server.base))
+                .await?;
+            wait_for("not found then", Duration::from_secs(15), || async {
+                js_true(&c, "!!document.querySelector('.error')").await
+            })
+            .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        let _ = c.close().await;
+        result?;
+    }
+    Ok(())
+}
+
 /// Issue 14 (as of): the fault list and the briefing as they stood at a past
 /// moment, rebuilt from the event log, with the historical banner; the
 /// picker (a plain GET form) moves the list to another moment. With and
