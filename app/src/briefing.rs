@@ -1,7 +1,8 @@
 //! The leadership briefing (`/briefing`): a read-only wall screen for
 //! 1920×1080, with no control at all: headline numbers, each island's
 //! status and what carries its traffic, every open fault's official date
-//! beside the repair model's P50/P90, and what changed in the last 24 hours.
+//! beside the repair model's P50/P90, the map (cables by state, faults,
+//! islands), and what changed in the last 24 hours.
 //! Live: it is rebuilt on every event. `?as_of=` shows it as it stood at a
 //! past moment (rebuilt from the event log, with a banner); `?theme=light`
 //! gives the light theme, `?lang=en` English.
@@ -40,20 +41,24 @@ pub fn BriefingPage() -> impl IntoView {
     // `?theme=light` for a bright room (dark by default).
     let query = leptos_router::hooks::use_query_map();
     let light = move || query.read().get("theme").as_deref() == Some("light");
+    // The briefing and the wall map, both at the same moment.
     let data = Resource::new(
         move || (as_of.get(), live.any.get()),
-        |(a, _)| briefing_page(a),
+        |(a, _)| async move {
+            let map = crate::api::map_data(a.clone()).await.ok();
+            briefing_page(a).await.map(|b| b.map(|b| (b, map)))
+        },
     );
     view! {
         <section class="briefing" id="briefing" class:light=light>
             <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(Ok(b)) => view! {
+                        Ok(Ok((b, map))) => view! {
                             {as_of.get_untracked().map(|_| view! {
                                 <HistoryBanner as_of=shared::history::as_of_param(&b.at) back="/briefing" />
                             })}
-                            <Screen b />
+                            <Screen b map />
                         }.into_any(),
                         Ok(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
@@ -91,13 +96,41 @@ pub fn BriefingPage() -> impl IntoView {
 }
 
 #[component]
-fn Screen(b: Briefing) -> impl IntoView {
+fn Screen(b: Briefing, map: Option<shared::map::MapData>) -> impl IntoView {
     let i18n = use_i18n();
     let h = b.headline;
     let at = taipei(&b.at);
     let at = at.get(..16).unwrap_or(&at).to_string();
     let next = h.next_repair.clone();
     let more = b.changes_total.saturating_sub(b.changes.len());
+    let changes_total = b.changes_total;
+    let changes = b.changes;
+    // Built apart and erased (`into_any`): one view type for the whole
+    // screen is past the compiler's depth limit.
+    let side = view! {
+            <div class="brief-side">
+            {map.map(|d| view! {
+                <div class="panel" id="brief-map">
+                    <crate::map::WallMap data=d />
+                </div>
+            })}
+            <div class="panel" id="brief-changes">
+                <h2>{t!(i18n, brief_since_yesterday)}</h2>
+                <ol>{changes.into_iter().map(|c| {
+                    let t = taipei(&c.at);
+                    view! {
+                        <li data-change=format!("{:?}", c.what)>
+                            <time>{t.get(11..16).unwrap_or(&t).to_string()}</time>" "
+                            <strong>{move || change_label(i18n, c.what)}</strong>" "{c.subject.clone()}
+                        </li>
+                    }
+                }).collect_view()}</ol>
+                {(more > 0).then(|| view! { <p class="more">{format!("+{more}")}</p> })}
+                {(changes_total == 0).then(|| view! { <p class="quiet">{t!(i18n, brief_no_changes)}</p> })}
+            </div>
+            </div>
+    }
+    .into_any();
     view! {
         <div class="brief-head">
             <h1>{t!(i18n, brief_title)}</h1>
@@ -132,20 +165,7 @@ fn Screen(b: Briefing) -> impl IntoView {
                     <tbody>{b.etas.into_iter().map(|e| view! { <Eta e /> }).collect_view()}</tbody>
                 </table>
             </div>
-            <div class="panel" id="brief-changes">
-                <h2>{t!(i18n, brief_since_yesterday)}</h2>
-                <ol>{b.changes.into_iter().map(|c| {
-                    let t = taipei(&c.at);
-                    view! {
-                        <li data-change=format!("{:?}", c.what)>
-                            <time>{t.get(11..16).unwrap_or(&t).to_string()}</time>" "
-                            <strong>{move || change_label(i18n, c.what)}</strong>" "{c.subject.clone()}
-                        </li>
-                    }
-                }).collect_view()}</ol>
-                {(more > 0).then(|| view! { <p class="more">{format!("+{more}")}</p> })}
-                {(b.changes_total == 0).then(|| view! { <p class="quiet">{t!(i18n, brief_no_changes)}</p> })}
-            </div>
+            {side}
         </div>
         <p class="brief-note">{t!(i18n, source_note)}" · "{t!(i18n, schematic_note)}" · "{t!(i18n, brief_model_note)}</p>
     }

@@ -353,7 +353,7 @@ fn MapSvg(
                 {move || data.with_value(|d| d.islands.iter().map(|i| {
                     let (x, y) = v().project(i.lon, i.lat);
                     let (region, status) = (i.region, i.status);
-                    let cov = i.coverage.map(|c| format!(" {:.0}%", c * 100.0)).unwrap_or_default();
+                    let cov = i.coverage.map(|c| format!(" {}", crate::resilience::pct(Some(c)))).unwrap_or_default();
                     // Text only: the map is one image (`role=img`), so nothing
                     // in it is focusable; the island's card is on /resilience.
                     view! {
@@ -594,5 +594,64 @@ fn AssetPanel(selected_asset: RwSignal<Option<AssetMarker>>) -> impl IntoView {
                 }
             })}
         </aside>
+    }
+}
+
+/// The map on the briefing wall screen: the whole of Taiwan and its outlying
+/// islands, drawn once on the server (no control, nothing to click): cables
+/// by state (those carrying an island's traffic bolder), open faults by
+/// kind, each outlying island's status. Large symbols, read from across a
+/// room; the same schematic routes as `/map`, and the briefing says so.
+#[component]
+pub fn WallMap(data: MapData) -> impl IntoView {
+    let i18n = use_i18n();
+    let v = View::by_id("taiwan");
+    let h = v.height();
+    let cables = data
+        .cables
+        .iter()
+        .map(|c| {
+            let carrying = data.carrying.contains(&c.abbrev);
+            view! {
+                <path class=format!("cable {}", c.state.as_str()) class:carrying=carrying
+                    d=v.path(&c.route) data-cable=c.abbrev.clone() data-state=c.state.as_str() />
+            }
+        })
+        .collect_view();
+    let pins = data
+        .faults
+        .iter()
+        .filter_map(|f| {
+            let (x, y) = v.project(f.position?.0, f.position?.1);
+            let r = 16.0;
+            Some(view! {
+                <polygon class=format!("pin {}", f.kind.as_str()) data-fault=f.id
+                    points=format!("{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}", y - r, x + r, y + r, x - r) />
+            })
+        })
+        .collect_view();
+    let islands = data
+        .islands
+        .iter()
+        .map(|i| {
+            let (x, y) = v.project(i.lon, i.lat);
+            let (region, status) = (i.region, i.status);
+            view! {
+                <text class=format!("island-badge res-{}", status.as_str()) x=format!("{x:.1}") y=format!("{y:.1}")
+                    font-size="44" data-region=region.id() data-status=status.as_str()>
+                    {move || format!("{} · {}", crate::resilience::region_label(i18n, region), crate::resilience::status_label(i18n, status))}
+                </text>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="map wall-map" id="wall-map" role="img" viewBox=format!("0 0 {MAP_WIDTH:.0} {h:.0}")>
+            <title>{t!(i18n, map_title)}" — "{t!(i18n, map_note)}</title>
+            <rect class="sea" x="0" y="0" width=MAP_WIDTH height=format!("{h:.0}") />
+            <path class="land" d=v.land_path() />
+            <g class="cables">{cables}</g>
+            <g class="faults">{pins}</g>
+            <g class="islands">{islands}</g>
+        </svg>
     }
 }

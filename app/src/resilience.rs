@@ -55,9 +55,9 @@ pub(crate) fn gbps(x: f64) -> String {
     }
 }
 
+/// See [`shared::resilience::coverage_text`].
 pub(crate) fn pct(c: Option<f64>) -> String {
-    c.map(|c| format!("{:.0} %", c * 100.0))
-        .unwrap_or_else(|| "—".into())
+    shared::resilience::coverage_text(c)
 }
 
 #[component]

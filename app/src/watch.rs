@@ -152,7 +152,7 @@ fn BoardView(page: WatchData) -> impl IntoView {
                         let region = i.region.clone();
                         let st = i.status;
                         let figures = match (i.demand_gbps, i.coverage) {
-                            (Some(d), Some(c)) => format!("{:.1} / {d:.1} Gbps ({:.0} %)", i.capacity_gbps, c * 100.0),
+                            (Some(d), Some(c)) => format!("{:.1} / {d:.1} Gbps ({})", i.capacity_gbps, crate::resilience::pct(Some(c))),
                             _ => format!("{:.1} Gbps", i.capacity_gbps),
                         };
                         view! {

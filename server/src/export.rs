@@ -259,9 +259,7 @@ pub fn briefing_svg(b: &Briefing, gantt: &str, lang: Lang, historical: bool) -> 
     for (i, l) in b.islands.iter().enumerate() {
         let y = 194.0 + i as f32 * 19.0;
         let (zh, en) = status(l.status);
-        let cov = l
-            .coverage
-            .map_or("—".to_string(), |c| format!("{:.0}%", c * 100.0));
+        let cov = shared::resilience::coverage_text(l.coverage);
         let est = if l.demand_estimated { "*" } else { "" };
         let carriers: Vec<String> = l
             .carried_by

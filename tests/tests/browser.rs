@@ -645,11 +645,23 @@ async fn the_briefing_screen_fits_the_wall_has_no_controls_and_follows_writes() 
         };
         let before: usize = faults().await.parse()?;
         ensure!(before >= 10, "the demo notice's open faults: {before}");
+        // The wall map: every cable by state, the open faults pinned, the islands.
+        ensure!(
+            js_true(&c, "document.querySelectorAll('#wall-map path.cable').length >= 20 && document.querySelectorAll('#wall-map .island-badge').length >= 3").await,
+            "the map on the wall: {}",
+            js_string(&c, "document.querySelectorAll('#wall-map path.cable').length + ' cables, ' + document.querySelectorAll('#wall-map .island-badge').length + ' islands'").await?
+        );
+        let pins = || async {
+            js_string(&c, "String(document.querySelectorAll('#wall-map polygon.pin').length)").await.ok().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0)
+        };
+        let pins_before = pins().await;
+        ensure!(pins_before >= 5, "the open faults pinned: {pins_before}");
         let (status, fault) = e2e::api_json(&server.base, &officer, "POST", "/api/v1/faults", Some(cut_on_tdm3(42))).await?;
         ensure!(status == 201, "fault posted: {status} {fault}");
         wait_for("the briefing to follow the write", Duration::from_secs(10), || async {
             faults().await == (before + 1).to_string()
                 && js_true(&c, "[...document.querySelectorAll('#brief-changes li')].some(l => l.dataset.change === 'NewFault' && l.textContent.includes('TDM3'))").await
+                && pins().await == pins_before + 1
         })
         .await?;
         ensure!(
@@ -676,6 +688,10 @@ async fn the_briefing_screen_fits_the_wall_has_no_controls_and_follows_writes() 
         ensure!(
             js_true(&c, "document.querySelectorAll('#brief-islands li').length >= 7 && document.querySelectorAll('#brief-etas tbody tr').length >= 11").await,
             "islands and repairs rendered by the server"
+        );
+        ensure!(
+            js_true(&c, "document.querySelectorAll('#wall-map path.cable').length >= 20 && document.querySelectorAll('#wall-map polygon.pin').length >= 5").await,
+            "the wall map rendered by the server"
         );
         anyhow::Ok(())
     }

@@ -944,3 +944,28 @@ mod tests {
         assert!(worst.cut.iter().any(|c| c.starts_with("asset:")));
     }
 }
+
+/// The share of peak demand carried, as every screen and export writes it:
+/// "—" with no figure, and "> 100 %" past all of it (a coverage of 70 is a
+/// capacity seventy times the demand: "7000 %" says only "all of it").
+pub fn coverage_text(coverage: Option<f64>) -> String {
+    match coverage {
+        None => "—".into(),
+        Some(c) if c > 1.0 => "> 100 %".into(),
+        Some(c) => format!("{:.0} %", c * 100.0),
+    }
+}
+
+#[cfg(test)]
+mod coverage_text_tests {
+    use super::coverage_text;
+
+    #[test]
+    fn a_share_is_written_to_the_percent_and_capped_past_all_of_it() {
+        assert_eq!(coverage_text(None), "—");
+        assert_eq!(coverage_text(Some(0.0)), "0 %");
+        assert_eq!(coverage_text(Some(0.456)), "46 %");
+        assert_eq!(coverage_text(Some(1.0)), "100 %");
+        assert_eq!(coverage_text(Some(70.44)), "> 100 %");
+    }
+}
