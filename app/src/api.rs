@@ -305,16 +305,20 @@ pub async fn map_data(as_of: Option<String>) -> Result<shared::map::MapData, Ser
     Ok(data)
 }
 
+/// The asset list now, or (`as_of`) as it stood at a moment.
 #[server(prefix = "/api/fn", endpoint = "assets", input = Json)]
-pub async fn list_assets(filter: AssetFilter) -> ServerResult<AssetList> {
+pub async fn list_assets(filter: AssetFilter, as_of: Option<String>) -> ServerResult<AssetList> {
     caller(Capability::Read)?;
-    Ok(backend()?.list_assets(&filter).await)
+    let at = parse_as_of(as_of.as_deref())?;
+    Ok(backend()?.list_assets(&filter, at).await)
 }
 
+/// An asset with its history now, or (`as_of`) as it stood at a moment.
 #[server(prefix = "/api/fn", endpoint = "asset")]
-pub async fn get_asset(id: i64) -> ServerResult<AssetDetail> {
+pub async fn get_asset(id: i64, as_of: Option<String>) -> ServerResult<AssetDetail> {
     caller(Capability::Read)?;
-    Ok(backend()?.asset(id).await)
+    let at = parse_as_of(as_of.as_deref())?;
+    Ok(backend()?.asset(id, at).await)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

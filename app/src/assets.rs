@@ -28,9 +28,11 @@ pub fn AssetListPage() -> impl IntoView {
         })
     };
     let live = crate::live::use_live();
+    // `?as_of=`: the registry as it stood then, with no write control.
+    let as_of = crate::history::use_as_of();
     let data = Resource::new(
-        move || (filter(), live.assets.get()),
-        |(f, _)| list_assets(f),
+        move || (filter(), as_of.get(), live.assets.get()),
+        |(f, at, _)| list_assets(f, at),
     );
     let export = move |fmt: &str| {
         let f = filter();
@@ -54,13 +56,17 @@ pub fn AssetListPage() -> impl IntoView {
         <section class="assets">
             <div class="page-head">
                 <h1>{t!(i18n, assets_title)}</h1>
-                <IfCan me cap=Capability::WriteData>
-                    <a class="button" href="/assets/new">{t!(i18n, asset_new)}</a>
-                    <a class="button" href="/assets/import">{t!(i18n, asset_import)}</a>
-                </IfCan>
-                <a class="button" id="export-csv" href=move || export("csv")>{t!(i18n, asset_export_csv)}</a>
-                <a class="button" id="export-geojson" href=move || export("geojson")>{t!(i18n, asset_export_geojson)}</a>
+                {move || as_of.get().is_none().then(|| view! {
+                    <IfCan me cap=Capability::WriteData>
+                        <a class="button" href="/assets/new">{t!(i18n, asset_new)}</a>
+                        <a class="button" href="/assets/import">{t!(i18n, asset_import)}</a>
+                    </IfCan>
+                    <a class="button" id="export-csv" href=move || export("csv")>{t!(i18n, asset_export_csv)}</a>
+                    <a class="button" id="export-geojson" href=move || export("geojson")>{t!(i18n, asset_export_geojson)}</a>
+                })}
+                <crate::history::AsOfPicker action="/assets" value=as_of />
             </div>
+            {move || as_of.get().map(|at| view! { <crate::history::HistoryBanner as_of=at back="/assets" /> })}
             // A plain GET form: filtering works without JavaScript too.
             <form class="filters" method="get" action="/assets">
                 <label>{t!(i18n, field_kind)}
@@ -85,12 +91,13 @@ pub fn AssetListPage() -> impl IntoView {
                 <label>{t!(i18n, asset_search)}
                     <input type="search" name="q" prop:value=move || filter().q />
                 </label>
+                {move || as_of.get().map(|a| view! { <input type="hidden" name="as_of" value=a /> })}
                 <button type="submit" id="apply-filter">{t!(i18n, asset_filter)}</button>
             </form>
             <Transition fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(Ok(list)) => view! { <AssetTables list /> }.into_any(),
+                        Ok(Ok(list)) => view! { <AssetTables list as_of=as_of.get_untracked() /> }.into_any(),
                         Ok(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
@@ -112,8 +119,12 @@ fn urlencode(s: &str) -> String {
 }
 
 #[component]
-fn AssetTables(list: shared::api::AssetList) -> impl IntoView {
+fn AssetTables(list: shared::api::AssetList, as_of: Option<String>) -> impl IntoView {
     let i18n = use_i18n();
+    // A historical view links each asset as it stood at the same moment.
+    let at_suffix = as_of
+        .map(|a| format!("?as_of={}", urlencode(&a)))
+        .unwrap_or_default();
     let c = list.counts.clone();
     let regions: Vec<String> = c.by_region.keys().cloned().collect();
     let shown = list.assets.len();
@@ -174,7 +185,7 @@ fn AssetTables(list: shared::api::AssetList) -> impl IntoView {
                     let synthetic = a.is_synthetic();
                     view! {
                         <tr data-asset=a.id class:attention=d.status.needs_attention()>
-                            <td><a href=format!("/assets/{}", a.id)>{d.name.clone()}</a>
+                            <td><a href=format!("/assets/{}{at_suffix}", a.id)>{d.name.clone()}</a>
                                 {synthetic.then(|| view! { " " <span class="badge synthetic">{t!(i18n, synthetic)}</span> })}
                                 {(a.source == shared::assets::SOURCE_REFERENCE).then(|| view! { " " <span class="badge reference">{t!(i18n, reference)}</span> })}
                             </td>
@@ -208,12 +219,17 @@ pub fn AssetPage() -> impl IntoView {
     let me = use_me();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
-    let detail = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => get_asset(id).await,
-            None => Ok(Err(ApiError::not_found("no such asset"))),
-        }
-    });
+    // `?as_of=`: the asset as it stood then, with no edit form.
+    let as_of = crate::history::use_as_of();
+    let detail = Resource::new(
+        move || (id(), as_of.get()),
+        |(id, at)| async move {
+            match id {
+                Some(id) => get_asset(id, at).await,
+                None => Ok(Err(ApiError::not_found("no such asset"))),
+            }
+        },
+    );
     view! {
         <Suspense fallback=move || view! { <p>{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
@@ -222,8 +238,11 @@ pub fn AssetPage() -> impl IntoView {
                         let a = d.asset.clone();
                         let x = a.draft.clone();
                         let (kind, status) = (x.kind, x.status);
+                        let past = as_of.get_untracked();
+                        let back = format!("/assets/{}", a.id);
                         view! {
                             <section class="asset-page">
+                                {past.clone().map(|at| view! { <crate::history::HistoryBanner as_of=at back=back.clone() /> })}
                                 <h1>{x.name.clone()}
                                     {a.is_synthetic().then(|| view! { " " <span class="badge synthetic">{t!(i18n, synthetic)}</span> })}
                                 </h1>
@@ -242,10 +261,12 @@ pub fn AssetPage() -> impl IntoView {
                                     <dt>{t!(i18n, version)}</dt><dd id="asset-version">{a.version}</dd>
                                     <dt>{t!(i18n, field_notes)}</dt><dd class="notes">{x.notes.clone()}</dd>
                                 </dl>
-                                <IfCan me cap=Capability::WriteData>
-                                    <h2>{t!(i18n, edit)}</h2>
-                                    <AssetEditor asset=Some(a.clone()) />
-                                </IfCan>
+                                {past.is_none().then(|| view! {
+                                    <IfCan me cap=Capability::WriteData>
+                                        <h2>{t!(i18n, edit)}</h2>
+                                        <AssetEditor asset=Some(a.clone()) />
+                                    </IfCan>
+                                })}
                                 <h2>{t!(i18n, history)}</h2>
                                 <crate::faults::History events=d.events />
                             </section>

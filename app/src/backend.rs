@@ -83,8 +83,18 @@ pub trait Backend: Send + Sync + 'static {
         expires_days: i64,
     ) -> Result<NewSecret, ApiError>;
     async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError>;
-    async fn list_assets(&self, filter: &AssetFilter) -> Result<AssetList, ApiError>;
-    async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError>;
+    /// The asset list now, or (`at`) as it stood at a moment.
+    async fn list_assets(
+        &self,
+        filter: &AssetFilter,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<AssetList, ApiError>;
+    /// An asset with its history now, or (`at`) as it stood at a moment.
+    async fn asset(
+        &self,
+        id: i64,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<AssetDetail, ApiError>;
     async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError>;
     async fn update_asset(
         &self,

@@ -521,12 +521,25 @@ async fn stations_geojson(State(reg): State<Registry>) -> Result<Response> {
 async fn list_assets(
     State(reg): State<Registry>,
     Query(f): Query<AssetFilter>,
+    Query(q): Query<AsOfQuery>,
 ) -> Result<Response> {
-    Ok(Json(reg.list_assets(&f).await?).into_response())
+    let list = match as_of(q.as_of.as_deref())? {
+        None => reg.list_assets(&f).await?,
+        Some(at) => reg.list_assets_as_of(&f, at).await?,
+    };
+    Ok(Json(list).into_response())
 }
 
-async fn get_asset(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
-    Ok(Json(reg.asset(id).await?).into_response())
+async fn get_asset(
+    State(reg): State<Registry>,
+    Path(id): Path<i64>,
+    Query(q): Query<AsOfQuery>,
+) -> Result<Response> {
+    let detail = match as_of(q.as_of.as_deref())? {
+        None => reg.asset(id).await?,
+        Some(at) => reg.asset_as_of(id, at).await?,
+    };
+    Ok(Json(detail).into_response())
 }
 
 async fn create_asset(

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use shared::api::{ApiError, AssetDetail, AssetList};
 use shared::assets::{
-    count_assets, parse_csv, parse_geojson, Asset, AssetDraft, AssetFilter, AssetForm,
-    AssetImportReport, AssetKind, SOURCE_REFERENCE, SOURCE_SYNTHETIC,
+    parse_csv, parse_geojson, Asset, AssetDraft, AssetFilter, AssetForm, AssetImportReport,
+    AssetKind, SOURCE_REFERENCE, SOURCE_SYNTHETIC,
 };
 use shared::cluster::AssetIndex;
 use shared::event::kind;
@@ -36,9 +36,6 @@ impl AssetSnapshot {
 }
 
 pub type AssetCache = Arc<Mutex<Option<Arc<AssetSnapshot>>>>;
-
-/// Largest page of the asset list; the counts always cover everything.
-pub const LIST_LIMIT: usize = 500;
 
 async fn id_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<(i64, i64)>, ApiError> {
     let row = sqlx::query("SELECT id, version FROM assets WHERE name = $1")
@@ -290,23 +287,10 @@ impl Assets {
         self.cache.lock().ok().and_then(|c| c.clone())
     }
 
-    /// The list page: matching assets (by kind, then name; at most
-    /// [`LIST_LIMIT`]), how many matched, and the whole registry's counts.
+    /// The list page (see [`AssetList::of`]).
     pub async fn list_assets(&self, filter: &AssetFilter) -> Result<AssetList, ApiError> {
         let snap = self.asset_snapshot().await?;
-        let mut matched: Vec<&Asset> = snap.assets.iter().filter(|a| filter.matches(a)).collect();
-        matched.sort_by(|a, b| {
-            (a.draft.kind, &a.draft.region, &a.draft.name).cmp(&(
-                b.draft.kind,
-                &b.draft.region,
-                &b.draft.name,
-            ))
-        });
-        Ok(AssetList {
-            matched: matched.len(),
-            assets: matched.into_iter().take(LIST_LIMIT).cloned().collect(),
-            counts: count_assets(&snap.assets),
-        })
+        Ok(AssetList::of(&snap.assets, filter))
     }
 
     /// Every asset matching `filter` (for exports).
@@ -356,6 +340,36 @@ impl Assets {
         .iter()
         .map(event_from_row)
         .collect::<Result<_, _>>()?;
+        Ok(AssetDetail { asset, events })
+    }
+
+    /// The asset as it stood at `at`, with its events up to then, rebuilt
+    /// from them; one not yet created then is not found.
+    pub async fn asset_as_of(
+        &self,
+        id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<AssetDetail, ApiError> {
+        let events: Vec<shared::event::Event> = sqlx::query(
+            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
+             FROM events WHERE entity_type = 'asset' AND entity_id = $1 AND at <= $2 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .bind(crate::store::stored_time(&at))
+        .fetch_all(self.log.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<_, _>>()?;
+        let asset = shared::history::state_at(&events, at)
+            .map_err(|e| {
+                tracing::error!(error = %e, "the event log does not fold");
+                ApiError::internal()
+            })?
+            .assets
+            .remove(&id)
+            .ok_or_else(|| ApiError::not_found(format!("no asset #{id} at that moment")))?;
         Ok(AssetDetail { asset, events })
     }
 

@@ -126,7 +126,7 @@ impl Log {
     }
 
     /// For each record the history folds (fault, maintenance line, repair
-    /// stage, ship state), its last event up to and including `at`, in log
+    /// stage, ship state, asset), its last event up to and including `at`, in log
     /// order: what [`shared::history::state_at`] folds into the state at
     /// that moment. A record's earlier events are never read, so the cost
     /// follows the number of records, not the length of the log.
@@ -135,15 +135,17 @@ impl Log {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Event>, ApiError> {
         // One row per record: a fault's own events and its repair stage
-        // (`repair.updated`, same entity) are two records, hence the third
+        // (`repair.updated`), an asset's own events and its ship state
+        // (`ship.updated`), are two records of one entity, hence the third
         // grouping term. The covering index `events_record_at` answers the
         // inner query without reading a stored snapshot.
         let mut q = sqlx::query(
             "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, after_json \
              FROM events WHERE seq IN ( \
                SELECT MAX(seq) FROM events \
-               WHERE kind IN ($1, $2, $3, $4, $5, $6, $7) AND at <= $8 \
-               GROUP BY entity_type, entity_id, CASE WHEN kind = $9 THEN 1 ELSE 0 END) \
+               WHERE kind IN ($1, $2, $3, $4, $5, $6, $7, $8, $9) AND at <= $10 \
+               GROUP BY entity_type, entity_id, \
+                 CASE WHEN kind = $11 THEN 1 WHEN kind = $12 THEN 2 ELSE 0 END) \
              ORDER BY seq",
         );
         for k in shared::history::KINDS {
@@ -151,6 +153,7 @@ impl Log {
         }
         q.bind(crate::store::stored_time(&at))
             .bind(shared::event::kind::REPAIR_UPDATED)
+            .bind(shared::event::kind::SHIP_UPDATED)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?

@@ -690,6 +690,25 @@ impl Registry {
         self.assets.asset(id).await
     }
 
+    /// See [`crate::assets::Assets::asset_as_of`].
+    pub async fn asset_as_of(
+        &self,
+        id: i64,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<AssetDetail, ApiError> {
+        self.assets.asset_as_of(id, at).await
+    }
+
+    /// The asset list as it stood at `at`, rebuilt from the event log.
+    pub async fn list_assets_as_of(
+        &self,
+        filter: &AssetFilter,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<AssetList, ApiError> {
+        let state = self.state_at(at).await?;
+        Ok(AssetList::of(state.assets.values(), filter))
+    }
+
     /// See [`crate::assets::Assets::create_asset`].
     pub async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError> {
         self.assets.create_asset(actor, form).await

@@ -135,11 +135,25 @@ impl Backend for Registry {
     async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError> {
         Registry::revoke_kiosk(self, actor, id).await
     }
-    async fn list_assets(&self, filter: &AssetFilter) -> Result<AssetList, ApiError> {
-        Registry::list_assets(self, filter).await
+    async fn list_assets(
+        &self,
+        filter: &AssetFilter,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<AssetList, ApiError> {
+        match at {
+            None => Registry::list_assets(self, filter).await,
+            Some(at) => Registry::list_assets_as_of(self, filter, at).await,
+        }
     }
-    async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError> {
-        Registry::asset(self, id).await
+    async fn asset(
+        &self,
+        id: i64,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<AssetDetail, ApiError> {
+        match at {
+            None => Registry::asset(self, id).await,
+            Some(at) => Registry::asset_as_of(self, id, at).await,
+        }
     }
     async fn create_asset(&self, actor: &str, form: &AssetForm) -> Result<Asset, ApiError> {
         Registry::create_asset(self, actor, form).await

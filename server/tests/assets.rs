@@ -397,3 +397,116 @@ async fn the_asset_cache_survives_events_that_are_not_about_assets() {
         assert_eq!(changed.assets.len(), before.assets.len() + 1, "{engine}");
     }
 }
+
+/// Issue 14 (as of): the asset list and an asset's page as they stood at a
+/// moment, rebuilt from the event log: not there before it was created, its
+/// first version until the edit. A repair ship's state and its own record
+/// are two records of one entity, each read from its last event.
+#[tokio::test]
+async fn the_asset_registry_as_of_a_moment() {
+    for (engine, reg, url) in registries("assets_as_of").await {
+        let app = app(&reg, &url).await;
+        let tok = officer_token(&reg).await;
+        let moment = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let t0 = moment();
+        let a = reg
+            .create_asset("officer", &form("Nangan LEO 1"))
+            .await
+            .expect("create");
+        let ship = reg
+            .create_asset(
+                "officer",
+                &AssetForm {
+                    kind: "repair_ship".into(),
+                    orbit: String::new(),
+                    home_port: "Keelung".into(),
+                    zone: "north".into(),
+                    ..form("Nangan cable ship")
+                },
+            )
+            .await
+            .expect("ship");
+        let t1 = moment();
+        reg.set_ship_state("officer", ship.id, "sheltering", 0)
+            .await
+            .expect("ship state");
+        let edit = AssetForm {
+            status: "offline".into(),
+            ..form("Nangan LEO 1")
+        };
+        reg.update_asset("officer", a.id, 1, &edit)
+            .await
+            .expect("edit");
+        let ship_edit = AssetForm {
+            kind: "repair_ship".into(),
+            orbit: String::new(),
+            home_port: "Keelung".into(),
+            zone: "north".into(),
+            status: "degraded".into(),
+            ..form("Nangan cable ship")
+        };
+        reg.update_asset("officer", ship.id, 1, &ship_edit)
+            .await
+            .expect("ship edit");
+        let t2 = moment();
+        let written = reg.event_count().await.expect("count");
+        let get = |q: String| {
+            let (app, tok) = (app.clone(), tok.clone());
+            async move { call(&app, Some(&tok), "GET", &q, None).await }
+        };
+        let (st, v) = get(format!("/api/v1/assets?q=Nangan&as_of={t0}")).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {v}");
+        assert_eq!(v["matched"], 0, "{engine}: nothing before it was created");
+        let (_, v) = get(format!(
+            "/api/v1/assets?q=Nangan&kind=sat_terminal&as_of={t1}"
+        ))
+        .await;
+        assert_eq!(v["matched"], 1, "{engine}: {v}");
+        assert_eq!(
+            v["assets"][0]["status"], "ready",
+            "{engine}: as first created"
+        );
+        let (_, v) = get(format!(
+            "/api/v1/assets?q=Nangan&kind=sat_terminal&as_of={t2}"
+        ))
+        .await;
+        assert_eq!(
+            v["assets"][0]["status"], "offline",
+            "{engine}: the edit by t2"
+        );
+        let (st, d) = get(format!("/api/v1/assets/{}?as_of={t1}", a.id)).await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {d}");
+        assert_eq!(d["asset"]["version"], 1, "{engine}");
+        assert_eq!(d["events"].as_array().map(Vec::len), Some(1), "{engine}");
+        let (st, _) = get(format!("/api/v1/assets/{}?as_of={t0}", a.id)).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{engine}");
+        let (st, e) = get("/api/v1/assets?as_of=later".into()).await;
+        assert_eq!(
+            (st, e["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("as_of")),
+            "{engine}"
+        );
+        // The ship: its own last edit and its state set before that edit.
+        let at2 = shared::history::parse_as_of(&t2).expect("t2");
+        let state = reg.state_at(at2).await.expect("state");
+        assert_eq!(
+            state.assets.get(&ship.id).map(|s| s.version),
+            Some(2),
+            "{engine}"
+        );
+        assert_eq!(
+            state.ships.get(&ship.id).map(|s| s.0),
+            Some(shared::repair::ShipState::Sheltering),
+            "{engine}"
+        );
+        // At "now" the fold gives what the registry holds.
+        let (_, folded) = get(format!("/api/v1/assets?q=Nangan&as_of={t2}")).await;
+        let (_, table) = get("/api/v1/assets?q=Nangan".into()).await;
+        assert_eq!(folded["assets"], table["assets"], "{engine}");
+        assert_eq!(
+            reg.event_count().await.expect("count"),
+            written,
+            "{engine}: reads write nothing"
+        );
+    }
+}

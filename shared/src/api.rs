@@ -246,6 +246,37 @@ pub struct AssetList {
     pub counts: crate::assets::AssetCounts,
 }
 
+impl AssetList {
+    /// The most rows a list page carries.
+    pub const LIMIT: usize = 500;
+
+    /// The list page of `all`: the assets matching `filter` (by kind, region,
+    /// then name; at most [`Self::LIMIT`]), how many matched, and the counts
+    /// of all of them.
+    pub fn of<'a>(
+        all: impl IntoIterator<Item = &'a crate::assets::Asset> + Clone,
+        filter: &crate::assets::AssetFilter,
+    ) -> Self {
+        let mut matched: Vec<&crate::assets::Asset> = all
+            .clone()
+            .into_iter()
+            .filter(|a| filter.matches(a))
+            .collect();
+        matched.sort_by(|a, b| {
+            (a.draft.kind, &a.draft.region, &a.draft.name).cmp(&(
+                b.draft.kind,
+                &b.draft.region,
+                &b.draft.name,
+            ))
+        });
+        Self {
+            matched: matched.len(),
+            assets: matched.into_iter().take(Self::LIMIT).cloned().collect(),
+            counts: crate::assets::count_assets(all),
+        }
+    }
+}
+
 /// An asset with its history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssetDetail {

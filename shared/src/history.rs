@@ -1,6 +1,6 @@
 //! The state at a past moment, rebuilt from the event log: a pure fold.
 //!
-//! Every fault and maintenance write stores the whole record it leaves
+//! Every fault, maintenance, repair, ship-state and asset write stores the whole record it leaves
 //! behind as its event's `after`, so the state at a moment is, per record,
 //! the `after` of its last event at or before that moment. A record with no
 //! event by then did not exist yet (before the first import: no faults).
@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::de::DeserializeOwned;
 
+use crate::assets::Asset;
 use crate::event::{kind, Event};
 use crate::fault::Fault;
 use crate::maintenance::Maintenance;
@@ -78,6 +79,8 @@ pub struct State {
     pub repairs: BTreeMap<i64, Repair>,
     /// By ship (asset) id: its state and that state's version.
     pub ships: BTreeMap<i64, (ShipState, i64)>,
+    /// Backup assets by id (each create or edit stores the whole asset).
+    pub assets: BTreeMap<i64, Asset>,
 }
 
 /// A ship state event's `after`: `{"state": "sheltering", "version": 3}`.
@@ -137,6 +140,9 @@ impl State {
             Some(Record::Ship(id)) => {
                 self.ships.insert(id, ship(e)?);
             }
+            Some(Record::Asset(id)) => {
+                self.assets.insert(id, snapshot(e)?);
+            }
             None => {}
         }
         Ok(())
@@ -150,6 +156,7 @@ enum Record {
     Maintenance(i64),
     Repair(i64),
     Ship(i64),
+    Asset(i64),
 }
 
 impl Record {
@@ -164,6 +171,7 @@ impl Record {
             }
             ("fault", kind::REPAIR_UPDATED) => Some(Self::Repair(id)),
             ("asset", kind::SHIP_UPDATED) => Some(Self::Ship(id)),
+            ("asset", kind::ASSET_CREATED | kind::ASSET_UPDATED) => Some(Self::Asset(id)),
             _ => None,
         }
     }
@@ -195,7 +203,7 @@ fn maintenance(id: i64, e: &Event) -> Result<Maintenance, String> {
 }
 
 /// The event kinds the fold reads (the server selects only these).
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 9] = [
     kind::FAULT_REPORTED,
     kind::FAULT_UPDATED,
     kind::FAULT_RESTORED,
@@ -203,6 +211,8 @@ pub const KINDS: [&str; 7] = [
     kind::MAINTENANCE_UPDATED,
     kind::REPAIR_UPDATED,
     kind::SHIP_UPDATED,
+    kind::ASSET_CREATED,
+    kind::ASSET_UPDATED,
 ];
 
 /// The state at `at` from `events` in log order: for each record, the
@@ -229,6 +239,9 @@ pub fn state_at(events: &[Event], at: DateTime<Utc>) -> Result<State, String> {
             }
             Record::Ship(id) => {
                 state.ships.insert(id, ship(e)?);
+            }
+            Record::Asset(id) => {
+                state.assets.insert(id, snapshot(e)?);
             }
         }
     }

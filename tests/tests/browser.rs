@@ -701,7 +701,8 @@ async fn the_briefing_screen_fits_the_wall_has_no_controls_and_follows_writes() 
 }
 
 /// Issue 14 (as of): every read view at a past moment (the fault page, the
-/// watch board, the resilience page, the map) shows the historical banner
+/// watch board, the resilience page, the map, the asset list and an asset's
+/// page) shows the historical banner
 /// and no write control, where the present shows the officer's forms. After
 /// hydration and without JavaScript.
 #[tokio::test]
@@ -713,7 +714,7 @@ async fn every_historical_view_has_its_banner_and_no_write_control() -> Result<(
         .to_string();
     let posts = "String(document.querySelectorAll('main form[method=post], form.fault-form, form.figure-form, form.ack-form').length)";
     let banner = "!!document.getElementById('history-banner')";
-    let pages = ["/faults/1", "/watch", "/resilience", "/map"];
+    let pages = ["/faults/1", "/watch", "/resilience", "/map", "/assets", "/assets/1"];
     for javascript in [true, false] {
         let browser =
             e2e::start_browser_with(&format!("as_of_views-{javascript}"), javascript).await?;
@@ -726,7 +727,7 @@ async fn every_historical_view_has_its_banner_and_no_write_control() -> Result<(
             }
             // The present: the officer's forms on the fault page and the
             // resilience page (so the check below can fail).
-            for page in ["/faults/1", "/resilience"] {
+            for page in ["/faults/1", "/resilience", "/assets/1"] {
                 c.goto(&format!("{}{page}", server.base)).await?;
                 if javascript {
                     wait_hydrated(&c).await?;
@@ -767,7 +768,7 @@ async fn every_historical_view_has_its_banner_and_no_write_control() -> Result<(
                 );
                 // The pages with a picker (a fault page is reached from the list's).
                 ensure!(
-                    page == "/faults/1"
+                    page.ends_with("/1")
                         || js_true(
                             &c,
                             "!!document.querySelector('.as-of-picker input[name=as_of]')"
