@@ -41,6 +41,7 @@ pub fn AssetListPage() -> impl IntoView {
             ("status", f.status),
             ("region", f.region),
             ("q", f.q),
+            ("as_of", as_of.get().unwrap_or_default()),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -61,9 +62,10 @@ pub fn AssetListPage() -> impl IntoView {
                         <a class="button" href="/assets/new">{t!(i18n, asset_new)}</a>
                         <a class="button" href="/assets/import">{t!(i18n, asset_import)}</a>
                     </IfCan>
-                    <a class="button" id="export-csv" href=move || export("csv")>{t!(i18n, asset_export_csv)}</a>
-                    <a class="button" id="export-geojson" href=move || export("geojson")>{t!(i18n, asset_export_geojson)}</a>
                 })}
+                // The exports are of what is shown: the same filter and moment.
+                <a class="button" id="export-csv" href=move || export("csv")>{t!(i18n, asset_export_csv)}</a>
+                <a class="button" id="export-geojson" href=move || export("geojson")>{t!(i18n, asset_export_geojson)}</a>
                 <crate::history::AsOfPicker action="/assets" value=as_of />
             </div>
             {move || as_of.get().map(|at| view! { <crate::history::HistoryBanner as_of=at back="/assets" /> })}

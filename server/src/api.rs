@@ -599,13 +599,18 @@ async fn import_assets(
 async fn assets_geojson(
     State(reg): State<Registry>,
     Query(f): Query<AssetFilter>,
+    Query(q): Query<AsOfQuery>,
 ) -> Result<Response> {
-    let assets = reg.assets_matching(&f).await?;
+    let assets = reg.assets_matching(&f, as_of(q.as_of.as_deref())?).await?;
     Ok(geojson(shared::assets::assets_geojson(&assets)))
 }
 
-async fn assets_csv(State(reg): State<Registry>, Query(f): Query<AssetFilter>) -> Result<Response> {
-    let assets = reg.assets_matching(&f).await?;
+async fn assets_csv(
+    State(reg): State<Registry>,
+    Query(f): Query<AssetFilter>,
+    Query(q): Query<AsOfQuery>,
+) -> Result<Response> {
+    let assets = reg.assets_matching(&f, as_of(q.as_of.as_deref())?).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -497,7 +497,7 @@ async fn assets_cmd(
         }
         AssetsCmd::Export { format } => {
             let assets = reg
-                .assets_matching(&Default::default())
+                .assets_matching(&Default::default(), None)
                 .await
                 .map_err(api)?;
             let text = match format.as_str() {

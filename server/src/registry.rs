@@ -670,9 +670,23 @@ impl Registry {
         self.assets.list_assets(filter).await
     }
 
-    /// See [`crate::assets::Assets::assets_matching`].
-    pub async fn assets_matching(&self, filter: &AssetFilter) -> Result<Vec<Asset>, ApiError> {
-        self.assets.assets_matching(filter).await
+    /// Every asset matching `filter` (for exports), now or (`at`) as they
+    /// stood at a moment. See [`crate::assets::Assets::assets_matching`].
+    pub async fn assets_matching(
+        &self,
+        filter: &AssetFilter,
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<Vec<Asset>, ApiError> {
+        match at {
+            None => self.assets.assets_matching(filter).await,
+            Some(at) => Ok(self
+                .state_at(at)
+                .await?
+                .assets
+                .into_values()
+                .filter(|a| filter.matches(a))
+                .collect()),
+        }
     }
 
     /// See [`crate::assets::Assets::asset_markers`].

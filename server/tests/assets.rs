@@ -349,7 +349,7 @@ async fn demo_inventory_seeds_once_and_the_map_layer_clusters_it() {
 }
 
 async fn list_in(reg: &server::Registry, v: &shared::map::View) -> usize {
-    reg.assets_matching(&Default::default())
+    reg.assets_matching(&Default::default(), None)
         .await
         .expect("all")
         .iter()
@@ -486,6 +486,32 @@ async fn the_asset_registry_as_of_a_moment() {
             (StatusCode::BAD_REQUEST, Some("as_of")),
             "{engine}"
         );
+        // The exports then: the CSV and GeoJSON of what was there.
+        let (st, _, csv) = get_text(
+            &app,
+            &tok,
+            &format!("/api/v1/assets.csv?q=Nangan&as_of={t0}"),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{engine}: {csv}");
+        assert!(!csv.contains("Nangan"), "{engine}: {csv}");
+        let (_, _, csv) = get_text(
+            &app,
+            &tok,
+            &format!("/api/v1/assets.csv?q=Nangan&as_of={t1}"),
+        )
+        .await;
+        assert!(
+            csv.contains("Nangan LEO 1") && csv.contains("ready"),
+            "{engine}: {csv}"
+        );
+        let (_, _, gj) = get_text(
+            &app,
+            &tok,
+            &format!("/api/v1/assets.geojson?q=Nangan&as_of={t1}"),
+        )
+        .await;
+        assert!(gj.contains("Nangan cable ship"), "{engine}: {gj}");
         // The ship: its own last edit and its state set before that edit.
         let at2 = shared::history::parse_as_of(&t2).expect("t2");
         let state = reg.state_at(at2).await.expect("state");

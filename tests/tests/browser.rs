@@ -714,7 +714,14 @@ async fn every_historical_view_has_its_banner_and_no_write_control() -> Result<(
         .to_string();
     let posts = "String(document.querySelectorAll('main form[method=post], form.fault-form, form.figure-form, form.ack-form').length)";
     let banner = "!!document.getElementById('history-banner')";
-    let pages = ["/faults/1", "/watch", "/resilience", "/map", "/assets", "/assets/1"];
+    let pages = [
+        "/faults/1",
+        "/watch",
+        "/resilience",
+        "/map",
+        "/assets",
+        "/assets/1",
+    ];
     for javascript in [true, false] {
         let browser =
             e2e::start_browser_with(&format!("as_of_views-{javascript}"), javascript).await?;
