@@ -284,21 +284,7 @@ pub async fn map_data(as_of: Option<String>) -> Result<shared::map::MapData, Ser
     let at = parse_as_of(as_of.as_deref())?;
     let b = backend()?;
     let err = |e: ApiError| ServerFnError::new(e.message);
-    let (faults, maint) = match at {
-        None => (
-            b.faults(false).await.map_err(err)?,
-            b.maintenance()
-                .await
-                .map_err(err)?
-                .into_iter()
-                .map(|m| m.line)
-                .collect(),
-        ),
-        Some(at) => {
-            let state = b.state_at(at).await.map_err(err)?;
-            (state.fault_list(true), state.open_maintenance())
-        }
-    };
+    let (faults, maint) = b.faults_and_maintenance(false, at).await.map_err(err)?;
     let mut data = shared::map::map_data(&b.cables(), &b.stations(), &faults, &maint);
     let report = b.resilience(&[], at).await.map_err(err)?;
     (data.islands, data.carrying) = shared::map::island_layer(&report);

@@ -27,12 +27,13 @@ pub trait Backend: Send + Sync + 'static {
         all: bool,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Fault>, ApiError>;
-    /// Faults, maintenance, repair stages and ship states as they stood at
-    /// `at`, rebuilt from the event log.
-    async fn state_at(
+    /// The faults (open ones unless `all`) and the open planned maintenance,
+    /// now or (`at`) as they stood at a moment.
+    async fn faults_and_maintenance(
         &self,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<shared::history::State, ApiError>;
+        all: bool,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(Vec<Fault>, Vec<shared::notice::MaintenanceLine>), ApiError>;
     fn cables(&self) -> Vec<Cable>;
     fn stations(&self) -> Vec<shared::reference::Station>;
     async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError>;

@@ -192,25 +192,12 @@ impl Registry {
         &self,
         as_of: Option<chrono::DateTime<Utc>>,
     ) -> Result<shared::watch::Board, ApiError> {
-        let (seq, faults, maint) = match as_of {
-            None => (
-                self.last_seq().await?,
-                self.faults(false).await?,
-                self.maintenance()
-                    .await?
-                    .into_iter()
-                    .map(|m| m.line)
-                    .collect::<Vec<_>>(),
-            ),
-            Some(at) => {
-                let state = self.state_at(at).await?;
-                (
-                    self.log.last_seq_until(at).await?,
-                    state.fault_list(true),
-                    state.open_maintenance(),
-                )
-            }
+        // The newest event first: the board is at least as new as its `seq`.
+        let seq = match as_of {
+            None => self.last_seq().await?,
+            Some(at) => self.log.last_seq_until(at).await?,
         };
+        let (faults, maint) = self.faults_and_maintenance(false, as_of).await?;
         let state_of = |c: &str| shared::map::cable_state(c, &faults, &maint);
         let states: Vec<_> = self.cables().iter().map(|c| state_of(&c.abbrev)).collect();
         let (net, _) = self.resilience_network(&faults, &maint).await?;
@@ -269,15 +256,16 @@ impl Registry {
         Ok((net, figures))
     }
 
-    /// The capacity network now (`at: None`), or with the faults and
-    /// maintenance as they stood at a moment (today's assets and figures).
-    async fn network(
+    /// The faults (open ones unless `all`) and the planned maintenance not
+    /// completed, now (`at: None`) or as they stood at a moment.
+    pub async fn faults_and_maintenance(
         &self,
+        all: bool,
         at: Option<chrono::DateTime<Utc>>,
-    ) -> Result<(Network, Figures), ApiError> {
-        let (faults, maint): (Vec<Fault>, Vec<MaintenanceLine>) = match at {
+    ) -> Result<(Vec<Fault>, Vec<MaintenanceLine>), ApiError> {
+        Ok(match at {
             None => (
-                self.faults(false).await?,
+                self.faults(all).await?,
                 self.maintenance()
                     .await?
                     .into_iter()
@@ -286,9 +274,18 @@ impl Registry {
             ),
             Some(at) => {
                 let state = self.state_at(at).await?;
-                (state.fault_list(true), state.open_maintenance())
+                (state.fault_list(!all), state.open_maintenance())
             }
-        };
+        })
+    }
+
+    /// The capacity network now (`at: None`), or with the faults and
+    /// maintenance as they stood at a moment (today's assets and figures).
+    async fn network(
+        &self,
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<(Network, Figures), ApiError> {
+        let (faults, maint) = self.faults_and_maintenance(false, at).await?;
         self.resilience_network(&faults, &maint).await
     }
 
@@ -1211,21 +1208,8 @@ impl Registry {
         dated: NaiveDate,
         at: Option<chrono::DateTime<Utc>>,
     ) -> Result<String, ApiError> {
-        let (faults, maint): (Vec<Fault>, Vec<MaintenanceLine>) = match at {
-            None => (
-                self.faults(true).await?,
-                self.maintenance()
-                    .await?
-                    .into_iter()
-                    .map(|m| m.line)
-                    .collect(),
-            ),
-            Some(at) => {
-                let state = self.state_at(at).await?;
-                // Every fault, as now: restored ones become the footnotes.
-                (state.fault_list(false), state.open_maintenance())
-            }
-        };
+        // Every fault: restored ones become the footnotes.
+        let (faults, maint) = self.faults_and_maintenance(true, at).await?;
         Ok(write_notice(dated, &faults, &maint, &self.cables))
     }
 }

@@ -53,11 +53,12 @@ impl Backend for Registry {
     async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
         Registry::fault(self, id).await
     }
-    async fn state_at(
+    async fn faults_and_maintenance(
         &self,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<shared::history::State, ApiError> {
-        Registry::state_at(self, at).await
+        all: bool,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(Vec<Fault>, Vec<shared::notice::MaintenanceLine>), ApiError> {
+        Registry::faults_and_maintenance(self, all, at).await
     }
     async fn fault_as_of(
         &self,
