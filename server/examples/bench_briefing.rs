@@ -290,16 +290,6 @@ fn briefing(today: NaiveDate) -> Briefing {
         p90_on: Some(today + Duration::days(30 * i)),
         optimistic: i % 2 == 0,
     };
-    let regions = [
-        Region::Matsu,
-        Region::Kinmen,
-        Region::Penghu,
-        Region::Xiaoliuqiu,
-        Region::GreenIsland,
-        Region::Lanyu,
-        Region::TaipingIsland,
-        Region::Taiwan,
-    ];
     Briefing {
         at,
         headline: Headline {
@@ -311,7 +301,7 @@ fn briefing(today: NaiveDate) -> Briefing {
             islands_isolated: 0,
             next_repair: Some(eta("TPKM3", 1)),
         },
-        islands: regions
+        islands: Region::ALL
             .iter()
             .map(|r| IslandLine {
                 region: *r,

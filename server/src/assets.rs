@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::log::{append_event, Log, WriteTx};
 use crate::rows::{asset_from_row as from_row, ASSET_COLS as COLS};
-use crate::store::{db_err, event_from_row, now, opt_f64};
+use crate::store::{db_err, now, opt_f64};
 
 /// The assets as of one point of the event log.
 pub struct AssetSnapshot {
@@ -329,17 +329,8 @@ impl Assets {
     pub async fn asset(&self, id: i64) -> Result<AssetDetail, ApiError> {
         let mut conn = self.log.pool().acquire().await.map_err(db_err)?;
         let asset = load(&mut conn, id).await?;
-        let events = sqlx::query(
-            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
-             FROM events WHERE entity_type = 'asset' AND entity_id = $1 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(event_from_row)
-        .collect::<Result<_, _>>()?;
+        drop(conn);
+        let events = self.log.entity_events("asset", id, None).await?;
         Ok(AssetDetail { asset, events })
     }
 
@@ -350,23 +341,8 @@ impl Assets {
         id: i64,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<AssetDetail, ApiError> {
-        let events: Vec<shared::event::Event> = sqlx::query(
-            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
-             FROM events WHERE entity_type = 'asset' AND entity_id = $1 AND at <= $2 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .bind(crate::store::stored_time(&at))
-        .fetch_all(self.log.pool())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(event_from_row)
-        .collect::<Result<_, _>>()?;
-        let asset = shared::history::state_at(&events, at)
-            .map_err(|e| {
-                tracing::error!(error = %e, "the event log does not fold");
-                ApiError::internal()
-            })?
+        let events = self.log.entity_events("asset", id, Some(at)).await?;
+        let asset = crate::log::fold(&events, at)?
             .assets
             .remove(&id)
             .ok_or_else(|| ApiError::not_found(format!("no asset #{id} at that moment")))?;

@@ -162,6 +162,35 @@ impl Log {
             .collect()
     }
 
+    /// One entity's events in order: all of them, or (`until`) those at or
+    /// before a moment.
+    pub async fn entity_events(
+        &self,
+        entity_type: &str,
+        entity_id: i64,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<Event>, ApiError> {
+        const COLS: &str =
+            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
+             FROM events WHERE entity_type = $1 AND entity_id = $2";
+        let sql = match until {
+            None => format!("{COLS} ORDER BY seq"),
+            Some(_) => format!("{COLS} AND at <= $3 ORDER BY seq"),
+        };
+        let mut q = sqlx::query(&sql)
+            .bind(entity_type)
+            .bind(entity_id.to_string());
+        if let Some(at) = until {
+            q = q.bind(crate::store::stored_time(&at));
+        }
+        q.fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
+
     /// The newest `seq` at or before `at` (0 when none).
     pub async fn last_seq_until(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64, ApiError> {
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events WHERE at <= $1")
@@ -199,6 +228,18 @@ impl Log {
         })
         .collect()
     }
+}
+
+/// The state at `at` folded from `events` (see [`shared::history::state_at`]);
+/// a log that does not fold is logged and answered as an internal error.
+pub fn fold(
+    events: &[Event],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<shared::history::State, ApiError> {
+    shared::history::state_at(events, at).map_err(|e| {
+        tracing::error!(error = %e, "the event log does not fold");
+        ApiError::internal()
+    })
 }
 
 /// Appends one event to the log, inside a write transaction: there is no

@@ -160,10 +160,7 @@ impl Registry {
         at: chrono::DateTime<Utc>,
     ) -> Result<shared::history::State, ApiError> {
         let events = self.log.record_events_until(at).await?;
-        shared::history::state_at(&events, at).map_err(|e| {
-            tracing::error!(error = %e, "the event log does not fold");
-            ApiError::internal()
-        })
+        crate::log::fold(&events, at)
     }
 
     /// The faults now (`as_of: None`) or as they stood at a moment; open
@@ -855,23 +852,8 @@ impl Registry {
         id: i64,
         at: chrono::DateTime<Utc>,
     ) -> Result<FaultDetail, ApiError> {
-        let events: Vec<Event> = sqlx::query(
-            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
-             FROM events WHERE entity_type = 'fault' AND entity_id = $1 AND at <= $2 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .bind(crate::store::stored_time(&at))
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(crate::store::event_from_row)
-        .collect::<Result<_, _>>()?;
-        let fault = shared::history::state_at(&events, at)
-            .map_err(|e| {
-                tracing::error!(error = %e, "the event log does not fold");
-                ApiError::internal()
-            })?
+        let events = self.log.entity_events("fault", id, Some(at)).await?;
+        let fault = crate::log::fold(&events, at)?
             .faults
             .remove(&id)
             .ok_or_else(|| ApiError::not_found(format!("no fault #{id} at that moment")))?;
@@ -893,17 +875,7 @@ impl Registry {
             .map_err(db_err)?
             .ok_or_else(|| ApiError::not_found(format!("no fault #{id}")))?;
         let fault = fault_from_row(&row)?;
-        let events: Vec<Event> = sqlx::query(
-            "SELECT seq, at, actor, kind, entity_type, entity_id, before_json, after_json \
-             FROM events WHERE entity_type = 'fault' AND entity_id = $1 ORDER BY seq",
-        )
-        .bind(id.to_string())
-        .fetch_all(self.pool())
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(crate::store::event_from_row)
-        .collect::<Result<_, _>>()?;
+        let events = self.log.entity_events("fault", id, None).await?;
         let eta_history = shared::repair::eta_history(&events);
         // The same estimate as on the repair board: its ship and queue count.
         let estimate = if fault.status.is_active() {
