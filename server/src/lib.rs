@@ -6,6 +6,7 @@
 //! - [`log`]: the write transaction (the only way to append an event), appending, reading the log.
 //! - [`live`]: the live tail of the event log as server-sent events (one pump per server, LISTEN/NOTIFY).
 //! - [`watch`]: alerts, raised in a fault write's transaction, acknowledged as events.
+//! - [`exercises`]: exercises scheduled, and each one's layer of events (`exercise_events`, never the log).
 //! - [`assets`]: the backup-asset store (SQL), its snapshot cache and map index, the demo inventory.
 //! - [`repairs`]: each fault's repair stage and booked ship, each repair ship's state (events, conflict-checked).
 //! - [`access`]: users, API tokens, kiosks, the audit query (SQL).
@@ -30,6 +31,7 @@ pub mod auth;
 pub mod charts;
 pub mod db;
 pub mod error;
+pub mod exercises;
 pub mod export;
 pub mod forms;
 pub mod lane;

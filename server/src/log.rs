@@ -274,6 +274,71 @@ pub(crate) async fn append_event(
     .map_err(db_err)
 }
 
+/// Appends one event to an exercise's layer (`exercise_events`), inside a
+/// write transaction like [`append_event`]. Never to `events`: no real view
+/// reads an exercise's events. `inject` is the script inject it plays
+/// (unique per exercise: a second play of the same inject fails).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn append_layer_event(
+    tx: &mut WriteTx,
+    exercise_id: i64,
+    inject: Option<usize>,
+    actor: &str,
+    kind: &str,
+    entity_type: &str,
+    entity_id: &str,
+    before: Option<&impl Serialize>,
+    after: Option<&impl Serialize>,
+) -> Result<i64, ApiError> {
+    let enc = |v: Option<&dyn erased::Ser>| -> Result<Option<String>, ApiError> {
+        v.map(|v| v.to_json()).transpose().map_err(json_err)
+    };
+    let before = enc(before.map(|b| b as &dyn erased::Ser))?;
+    let after = enc(after.map(|a| a as &dyn erased::Ser))?;
+    let inject = inject.map(|i| i64::try_from(i).unwrap_or(i64::MAX));
+    sqlx::query_scalar::<_, i64>(
+        "INSERT INTO exercise_events (exercise_id, inject, at, actor, kind, entity_type, entity_id, \
+         before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+    )
+    .bind(exercise_id)
+    .bind(inject)
+    .bind(now())
+    .bind(actor)
+    .bind(kind)
+    .bind(entity_type)
+    .bind(entity_id)
+    .bind(before)
+    .bind(after)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(db_err)
+}
+
+/// An exercise's layer events, in order, read on `conn` (inside a write, the
+/// write's own connection).
+pub(crate) async fn layer_events(
+    conn: &mut AnyConnection,
+    exercise_id: i64,
+) -> Result<Vec<shared::exercise::LayerEvent>, ApiError> {
+    sqlx::query(
+        "SELECT seq, inject, at, actor, kind, entity_type, entity_id, before_json, after_json \
+         FROM exercise_events WHERE exercise_id = $1 ORDER BY seq",
+    )
+    .bind(exercise_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        let inject: Option<i64> = r.try_get("inject").map_err(db_err)?;
+        Ok(shared::exercise::LayerEvent {
+            event: event_from_row(r)?,
+            inject: inject.and_then(|i| usize::try_from(i).ok()),
+        })
+    })
+    .collect()
+}
+
 mod erased {
     pub trait Ser {
         fn to_json(&self) -> Result<String, serde_json::Error>;

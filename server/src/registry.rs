@@ -36,6 +36,8 @@ use std::collections::BTreeSet;
 use crate::rows::{fault_from_row, maintenance_rows, FAULT_COLS};
 use crate::store::{date_str, db_err, json_err, now, opt_f64};
 
+mod exercise;
+
 /// The most links one what-if may cut.
 pub const MAX_CUT: usize = 100;
 
@@ -189,12 +191,25 @@ impl Registry {
         &self,
         as_of: Option<chrono::DateTime<Utc>>,
     ) -> Result<shared::watch::Board, ApiError> {
+        self.board_of(as_of, None).await
+    }
+
+    /// The board now or at a moment, over `open_faults` where given (an
+    /// exercise's overlay) instead of the faults then.
+    pub(crate) async fn board_of(
+        &self,
+        as_of: Option<chrono::DateTime<Utc>>,
+        open_faults: Option<Vec<Fault>>,
+    ) -> Result<shared::watch::Board, ApiError> {
         // The newest event first: the board is at least as new as its `seq`.
         let seq = match as_of {
             None => self.last_seq().await?,
             Some(at) => self.log.last_seq_until(at).await?,
         };
-        let (faults, maint) = self.faults_and_maintenance(false, as_of).await?;
+        let (mut faults, maint) = self.faults_and_maintenance(false, as_of).await?;
+        if let Some(f) = open_faults {
+            faults = f;
+        }
         let state_of = |c: &str| shared::map::cable_state(c, &faults, &maint);
         let states: Vec<_> = self.cables().iter().map(|c| state_of(&c.abbrev)).collect();
         let (net, _) = self.resilience_network(&faults, &maint).await?;
@@ -207,10 +222,13 @@ impl Registry {
             None => crate::watch::alerts(&self.log, true, 50).await?,
             Some(at) => crate::watch::alerts_open_at(&self.log, at, 50).await?,
         };
+        // Access events are for the audit trail; an exercise's scheduling
+        // is not news on a real board.
         let events = sqlx::query(&format!(
             "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, NULL AS after_json \
-             FROM events WHERE entity_type NOT IN ('{}', '{}', '{}') AND seq <= $1 ORDER BY seq DESC LIMIT 20",
-            shared::auth::ACCESS_ENTITIES[0], shared::auth::ACCESS_ENTITIES[1], shared::auth::ACCESS_ENTITIES[2]
+             FROM events WHERE entity_type NOT IN ('{}', '{}', '{}', '{}') AND seq <= $1 ORDER BY seq DESC LIMIT 20",
+            shared::auth::ACCESS_ENTITIES[0], shared::auth::ACCESS_ENTITIES[1], shared::auth::ACCESS_ENTITIES[2],
+            shared::exercise::ENTITY
         ))
         .bind(seq)
         .fetch_all(self.pool())
@@ -867,14 +885,23 @@ impl Registry {
         })
     }
 
-    pub async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
-        let row = sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults WHERE id = $1"))
+    /// The fault of that id as it stands, if there is one.
+    pub(crate) async fn fault_row(&self, id: i64) -> Result<Option<Fault>, ApiError> {
+        sqlx::query(&format!("SELECT {FAULT_COLS} FROM faults WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await
             .map_err(db_err)?
+            .as_ref()
+            .map(fault_from_row)
+            .transpose()
+    }
+
+    pub async fn fault(&self, id: i64) -> Result<FaultDetail, ApiError> {
+        let fault = self
+            .fault_row(id)
+            .await?
             .ok_or_else(|| ApiError::not_found(format!("no fault #{id}")))?;
-        let fault = fault_from_row(&row)?;
         let events = self.log.entity_events("fault", id, None).await?;
         let eta_history = shared::repair::eta_history(&events);
         // The same estimate as on the repair board: its ship and queue count.

@@ -12,6 +12,7 @@
 //! - [`api`]: bodies of the JSON API and the server functions, and the one error type.
 //! - [`event`]: the event log's entry type.
 //! - [`chart`]: what the charts show (outage Gantt, ETA drift, capacity against demand), drawn by the server.
+//! - [`exercise`]: exercises: the script, the layer folded over reality, the report.
 //! - [`history`]: the state at a past moment (`?as_of=`), a fold over the event log.
 //! - [`assets`]: backup assets, their form, CSV/GeoJSON import and export, counts.
 //! - [`inventory`]: the deterministic synthetic demo inventory and the public asset facts.
@@ -28,6 +29,7 @@ pub mod chart;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod event;
+pub mod exercise;
 pub mod fault;
 pub mod history;
 pub mod import;
