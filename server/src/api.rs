@@ -14,7 +14,22 @@ use shared::fault::FaultForm;
 use shared::maintenance::MaintenanceForm;
 
 use crate::auth::{AuthState, Caller};
+use crate::in_exercise::InExercise;
 use crate::Registry;
+
+/// The exercise a request is in, if any (see [`crate::in_exercise`]).
+type Ex = Option<axum::Extension<InExercise>>;
+
+/// An exercise view is of now: `as_of` and `exercise` do not go together.
+fn not_both(ex: &Ex, at: &Option<chrono::DateTime<chrono::Utc>>) -> Result<()> {
+    if ex.is_some() && at.is_some() {
+        return Err(Error(ApiError {
+            field: Some("as_of".into()),
+            ..ApiError::bad_request("an exercise is seen as it stands: as_of cannot be used in one")
+        }));
+    }
+    Ok(())
+}
 
 use crate::error::{Error, Result};
 
@@ -41,6 +56,10 @@ pub fn router(st: AuthState) -> Router {
         .route("/kiosks/{id}", axum::routing::delete(revoke_kiosk))
         .route("/users", get(users))
         .route("/audit", get(audit))
+        .route("/exercises", get(list_exercises).post(create_exercise))
+        .route("/exercises/{id}", get(get_exercise))
+        .route("/exercises/{id}/report", get(exercise_report))
+        .route("/exercises/{id}/report.csv", get(exercise_report_csv))
         .route("/healthz", get(healthz))
         .route("/faults", get(list_faults).post(create_fault))
         .route("/faults/{id}", get(get_fault).patch(update_fault))
@@ -197,6 +216,7 @@ struct AlertsQuery {
 
 async fn list_alerts(
     State(reg): State<Registry>,
+    ex: Ex,
     Query(q): Query<AlertsQuery>,
 ) -> Result<Response> {
     let open = match q.status.as_deref() {
@@ -209,19 +229,38 @@ async fn list_alerts(
             }))
         }
     };
-    Ok(Json(reg.alerts(open, 500).await?).into_response())
+    let mut alerts = reg.alerts(open, 500).await?;
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        let mut mine = reg.layer(&ex).await?.alert_list(open);
+        mine.append(&mut alerts);
+        mine.sort_by_key(|a| (std::cmp::Reverse(a.raised_at), a.id));
+        alerts = mine;
+    }
+    Ok(Json(alerts).into_response())
 }
 
 async fn ack_alert(
     State(reg): State<Registry>,
     Caller(who): Caller,
+    ex: Ex,
     Path(id): Path<i64>,
 ) -> Result<Response> {
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.ack_alert_in(&ex, &who.actor(), id).await?).into_response());
+    }
     Ok(Json(reg.ack_alert(&who.actor(), id).await?).into_response())
 }
 
-async fn watch_board(State(reg): State<Registry>, Query(q): Query<AsOfQuery>) -> Result<Response> {
+async fn watch_board(
+    State(reg): State<Registry>,
+    ex: Ex,
+    Query(q): Query<AsOfQuery>,
+) -> Result<Response> {
     let at = as_of(q.as_of.as_deref())?;
+    not_both(&ex, &at)?;
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.board_in(&ex).await?).into_response());
+    }
     Ok(Json(reg.board_as_of(at).await?).into_response())
 }
 
@@ -268,7 +307,11 @@ struct AsOfQuery {
     as_of: Option<String>,
 }
 
-async fn list_faults(State(reg): State<Registry>, Query(q): Query<ListQuery>) -> Result<Response> {
+async fn list_faults(
+    State(reg): State<Registry>,
+    ex: Ex,
+    Query(q): Query<ListQuery>,
+) -> Result<Response> {
     let all = match q.status.as_deref() {
         None | Some("open") => false,
         Some("all") => true,
@@ -280,15 +323,25 @@ async fn list_faults(State(reg): State<Registry>, Query(q): Query<ListQuery>) ->
         }
     };
     let at = as_of(q.as_of.as_deref())?;
+    not_both(&ex, &at)?;
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.exercise_faults(&ex, all).await?).into_response());
+    }
     Ok(Json(reg.faults_as_of(all, at).await?).into_response())
 }
 
 async fn get_fault(
     State(reg): State<Registry>,
+    ex: Ex,
     Path(id): Path<i64>,
     Query(q): Query<AsOfQuery>,
 ) -> Result<Response> {
-    let detail = match as_of(q.as_of.as_deref())? {
+    let at = as_of(q.as_of.as_deref())?;
+    not_both(&ex, &at)?;
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.exercise_fault(&ex, id).await?).into_response());
+    }
+    let detail = match at {
         None => reg.fault(id).await?,
         Some(at) => reg.fault_as_of(id, at).await?,
     };
@@ -298,10 +351,16 @@ async fn get_fault(
 async fn create_fault(
     State(reg): State<Registry>,
     Caller(who): Caller,
+    ex: Ex,
     body: JsonBody<FaultForm>,
 ) -> Result<Response> {
     let Json(form) = body.map_err(json_rejection)?;
-    let f = reg.create_fault(&who.actor(), &form).await?;
+    let f = match ex {
+        Some(axum::Extension(InExercise(ex))) => {
+            reg.create_fault_in(&ex, &who.actor(), &form).await?
+        }
+        None => reg.create_fault(&who.actor(), &form).await?,
+    };
     Ok((StatusCode::CREATED, Json(f)).into_response())
 }
 
@@ -315,10 +374,16 @@ struct Patch {
 async fn update_fault(
     State(reg): State<Registry>,
     Caller(who): Caller,
+    ex: Ex,
     Path(id): Path<i64>,
     body: JsonBody<Patch>,
 ) -> Result<Response> {
     let Json(p) = body.map_err(json_rejection)?;
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        let actor = who.actor();
+        let f = reg.update_fault_in(&ex, &actor, id, p.version, &p.form);
+        return Ok(Json(f.await?).into_response());
+    }
     Ok(Json(
         reg.update_fault(&who.actor(), id, p.version, &p.form)
             .await?,
@@ -562,10 +627,16 @@ struct AssetPatch {
 async fn update_asset(
     State(reg): State<Registry>,
     Caller(who): Caller,
+    ex: Ex,
     Path(id): Path<i64>,
     body: JsonBody<AssetPatch>,
 ) -> Result<Response> {
     let Json(p) = body.map_err(json_rejection)?;
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        let actor = who.actor();
+        let a = reg.update_asset_in(&ex, &actor, id, p.version, &p.form);
+        return Ok(Json(a.await?).into_response());
+    }
     Ok(Json(
         reg.update_asset(&who.actor(), id, p.version, &p.form)
             .await?,
@@ -918,6 +989,63 @@ async fn briefing_export(
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
+    )
+        .into_response())
+}
+
+/// Every exercise with its phase, the newest start first.
+async fn list_exercises(State(reg): State<Registry>) -> Result<Response> {
+    let now = chrono::Utc::now();
+    let list: Vec<_> = reg
+        .exercises()
+        .await?
+        .into_iter()
+        .map(|e| serde_json::json!({ "phase": e.phase(now), "exercise": e }))
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+/// Schedules an exercise (admins): `{"name", "starts_at", "ends_at",
+/// "injects"?}` → 201 `{"id", …}`.
+async fn create_exercise(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    body: JsonBody<shared::exercise::ExerciseForm>,
+) -> Result<Response> {
+    let Json(form) = body.map_err(json_rejection)?;
+    let ex = reg.create_exercise(&who.actor(), &form).await?;
+    let phase = ex.phase(chrono::Utc::now());
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "id": ex.id, "phase": phase, "exercise": ex })),
+    )
+        .into_response())
+}
+
+async fn get_exercise(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
+    let ex = reg.exercise(id).await?;
+    let phase = ex.phase(chrono::Utc::now());
+    Ok(Json(serde_json::json!({ "id": ex.id, "phase": phase, "exercise": ex })).into_response())
+}
+
+/// The exercise's report: its timeline and response times.
+async fn exercise_report(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
+    Ok(Json(reg.exercise_report(id).await?).into_response())
+}
+
+/// The report's timeline as CSV, marked as an exercise in its first line
+/// and its file name.
+async fn exercise_report_csv(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
+    let r = reg.exercise_report(id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"exercise-{id}-report.csv\""),
+            ),
+        ],
+        shared::exercise::report_csv(&r),
     )
         .into_response())
 }

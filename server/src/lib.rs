@@ -16,6 +16,7 @@
 //! - [`error`]: the one error type answered over HTTP, and the body limit.
 //! - [`auth`]: sessions, sign-in, bearer tokens, rate limits, CSRF, the guard.
 //! - [`policy`]: every route and server function with the capability it needs.
+//! - [`in_exercise`]: which exercise a request is in (header, `?exercise=`, the officer's switch), checked after the guard.
 //! - [`forms`]: plain HTML form posts (the fault forms without JavaScript).
 //! - [`signin`]: sign-in and sign-out handlers, kiosk entry, password change.
 //! - [`api`]: the JSON API under `/api/v1`, thin handlers over the registry.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod exercises;
 pub mod export;
 pub mod forms;
+pub mod in_exercise;
 pub mod lane;
 pub mod live;
 pub mod log;

@@ -296,6 +296,25 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                     }
                 });
             }
+            // Exercise injects: played at their times (checked every few
+            // seconds: one query while no exercise runs), on the lane.
+            {
+                let reg = reg.clone();
+                lane.spawn(async move {
+                    let mut tick = tokio::time::interval(shared::exercise::INJECT_CHECK);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        match reg.play_injects().await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(injects = n, "exercise injects played"),
+                            Err(e) => {
+                                tracing::error!(error = %e.message, "playing exercise injects")
+                            }
+                        }
+                    }
+                });
+            }
             let live = reg.live().clone();
             let app = server::web::router(reg, sessions, &site_root, &config);
             // No Nagle delay: a live event goes out the moment it is written.

@@ -91,6 +91,11 @@ pub const RULES: &[Rule] = &[
     r("DELETE", "/api/v1/kiosks/{id}", Signed(ManageAccess)),
     r("GET", "/api/v1/users", Signed(ManageAccess)),
     r("GET", "/api/v1/audit", Signed(ReadAudit)),
+    r("GET", "/api/v1/exercises", Signed(Read)),
+    r("POST", "/api/v1/exercises", Signed(RunExercises)),
+    r("GET", "/api/v1/exercises/{id}", Signed(Read)),
+    r("GET", "/api/v1/exercises/{id}/report", Signed(Read)),
+    r("GET", "/api/v1/exercises/{id}/report.csv", Signed(Read)),
     // Server functions of the web UI
     r("POST", "/api/fn/whoami", Public),
     r("POST", "/api/fn/faults", Signed(Read)),
@@ -144,6 +149,31 @@ pub const RULES: &[Rule] = &[
     r("GET", "/account", Signed(Account)),
     r("GET", "/admin/kiosks", Signed(ManageAccess)),
 ];
+
+/// The writes that can be made inside an exercise (into its layer): faults,
+/// alert acknowledgements and asset states. Every other write that names an
+/// exercise is refused (`in_exercise::context`), so nothing meant for an
+/// exercise lands in reality.
+pub const EXERCISE_WRITES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/faults"),
+    ("PATCH", "/api/v1/faults/{id}"),
+    ("POST", "/api/v1/alerts/{id}/ack"),
+    ("PATCH", "/api/v1/assets/{id}"),
+    ("POST", "/api/fn/save_fault"),
+    ("POST", "/api/fn/ack_alert"),
+    ("POST", "/api/fn/save_asset"),
+    ("POST", "/faults/new"),
+    ("POST", "/faults/{id}"),
+    ("POST", "/alerts/{id}/ack"),
+    ("POST", "/assets/{id}"),
+];
+
+/// Whether a write can be made inside an exercise (see [`EXERCISE_WRITES`]).
+pub fn in_exercise_writes(method: &Method, path: &str) -> bool {
+    EXERCISE_WRITES
+        .iter()
+        .any(|(m, t)| *m == method.as_str() && matches(t, path))
+}
 
 fn matches(template: &str, path: &str) -> bool {
     let mut t = template.split('/');

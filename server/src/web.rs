@@ -343,12 +343,14 @@ pub fn router(
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
             shared::auth::IDLE_SESSION_MINUTES,
         )));
-    let auth_layer =
-        axum_login::AuthManagerLayerBuilder::new(crate::auth::Backend::new(reg), session_layer)
-            .build();
+    let auth_layer = axum_login::AuthManagerLayerBuilder::new(
+        crate::auth::Backend::new(reg.clone()),
+        session_layer,
+    )
+    .build();
     // Layers, outermost first: timeout → body limits → JSON 413 → security
-    // headers → session → auth manager → principal → CSRF → guard → write
-    // lane → route. An anonymous or cross-site write is refused before its
+    // headers → session → auth manager → principal → CSRF → guard → exercise
+    // context → write lane → route. An anonymous or cross-site write is refused before its
     // body is read, and reading it happens inside the timeout. The site's
     // files (`/pkg/…`: the wasm, its script, the stylesheet, the icon) are
     // public and outside the session layers: a signed-in browser's request
@@ -362,6 +364,7 @@ pub fn router(
             config.write_lane.clone(),
             crate::lane::on_lane,
         ))
+        .layer(from_fn_with_state(reg.clone(), crate::in_exercise::context))
         .layer(from_fn(crate::auth::guard))
         .layer(from_fn(crate::auth::csrf))
         .layer(from_fn_with_state(st, crate::auth::resolve_principal))

@@ -42,7 +42,7 @@ impl Role {
             Read => true,
             Acknowledge => self >= Role::Watch,
             WriteData | ReadAudit => self >= Role::Officer,
-            ManageAccess => self == Role::Admin,
+            ManageAccess | RunExercises => self == Role::Admin,
             // Every person manages their own password and API tokens; kiosks
             // and tokens never do (checked on the principal's kind).
             Account => true,
@@ -78,6 +78,8 @@ pub enum Capability {
     Account,
     /// Users, roles, kiosk screens.
     ManageAccess,
+    /// Schedule exercises (演習).
+    RunExercises,
 }
 
 /// Idle timeout of a session, in minutes.
@@ -296,13 +298,21 @@ mod tests {
     fn roles_have_the_capabilities_of_the_design() {
         use Capability::*;
         let table = [
-            (Role::Briefing, [true, false, false, false, false]),
-            (Role::Watch, [true, true, false, false, false]),
-            (Role::Officer, [true, true, true, true, false]),
-            (Role::Admin, [true, true, true, true, true]),
+            (Role::Briefing, [true, false, false, false, false, false]),
+            (Role::Watch, [true, true, false, false, false, false]),
+            (Role::Officer, [true, true, true, true, false, false]),
+            (Role::Admin, [true, true, true, true, true, true]),
         ];
         for (role, want) in table {
-            let got = [Read, Acknowledge, WriteData, ReadAudit, ManageAccess].map(|c| role.can(c));
+            let got = [
+                Read,
+                Acknowledge,
+                WriteData,
+                ReadAudit,
+                ManageAccess,
+                RunExercises,
+            ]
+            .map(|c| role.can(c));
             assert_eq!(got, want, "{role}");
         }
     }

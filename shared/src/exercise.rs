@@ -32,6 +32,8 @@ pub const MAX_DAYS: i64 = 14;
 pub const MAX_INJECTS: usize = 200;
 /// The longest exercise name, in characters.
 pub const MAX_NAME: usize = 120;
+/// How often a server looks for injects that are due.
+pub const INJECT_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 /// The entity type of an exercise's own real event (`exercise.created`).
 pub const ENTITY: &str = "exercise";
 

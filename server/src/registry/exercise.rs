@@ -226,7 +226,7 @@ impl Registry {
         let mut board = self.board_of(None, Some(faults)).await?;
         let mut alerts = layer.alert_list(true);
         alerts.append(&mut board.alerts);
-        alerts.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+        alerts.sort_by_key(|a| std::cmp::Reverse(a.raised_at));
         alerts.truncate(50);
         board.alerts = alerts;
         Ok(board)
