@@ -141,6 +141,7 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/api/v1/me/tokens", Some(Account)),
         ("DELETE", "/api/v1/me/tokens/{id}", Some(Account)),
         ("POST", "/api/v1/kiosks", Some(ManageAccess)),
+        ("POST", "/api/v1/exercises", Some(RunExercises)),
         ("DELETE", "/api/v1/kiosks/{id}", Some(ManageAccess)),
         ("POST", "/api/fn/whoami", None),
         ("POST", "/api/fn/faults", Some(Read)),

@@ -98,9 +98,10 @@ impl Exercise {
 
     /// When inject `i` is due.
     pub fn due_at(&self, i: usize) -> Option<DateTime<Utc>> {
-        self.injects
-            .get(i)
-            .map(|j| self.starts_at + Duration::minutes(j.at_minute))
+        // Checked: a script's minute is input, and may be absurd.
+        let j = self.injects.get(i)?;
+        self.starts_at
+            .checked_add_signed(Duration::try_minutes(j.at_minute)?)
     }
 
     /// The injects due by `now` (and before the end) that `played` does not
@@ -641,6 +642,30 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn an_absurd_inject_minute_is_named_not_a_panic() {
+        let mut f = form();
+        f.injects[0].at_minute = i64::MAX;
+        f.injects[1].at_minute = i64::MIN;
+        let errs = f.validate(t(8, 0)).err().unwrap_or_default();
+        assert!(
+            errs.iter().any(|e| e.field == "injects[0].at_minute"),
+            "{errs:?}"
+        );
+        let ex = Exercise {
+            id: 1,
+            name: "x".into(),
+            starts_at: t(9, 0),
+            ends_at: t(12, 0),
+            injects: f.injects.clone(),
+            created_by: "user:a".into(),
+            created_at: t(8, 0),
+        };
+        assert_eq!(ex.due_at(0), None);
+        assert_eq!(ex.due_at(1), None);
+        assert!(ex.due(t(11, 0), &[]).is_empty());
     }
 
     #[test]

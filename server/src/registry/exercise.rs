@@ -32,17 +32,20 @@ impl Registry {
         actor: &str,
         form: &ExerciseForm,
     ) -> Result<Exercise, ApiError> {
-        let draft = form.validate(Utc::now()).map_err(ApiError::invalid)?;
+        // Every bad field at once: the script's faults are checked even when
+        // the times are wrong (as if it started now).
+        let checked = form.validate(Utc::now());
+        let starts = shared::history::parse_as_of(&form.starts_at).unwrap_or_else(|_| Utc::now());
         let probe = Exercise {
             id: 0,
-            name: draft.name.clone(),
-            starts_at: draft.starts_at,
-            ends_at: draft.ends_at,
-            injects: draft.injects.clone(),
+            name: form.name.clone(),
+            starts_at: starts,
+            ends_at: starts,
+            injects: form.injects.clone(),
             created_by: actor.to_string(),
             created_at: Utc::now(),
         };
-        let mut errs = Vec::new();
+        let mut errs = checked.as_ref().err().cloned().unwrap_or_default();
         for i in 0..probe.injects.len() {
             if let Err(fields) = self.inject_draft(&probe, i) {
                 errs.extend(fields.into_iter().map(|f| {
@@ -54,9 +57,10 @@ impl Registry {
                 }));
             }
         }
-        if !errs.is_empty() {
-            return Err(ApiError::invalid(errs));
-        }
+        let draft = match checked {
+            Ok(d) if errs.is_empty() => d,
+            _ => return Err(ApiError::invalid(errs)),
+        };
         exercises::create(&self.log, actor, &draft).await
     }
 
