@@ -72,6 +72,30 @@ fn caller(cap: Capability) -> Result<Principal, ServerFnError> {
     }
 }
 
+/// The exercise the request is in (set by the server from the officer's
+/// switch, the header or `?exercise=`), if any.
+#[cfg(feature = "ssr")]
+fn exercise() -> Option<shared::exercise::Exercise> {
+    use_context::<axum::http::request::Parts>().and_then(|p| {
+        p.extensions
+            .get::<shared::exercise::InExercise>()
+            .map(|e| e.0.clone())
+    })
+}
+
+/// The moment asked for, refused inside an exercise (an exercise is seen
+/// as it stands).
+#[cfg(feature = "ssr")]
+fn moment(as_of: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ServerFnError> {
+    let at = parse_as_of(as_of)?;
+    if at.is_some() && exercise().is_some() {
+        return Err(ServerFnError::new(
+            "an exercise is seen as it stands: leave it to look at the past",
+        ));
+    }
+    Ok(at)
+}
+
 /// `?as_of=` read as a moment; empty is now.
 pub fn parse_as_of(
     as_of: Option<&str>,
@@ -88,10 +112,11 @@ pub fn parse_as_of(
 pub async fn list_faults(as_of: Option<String>) -> Result<FaultsPage, ServerFnError> {
     caller(Capability::Read)?;
     let b = backend()?;
-    let at = parse_as_of(as_of.as_deref())?;
-    let faults = match at {
-        None => b.faults(true).await,
-        Some(at) => b.faults_as_of(true, at).await,
+    let at = moment(as_of.as_deref())?;
+    let faults = match (at, exercise()) {
+        (_, Some(ex)) => b.exercise_faults(&ex, true).await,
+        (None, None) => b.faults(true).await,
+        (Some(at), None) => b.faults_as_of(true, at).await,
     }
     .map_err(|e| ServerFnError::new(e.message))?;
     let cables = b
@@ -136,9 +161,10 @@ pub async fn get_fault(
 ) -> Result<Result<FaultDetail, ApiError>, ServerFnError> {
     caller(Capability::Read)?;
     let b = backend()?;
-    Ok(match parse_as_of(as_of.as_deref())? {
-        None => b.fault(id).await,
-        Some(at) => b.fault_as_of(id, at).await,
+    Ok(match (moment(as_of.as_deref())?, exercise()) {
+        (_, Some(ex)) => b.exercise_fault(&ex, id).await,
+        (None, None) => b.fault(id).await,
+        (Some(at), None) => b.fault_as_of(id, at).await,
     })
 }
 
@@ -154,12 +180,17 @@ pub struct SaveFaultRequest {
 pub async fn save_fault(req: SaveFaultRequest) -> Result<Result<Fault, ApiError>, ServerFnError> {
     let who = caller(Capability::WriteData)?.actor();
     let b = backend()?;
-    Ok(match (req.id, req.version) {
-        (Some(id), Some(version)) => b.update_fault(&who, id, version, &req.form).await,
-        (Some(_), None) => Err(ApiError::bad_request(
+    let ex = exercise();
+    Ok(match (req.id, req.version, ex) {
+        (Some(_), None, _) => Err(ApiError::bad_request(
             "an edit needs the version it was made on",
         )),
-        (None, _) => b.create_fault(&who, &req.form).await,
+        (Some(id), Some(version), Some(ex)) => {
+            b.update_fault_in(&ex, &who, id, version, &req.form).await
+        }
+        (Some(id), Some(version), None) => b.update_fault(&who, id, version, &req.form).await,
+        (None, _, Some(ex)) => b.create_fault_in(&ex, &who, &req.form).await,
+        (None, _, None) => b.create_fault(&who, &req.form).await,
     })
 }
 
@@ -303,8 +334,11 @@ pub async fn list_assets(filter: AssetFilter, as_of: Option<String>) -> ServerRe
 #[server(prefix = "/api/fn", endpoint = "asset")]
 pub async fn get_asset(id: i64, as_of: Option<String>) -> ServerResult<AssetDetail> {
     caller(Capability::Read)?;
-    let at = parse_as_of(as_of.as_deref())?;
-    Ok(backend()?.asset(id, at).await)
+    let at = moment(as_of.as_deref())?;
+    Ok(match exercise() {
+        Some(ex) => backend()?.exercise_asset(&ex, id).await,
+        None => backend()?.asset(id, at).await,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -319,12 +353,21 @@ pub struct SaveAssetRequest {
 pub async fn save_asset(req: SaveAssetRequest) -> ServerResult<Asset> {
     let who = caller(Capability::WriteData)?.actor();
     let b = backend()?;
-    Ok(match (req.id, req.version) {
-        (Some(id), Some(version)) => b.update_asset(&who, id, version, &req.form).await,
-        (Some(_), None) => Err(ApiError::bad_request(
+    let ex = exercise();
+    Ok(match (req.id, req.version, ex) {
+        (Some(_), None, _) => Err(ApiError::bad_request(
             "an edit needs the version it was made on",
         )),
-        (None, _) => b.create_asset(&who, &req.form).await,
+        (Some(id), Some(version), Some(ex)) => {
+            b.update_asset_in(&ex, &who, id, version, &req.form).await
+        }
+        (Some(id), Some(version), None) => b.update_asset(&who, id, version, &req.form).await,
+        // The exercise records what becomes of the assets there are.
+        (None, _, Some(ex)) => Err(ApiError::conflict(format!(
+            "assets are not added inside exercise #{} ({}): leave it to add one for real",
+            ex.id, ex.name
+        ))),
+        (None, _, None) => b.create_asset(&who, &req.form).await,
     })
 }
 
@@ -371,11 +414,12 @@ pub struct WatchData {
 #[server(prefix = "/api/fn", endpoint = "watch_board")]
 pub async fn watch_board(as_of: Option<String>) -> Result<WatchData, ServerFnError> {
     let who = caller(Capability::Read)?;
-    let at = parse_as_of(as_of.as_deref())?;
+    let at = moment(as_of.as_deref())?;
     let b = backend()?;
-    let board = match at {
-        None => b.board().await,
-        Some(at) => b.board_as_of(at).await,
+    let board = match (at, exercise()) {
+        (_, Some(ex)) => b.board_in(&ex).await,
+        (None, None) => b.board().await,
+        (Some(at), None) => b.board_as_of(at).await,
     }
     .map_err(|e| ServerFnError::new(e.message))?;
     Ok(WatchData {
@@ -388,7 +432,10 @@ pub async fn watch_board(as_of: Option<String>) -> Result<WatchData, ServerFnErr
 #[server(prefix = "/api/fn", endpoint = "ack_alert")]
 pub async fn ack_alert(id: i64) -> ServerResult<shared::watch::Alert> {
     let who = caller(Capability::Acknowledge)?.actor();
-    Ok(backend()?.ack_alert(&who, id).await)
+    Ok(match exercise() {
+        Some(ex) => backend()?.ack_alert_in(&ex, &who, id).await,
+        None => backend()?.ack_alert(&who, id).await,
+    })
 }
 
 /// The newest event the server has published: a page starts its live stream
@@ -477,4 +524,61 @@ pub async fn briefing_page(as_of: Option<String>) -> ServerResult<shared::briefi
     let b = backend()?;
     let at = parse_as_of(as_of.as_deref())?;
     Ok(b.briefing(at).await)
+}
+
+/// The exercise this screen is in (its banner), if any.
+#[server(prefix = "/api/fn", endpoint = "exercise_context")]
+pub async fn exercise_context() -> Result<Option<shared::exercise::Context>, ServerFnError> {
+    caller(Capability::Read)?;
+    Ok(exercise().map(|ex| shared::exercise::Context::of(&ex, chrono::Utc::now())))
+}
+
+/// An exercise as the list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseRow {
+    pub exercise: shared::exercise::Exercise,
+    pub phase: shared::exercise::Phase,
+}
+
+/// Every exercise, the newest start first, and the one this screen is in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExercisesPage {
+    pub exercises: Vec<ExerciseRow>,
+    pub current: Option<i64>,
+}
+
+#[server(prefix = "/api/fn", endpoint = "exercises")]
+pub async fn list_exercises() -> Result<ExercisesPage, ServerFnError> {
+    caller(Capability::Read)?;
+    let now = chrono::Utc::now();
+    let exercises = backend()?
+        .exercises()
+        .await
+        .map_err(|e| ServerFnError::new(e.message))?
+        .into_iter()
+        .map(|exercise| ExerciseRow {
+            phase: exercise.phase(now),
+            exercise,
+        })
+        .collect();
+    Ok(ExercisesPage {
+        exercises,
+        current: exercise().map(|e| e.id),
+    })
+}
+
+/// Schedules an exercise (admins).
+#[server(prefix = "/api/fn", endpoint = "create_exercise", input = Json)]
+pub async fn create_exercise(
+    form: shared::exercise::ExerciseForm,
+) -> ServerResult<shared::exercise::Exercise> {
+    let who = caller(Capability::RunExercises)?.actor();
+    Ok(backend()?.create_exercise(&who, &form).await)
+}
+
+/// An exercise's report: its timeline and response times.
+#[server(prefix = "/api/fn", endpoint = "exercise_report")]
+pub async fn exercise_report(id: i64) -> ServerResult<shared::exercise::Report> {
+    caller(Capability::Read)?;
+    Ok(backend()?.exercise_report(id).await)
 }

@@ -8,6 +8,7 @@ use shared::api::{ApiError, AssetDetail, AssetList, FaultDetail, NoticeReport};
 use shared::assets::{Asset, AssetFilter, AssetForm, AssetImportReport, AssetKind};
 use shared::auth::{AuditFilter, NewSecret, TokenInfo};
 use shared::event::Event;
+use shared::exercise::{Exercise, ExerciseForm};
 use shared::fault::{Fault, FaultForm};
 use shared::maintenance::{Maintenance, MaintenanceForm};
 use shared::map::{AssetMarker, View};
@@ -152,6 +153,46 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<shared::repair::RepairsBoard, ApiError>;
     /// Every figure the resilience engine uses.
     async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError>;
+
+    // Exercises: an exercise is a layer over reality (`shared::exercise`);
+    // these read reality with the layer over it, and write into the layer.
+    /// Every exercise, the newest start first.
+    async fn exercises(&self) -> Result<Vec<Exercise>, ApiError>;
+    async fn create_exercise(&self, actor: &str, form: &ExerciseForm)
+        -> Result<Exercise, ApiError>;
+    async fn exercise_report(&self, id: i64) -> Result<shared::exercise::Report, ApiError>;
+    async fn exercise_faults(&self, ex: &Exercise, all: bool) -> Result<Vec<Fault>, ApiError>;
+    async fn exercise_fault(&self, ex: &Exercise, id: i64) -> Result<FaultDetail, ApiError>;
+    async fn exercise_asset(&self, ex: &Exercise, id: i64) -> Result<AssetDetail, ApiError>;
+    async fn create_fault_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        form: &FaultForm,
+    ) -> Result<Fault, ApiError>;
+    async fn update_fault_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &FaultForm,
+    ) -> Result<Fault, ApiError>;
+    async fn ack_alert_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        id: i64,
+    ) -> Result<shared::watch::Alert, ApiError>;
+    async fn update_asset_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &AssetForm,
+    ) -> Result<Asset, ApiError>;
+    async fn board_in(&self, ex: &Exercise) -> Result<shared::watch::Board, ApiError>;
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -16,6 +16,7 @@ mod form;
 mod history;
 pub use form::FormEcho;
 mod briefing;
+mod exercise;
 mod live;
 mod maintenance;
 mod map;
@@ -118,6 +119,7 @@ fn Layout() -> impl IntoView {
     view! {
         <Title text=title />
         <Router>
+            <exercise::ExerciseBanner />
             <header class="top">
                 <a class="brand" href="/">{t!(i18n, app_name)}</a>
                 <nav>
@@ -133,6 +135,7 @@ fn Layout() -> impl IntoView {
                     <IfCan me cap=Capability::Read><A href="/briefing">{t!(i18n, nav_briefing)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/assets">{t!(i18n, nav_assets)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
+                    <IfCan me cap=Capability::Read><A href="/exercises">{t!(i18n, nav_exercises)}</A></IfCan>
                     <IfCan me cap=Capability::ReadAudit><A href="/audit">{t!(i18n, nav_audit)}</A></IfCan>
                     <IfCan me cap=Capability::Account><A href="/account">{t!(i18n, nav_account)}</A></IfCan>
                     <IfCan me cap=Capability::ManageAccess><A href="/admin/kiosks">{t!(i18n, nav_kiosks)}</A></IfCan>
@@ -171,6 +174,8 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/audit") view=access::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=access::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/kiosks") view=access::KiosksPage ssr=SsrMode::Async />
+                    <Route path=path!("/exercises") view=exercise::ExercisesPage ssr=SsrMode::Async />
+                    <Route path=path!("/exercises/:id") view=exercise::ExerciseReportPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer>

@@ -597,10 +597,16 @@ async fn list_assets(
 
 async fn get_asset(
     State(reg): State<Registry>,
+    ex: Ex,
     Path(id): Path<i64>,
     Query(q): Query<AsOfQuery>,
 ) -> Result<Response> {
-    let detail = match as_of(q.as_of.as_deref())? {
+    let at = as_of(q.as_of.as_deref())?;
+    not_both(&ex, &at)?;
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.exercise_asset(&ex, id).await?).into_response());
+    }
+    let detail = match at {
         None => reg.asset(id).await?,
         Some(at) => reg.asset_as_of(id, at).await?,
     };

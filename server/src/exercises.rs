@@ -308,11 +308,16 @@ pub(crate) async fn write_fault(
 /// Acknowledges one of the exercise's alerts, once.
 pub(crate) async fn ack(log: &Log, ex: &Exercise, actor: &str, id: i64) -> Result<Alert, ApiError> {
     let (mut tx, layer) = begin(log, ex).await?;
-    let mut alert = layer
-        .alerts
-        .get(&id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("no alert #{id} in this exercise")))?;
+    let mut alert = layer.alerts.get(&id).cloned().ok_or_else(|| {
+        if id > 0 {
+            ApiError::conflict(format!(
+                "alert #{id} is real: it is acknowledged outside exercise #{} ({}), not in it",
+                ex.id, ex.name
+            ))
+        } else {
+            ApiError::not_found(format!("no alert #{id} in this exercise"))
+        }
+    })?;
     if let (Some(by), Some(at)) = (&alert.acked_by, &alert.acked_at) {
         return Err(ApiError::conflict(format!(
             "alert #{id} was already acknowledged by {by} at {}",

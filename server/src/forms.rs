@@ -18,6 +18,7 @@ use shared::fault::FaultForm;
 use shared::maintenance::MaintenanceForm;
 
 use crate::auth::Caller;
+use crate::in_exercise::InExercise;
 use crate::Registry;
 
 /// Renders the app's pages for a refused post (see [`crate::web::router`]).
@@ -31,6 +32,8 @@ pub struct Pages {
     /// a read, which goes back to the pages' runtime rather than holding
     /// the lane.
     pub renderer: Option<tokio::runtime::Handle>,
+    /// Cookies set by a form post are `Secure` (HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Pages {
@@ -92,6 +95,11 @@ impl Pages {
     }
 }
 
+/// The exercise a post was made in (see [`crate::in_exercise`]).
+fn in_exercise(parts: &axum::http::request::Parts) -> Option<shared::exercise::Exercise> {
+    parts.extensions.get::<InExercise>().map(|e| e.0.clone())
+}
+
 /// A form post's answer: saved (see the record's page) or refused (the
 /// page again with the echo).
 fn saved(to: String) -> Response {
@@ -138,7 +146,16 @@ pub async fn new_fault(State(pages): State<Pages>, Caller(who): Caller, req: Req
         Ok(p) => p,
         Err(r) => return r,
     };
-    match pages.reg.create_fault(&who.actor(), &post.form).await {
+    let created = match in_exercise(&parts) {
+        Some(ex) => {
+            pages
+                .reg
+                .create_fault_in(&ex, &who.actor(), &post.form)
+                .await
+        }
+        None => pages.reg.create_fault(&who.actor(), &post.form).await,
+    };
+    match created {
         Ok(f) => saved(format!("/faults/{}", f.id)),
         Err(error) => {
             let echo = echo("fault", None, None, &post.form, error);
@@ -167,11 +184,22 @@ pub async fn edit_fault(
                 .await
         }
     };
-    match pages
-        .reg
-        .update_fault(&who.actor(), id, version, &post.form)
-        .await
-    {
+    let updated = match in_exercise(&parts) {
+        Some(ex) => {
+            let actor = who.actor();
+            pages
+                .reg
+                .update_fault_in(&ex, &actor, id, version, &post.form)
+                .await
+        }
+        None => {
+            pages
+                .reg
+                .update_fault(&who.actor(), id, version, &post.form)
+                .await
+        }
+    };
+    match updated {
         Ok(f) => saved(format!("/faults/{}", f.id)),
         Err(error) => {
             let echo = echo("fault", Some(id), Some(version), &post.form, error);
@@ -270,14 +298,21 @@ pub async fn edit_asset(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let result = match post.version() {
-        Ok(version) => {
+    let actor = who.actor();
+    let result = match (post.version(), in_exercise(&parts)) {
+        (Ok(version), Some(ex)) => {
             pages
                 .reg
-                .update_asset(&who.actor(), id, version, &post.form)
+                .update_asset_in(&ex, &actor, id, version, &post.form)
                 .await
         }
-        Err(e) => Err(e),
+        (Ok(version), None) => {
+            pages
+                .reg
+                .update_asset(&actor, id, version, &post.form)
+                .await
+        }
+        (Err(e), _) => Err(e),
     };
     match result {
         Ok(a) => saved(format!("/assets/{}", a.id)),
@@ -438,11 +473,126 @@ fn echo<F: Serialize>(
 pub async fn ack_alert(
     State(pages): State<Pages>,
     Caller(who): Caller,
+    ex: Option<axum::Extension<InExercise>>,
     Path(id): Path<i64>,
 ) -> Response {
-    match pages.reg.ack_alert(&who.actor(), id).await {
+    let acked = match ex {
+        Some(axum::Extension(InExercise(ex))) => {
+            pages.reg.ack_alert_in(&ex, &who.actor(), id).await
+        }
+        None => pages.reg.ack_alert(&who.actor(), id).await,
+    };
+    match acked {
         Ok(_) => saved("/watch".into()),
         Err(e) if e.error == shared::api::ErrorCode::Conflict => saved("/watch".into()),
         Err(e) => crate::error::Error(e).into_response(),
     }
+}
+
+/// The plain form that schedules an exercise: the script, if any, is JSON
+/// (`[{"at_minute": 10, "fault": {…}}]`, as the API takes it).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct ExercisePost {
+    name: String,
+    starts_at: String,
+    ends_at: String,
+    injects: String,
+}
+
+/// `POST /exercises`: an admin schedules an exercise from the plain form.
+pub async fn new_exercise(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<ExercisePost>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let post = post.form;
+    let injects = if post.injects.trim().is_empty() {
+        Ok(Vec::new())
+    } else {
+        serde_json::from_str::<Vec<shared::exercise::Inject>>(&post.injects).map_err(|e| {
+            ApiError::invalid(vec![shared::fault::FieldError::new(
+                "injects",
+                "bad_json",
+                format!("the script is a JSON list of injects: {e}"),
+            )])
+        })
+    };
+    let result = match injects {
+        Ok(injects) => {
+            let form = shared::exercise::ExerciseForm {
+                name: post.name.clone(),
+                starts_at: post.starts_at.clone(),
+                ends_at: post.ends_at.clone(),
+                injects,
+            };
+            pages.reg.create_exercise(&who.actor(), &form).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(ex) => saved(format!("/exercises/{}", ex.id)),
+        Err(error) => {
+            pages
+                .render(parts, echo("exercise", None, None, &post, error))
+                .await
+        }
+    }
+}
+
+/// The cookie that puts this browser in exercise `id` (`None`: back to
+/// reality). A session cookie: it lasts until the officer leaves, even past
+/// the exercise's end, so nobody is moved to reality without a word (an
+/// exercise that has ended takes no write; the banner says so).
+fn exercise_cookie(id: Option<i64>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    match id {
+        Some(id) => format!(
+            "{}={id}; Path=/; HttpOnly; SameSite=Strict{secure}",
+            shared::exercise::COOKIE
+        ),
+        None => format!(
+            "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}",
+            shared::exercise::COOKIE
+        ),
+    }
+}
+
+fn switch(to: &str, cookie: String) -> Response {
+    let mut resp = saved(to.to_string());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `POST /exercises/{id}/join`: this browser switches into an exercise
+/// (not a kiosk: a wall screen shows reality). Nothing is written.
+pub async fn join_exercise(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    if who.kind == shared::auth::PrincipalKind::Kiosk {
+        return crate::error::Error(ApiError::forbidden(
+            "a kiosk screen shows reality, never an exercise",
+        ))
+        .into_response();
+    }
+    match pages.reg.exercise(id).await {
+        Ok(ex) if ex.phase(chrono::Utc::now()) == shared::exercise::Phase::Ended => {
+            saved(format!("/exercises/{id}"))
+        }
+        Ok(_) => switch("/", exercise_cookie(Some(id), pages.secure_cookies)),
+        Err(e) => crate::error::Error(e).into_response(),
+    }
+}
+
+/// `POST /exercises/leave`: back to reality.
+pub async fn leave_exercise(State(pages): State<Pages>) -> Response {
+    switch("/exercises", exercise_cookie(None, pages.secure_cookies))
 }

@@ -15,14 +15,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shared::api::ApiError;
 use shared::auth::{Principal, PrincipalKind};
-use shared::exercise::{Exercise, Phase};
+use shared::exercise::Phase;
 
 use crate::error::Error;
 use crate::Registry;
 
-/// The exercise a request is in (an extension set by [`context`]).
-#[derive(Debug, Clone)]
-pub struct InExercise(pub Exercise);
+pub use shared::exercise::InExercise;
 
 /// The exercise id a request names, and whether it came from the officer's
 /// switch (the cookie) rather than the request itself.

@@ -12,6 +12,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use shared::api::{ApiError, FaultDetail, NoticeReport};
 use shared::auth::{AuditFilter, NewSecret, TokenInfo};
 use shared::event::Event;
+use shared::exercise::{Exercise, ExerciseForm};
 use shared::fault::{Fault, FaultForm};
 use shared::maintenance::{Maintenance, MaintenanceForm};
 use shared::reference::Cable;
@@ -231,6 +232,67 @@ impl Backend for Registry {
     ) -> Result<shared::repair::RepairsBoard, ApiError> {
         Registry::repairs_board_of(self, faults).await
     }
+    async fn exercises(&self) -> Result<Vec<Exercise>, ApiError> {
+        Registry::exercises(self).await
+    }
+    async fn create_exercise(
+        &self,
+        actor: &str,
+        form: &ExerciseForm,
+    ) -> Result<Exercise, ApiError> {
+        Registry::create_exercise(self, actor, form).await
+    }
+    async fn exercise_report(&self, id: i64) -> Result<shared::exercise::Report, ApiError> {
+        Registry::exercise_report(self, id).await
+    }
+    async fn exercise_faults(&self, ex: &Exercise, all: bool) -> Result<Vec<Fault>, ApiError> {
+        Registry::exercise_faults(self, ex, all).await
+    }
+    async fn exercise_fault(&self, ex: &Exercise, id: i64) -> Result<FaultDetail, ApiError> {
+        Registry::exercise_fault(self, ex, id).await
+    }
+    async fn exercise_asset(&self, ex: &Exercise, id: i64) -> Result<AssetDetail, ApiError> {
+        Registry::exercise_asset(self, ex, id).await
+    }
+    async fn create_fault_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        form: &FaultForm,
+    ) -> Result<Fault, ApiError> {
+        Registry::create_fault_in(self, ex, actor, form).await
+    }
+    async fn update_fault_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &FaultForm,
+    ) -> Result<Fault, ApiError> {
+        Registry::update_fault_in(self, ex, actor, id, version, form).await
+    }
+    async fn ack_alert_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        id: i64,
+    ) -> Result<shared::watch::Alert, ApiError> {
+        Registry::ack_alert_in(self, ex, actor, id).await
+    }
+    async fn update_asset_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        id: i64,
+        version: i64,
+        form: &AssetForm,
+    ) -> Result<Asset, ApiError> {
+        Registry::update_asset_in(self, ex, actor, id, version, form).await
+    }
+    async fn board_in(&self, ex: &Exercise) -> Result<shared::watch::Board, ApiError> {
+        Registry::board_in(self, ex).await
+    }
 }
 
 /// Where the site files are: `--site-root`, else `site/` beside the binary's
@@ -279,6 +341,7 @@ pub fn router(
         options: options.clone(),
         backend: backend.clone(),
         renderer: tokio::runtime::Handle::try_current().ok(),
+        secure_cookies: config.secure_cookies,
     };
     let routes = generate_route_list(app::App);
     let shell_opts = options.clone();
@@ -329,6 +392,9 @@ pub fn router(
         .route("/assets/new", post(crate::forms::new_asset))
         .route("/assets/{id}", post(crate::forms::edit_asset))
         .route("/alerts/{id}/ack", post(crate::forms::ack_alert))
+        .route("/exercises", post(crate::forms::new_exercise))
+        .route("/exercises/{id}/join", post(crate::forms::join_exercise))
+        .route("/exercises/leave", post(crate::forms::leave_exercise))
         .route("/resilience/figures/{key}", post(crate::forms::edit_figure))
         .route("/repairs/faults/{id}", post(crate::forms::edit_repair))
         .route("/repairs/ships/{id}", post(crate::forms::edit_ship))

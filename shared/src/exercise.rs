@@ -595,6 +595,12 @@ pub fn report_csv(r: &Report) -> String {
     out
 }
 
+/// The exercise a request is in: the server puts it in the request's
+/// extensions (`server::in_exercise`), and every handler or server function
+/// that knows exercises reads it there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InExercise(pub Exercise);
+
 /// What a screen in an exercise shows of it (the banner and its links).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Context {

@@ -898,3 +898,134 @@ async fn the_list_and_the_briefing_as_of_a_past_moment() -> Result<()> {
     let _ = c.close().await;
     result
 }
+
+/// Issue 15 (exercises): an officer switches into a running exercise; every
+/// screen then carries the banner; an edit made there is seen in it and
+/// never in reality (the API, and the page after leaving). With and without
+/// JavaScript: the switch and the forms are plain posts.
+#[tokio::test]
+async fn an_officer_in_an_exercise_writes_only_into_it() -> Result<()> {
+    let server = start_server("exercise").await?;
+    let admin = e2e::token(&server.db, "admin")?;
+    let officer = e2e::token(&server.db, "officer")?;
+    let banner = "document.getElementById('exercise-banner')";
+    for javascript in [true, false] {
+        let now = chrono::Utc::now();
+        let (status, ex) = e2e::api_json(
+            &server.base,
+            &admin,
+            "POST",
+            "/api/v1/exercises",
+            Some(serde_json::json!({
+                "name": format!("Matsu drill (JavaScript {javascript})"),
+                "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+                "ends_at": (now + chrono::Duration::hours(1)).to_rfc3339(),
+            })),
+        )
+        .await?;
+        ensure!(status == 201, "exercise scheduled: {status} {ex}");
+        let id = ex["id"].as_i64().unwrap_or(0);
+        let marker = format!("exercise note {javascript}");
+        let browser =
+            e2e::start_browser_with(&format!("exercise-{javascript}"), javascript).await?;
+        let c = browser.client.clone();
+        let result = async {
+            if javascript {
+                sign_in(&c, &server.base, "officer").await?;
+            } else {
+                e2e::sign_in_plain(&c, &server.base, "officer").await?;
+            }
+            c.goto(&format!("{}/exercises", server.base)).await?;
+            if javascript {
+                wait_hydrated(&c).await?;
+            }
+            ensure!(!js_true(&c, &format!("!!{banner}")).await, "no banner in reality");
+            c.find(Locator::Css(&format!("button[data-join='{id}']")))
+                .await?
+                .click()
+                .await?;
+            for page in ["/", "/watch", "/map", "/assets", "/faults/1"] {
+                if page != "/" {
+                    c.goto(&format!("{}{page}", server.base)).await?;
+                }
+                if javascript {
+                    wait_hydrated(&c).await?;
+                }
+                wait_for(&format!("{page}: the exercise banner"), Duration::from_secs(15), || async {
+                    js_true(
+                        &c,
+                        &format!("{banner}?.dataset.exercise === '{id}' && {banner}.textContent.includes('演習 EXERCISE — not real')"),
+                    )
+                    .await
+                })
+                .await?;
+            }
+            // On the fault page: an edit in the exercise.
+            c.execute(
+                "const n=document.querySelector('textarea[name=notes]'); n.value=arguments[0]; n.dispatchEvent(new Event('input',{bubbles:true}));",
+                vec![serde_json::json!(marker)],
+            )
+            .await?;
+            c.find(Locator::Id("save-fault")).await?.click().await?;
+            if javascript {
+                wait_for("saved", Duration::from_secs(15), || async {
+                    js_string(&c, "document.getElementById('form-status')?.textContent ?? ''")
+                        .await
+                        .map(|t| !t.is_empty())
+                        .unwrap_or(false)
+                })
+                .await?;
+                let err = js_string(&c, "document.querySelector('#form-status .error, #form-status .conflict')?.textContent ?? ''").await?;
+                ensure!(err.is_empty(), "saved without error: {err}");
+                c.goto(&format!("{}/faults/1", server.base)).await?;
+            }
+            wait_for("the note, in the exercise", Duration::from_secs(15), || async {
+                js_string(&c, "document.querySelector('dd.notes')?.textContent ?? ''")
+                    .await
+                    .map(|t| t == marker)
+                    .unwrap_or(false)
+            })
+            .await?;
+            ensure!(js_true(&c, &format!("!!{banner}")).await, "the banner stays");
+            // Reality has none of it.
+            let (s, real) = e2e::api_json(&server.base, &officer, "GET", "/api/v1/faults/1", None).await?;
+            ensure!(s == 200 && real["fault"]["notes"] != marker, "reality untouched: {real}");
+            // Leaving brings reality back.
+            c.find(Locator::Id("leave-exercise")).await?.click().await?;
+            wait_for("the exercise list, in reality", Duration::from_secs(15), || async {
+                c.current_url().await.map(|u| u.path() == "/exercises").unwrap_or(false)
+                    && !js_true(&c, &format!("!!{banner}")).await
+            })
+            .await?;
+            c.goto(&format!("{}/faults/1", server.base)).await?;
+            wait_for("the real fault page", Duration::from_secs(15), || async {
+                js_true(&c, "!!document.querySelector('dd.notes')").await
+            })
+            .await?;
+            let notes = js_string(&c, "document.querySelector('dd.notes').textContent").await?;
+            ensure!(notes != marker, "the real page has no exercise note");
+            ensure!(!js_true(&c, &format!("!!{banner}")).await, "no banner after leaving");
+            anyhow::Ok(())
+        }
+        .await;
+        let _ = c.close().await;
+        result?;
+    }
+    // The report counts the fault change, and a kiosk never sees the exercise.
+    let (s, report) = e2e::api_json(
+        &server.base,
+        &officer,
+        "GET",
+        "/api/v1/exercises/1/report",
+        None,
+    )
+    .await?;
+    ensure!(s == 200, "report: {s} {report}");
+    ensure!(
+        report["lines"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["step"] == "fault")),
+        "the edit is on the report: {report}"
+    );
+    Ok(())
+}

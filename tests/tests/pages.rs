@@ -78,6 +78,7 @@ async fn every_page_by_role_with_javascript_on_and_off() -> Result<()> {
             "#island-matsu[data-status=degraded]",
             true,
         ),
+        ("/exercises".into(), "#no-exercises", false),
     ];
     for javascript in [true, false] {
         let mode = if javascript { "js" } else { "nojs" };
@@ -194,6 +195,23 @@ async fn no_page_has_an_accessibility_violation() -> Result<()> {
     let (fault, asset) = ids(&server).await?;
     let base = server.base.clone();
     let axe = axe_script()?;
+    // An exercise with an inject, so its list row and report page are checked too.
+    let admin = e2e::token(&server.db, "admin")?;
+    let now = chrono::Utc::now();
+    let (status, ex) = e2e::api_json(
+        &server.base,
+        &admin,
+        "POST",
+        "/api/v1/exercises",
+        Some(serde_json::json!({
+            "name": "Penghu drill",
+            "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+            "ends_at": (now + chrono::Duration::hours(1)).to_rfc3339(),
+        })),
+    )
+    .await?;
+    ensure!(status == 201, "exercise scheduled: {status} {ex}");
+    let exercise = ex["id"].as_i64().unwrap_or(0);
     let pages = [
         "/".to_string(),
         format!("/faults/{fault}"),
@@ -215,6 +233,8 @@ async fn no_page_has_an_accessibility_violation() -> Result<()> {
         "/audit".into(),
         "/account".into(),
         "/admin/kiosks".into(),
+        "/exercises".into(),
+        format!("/exercises/{exercise}"),
     ];
     let browser = start_browser_with("axe", true).await?;
     let c = browser.client.clone();

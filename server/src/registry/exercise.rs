@@ -121,6 +121,21 @@ impl Registry {
         })
     }
 
+    /// An asset in an exercise: the layer's state over the real record (its
+    /// history is reality's: the layer's changes are on the exercise's
+    /// report).
+    pub async fn exercise_asset(
+        &self,
+        ex: &Exercise,
+        id: i64,
+    ) -> Result<shared::api::AssetDetail, ApiError> {
+        let mut detail = self.asset(id).await?;
+        if let Some(a) = self.layer(ex).await?.assets.get(&id) {
+            detail.asset = a.clone();
+        }
+        Ok(detail)
+    }
+
     /// Logs a fault in an exercise.
     pub async fn create_fault_in(
         &self,
