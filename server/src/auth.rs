@@ -784,9 +784,13 @@ fn same_origin(h: &HeaderMap) -> Option<bool> {
 
 /// Enforces [`policy::RULES`]: 401 without a principal (pages redirect to
 /// sign-in), 403 without the capability, 404 for an API path not in the policy.
-pub async fn guard(req: Request, next: Next) -> Response {
+pub async fn guard(State(public_feeds): State<bool>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let need = policy::need(req.method(), &path);
+    let need = match policy::need(req.method(), &path) {
+        Some(Need::Feed) if public_feeds => Some(Need::Public),
+        Some(Need::Feed) => Some(Need::Signed(shared::auth::Capability::Read)),
+        n => n,
+    };
     let principal = req.extensions().get::<Principal>();
     match need {
         None => {
@@ -800,7 +804,7 @@ pub async fn guard(req: Request, next: Next) -> Response {
                 (StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response()
             }
         }
-        Some(Need::Public) => next.run(req).await,
+        Some(Need::Public | Need::Feed) => next.run(req).await,
         Some(Need::Signed(cap)) => match principal {
             None if policy::is_page(req.method(), &path) => {
                 let target = req

@@ -34,6 +34,7 @@ pub mod db;
 pub mod error;
 pub mod exercises;
 pub mod export;
+pub mod feeds;
 pub mod forms;
 pub mod in_exercise;
 pub mod lane;

@@ -47,6 +47,9 @@ enum Command {
         /// How often to look for repairs with no stage change for 14 days, in minutes.
         #[arg(long, env = "CABLEWATCH_STALL_CHECK_MINUTES", default_value_t = 60)]
         stall_check_minutes: u64,
+        /// Let anyone read the alert feeds (/feeds/…: Atom and CAP 1.2) without signing in.
+        #[arg(long, env = "CABLEWATCH_PUBLIC_FEEDS")]
+        public_feeds: bool,
     },
     /// Checks the database (SQLite integrity check, every row has its events); prints `ok`.
     DbCheck,
@@ -208,6 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             site_root,
             secure_cookies,
             stall_check_minutes,
+            public_feeds,
         } => {
             if demo
                 && reg
@@ -259,6 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let config = server::web::WebConfig {
                 secure_cookies,
                 write_lane: Some(lane.clone()),
+                public_feeds,
             };
             // The live stream: on PostgreSQL, every server LISTENs for the
             // others' writes. Started on the lane, so its pump runs there.

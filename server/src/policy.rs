@@ -13,9 +13,12 @@ pub enum Need {
     Public,
     /// A principal with this capability.
     Signed(Capability),
+    /// The public alert feeds: anyone when the server runs with
+    /// `--public-feeds`, else signed-in readers (`Signed(Read)`).
+    Feed,
 }
 
-use Need::{Public, Signed};
+use Need::{Feed, Public, Signed};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
@@ -96,6 +99,12 @@ pub const RULES: &[Rule] = &[
     r("GET", "/api/v1/exercises/{id}", Signed(Read)),
     r("GET", "/api/v1/exercises/{id}/report", Signed(Read)),
     r("GET", "/api/v1/exercises/{id}/report.csv", Signed(Read)),
+    // The public alert feeds (see `feeds`)
+    r("GET", "/feeds/alerts.atom", Feed),
+    r("GET", "/feeds/alerts.cap.xml", Feed),
+    r("GET", "/feeds/alerts/{file}", Feed),
+    r("GET", "/feeds/islands/{region}/alerts.atom", Feed),
+    r("GET", "/feeds/islands/{region}/alerts.cap.xml", Feed),
     // Server functions of the web UI
     r("POST", "/api/fn/whoami", Public),
     r("POST", "/api/fn/faults", Signed(Read)),
@@ -200,9 +209,12 @@ fn matches(template: &str, path: &str) -> bool {
     }
 }
 
-/// Whether a request is for a page (a GET outside the API and site files).
+/// Whether a request is for a page (a GET outside the API, the feeds and
+/// site files): an anonymous one is sent to sign in, not answered 401.
 pub fn is_page(method: &Method, path: &str) -> bool {
-    (method == Method::GET || method == Method::HEAD) && !path.starts_with("/api/")
+    (method == Method::GET || method == Method::HEAD)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/feeds/")
 }
 
 /// What a request needs; `None` when no rule allows it.

@@ -37,6 +37,7 @@ use crate::rows::{fault_from_row, maintenance_rows, FAULT_COLS};
 use crate::store::{date_str, db_err, json_err, now, opt_f64};
 
 mod exercise;
+mod feed;
 
 /// The most links one what-if may cut.
 pub const MAX_CUT: usize = 100;

@@ -316,6 +316,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Where write requests run (see [`crate::lane`]); `None`: with everything else.
     pub write_lane: Option<tokio::runtime::Handle>,
+    /// The alert feeds are readable without sign-in (`--public-feeds`).
+    pub public_feeds: bool,
 }
 
 /// The whole application: API, server functions, pages, site files, behind
@@ -423,6 +425,7 @@ pub fn router(
     // for them costs no session read.
     let signed = Router::new()
         .nest("/api/v1", crate::api::router(st.clone()))
+        .merge(crate::feeds::router().with_state(reg.clone()))
         .merge(forms)
         .merge(page_forms)
         .merge(pages)
@@ -431,7 +434,7 @@ pub fn router(
             crate::lane::on_lane,
         ))
         .layer(from_fn_with_state(reg.clone(), crate::in_exercise::context))
-        .layer(from_fn(crate::auth::guard))
+        .layer(from_fn_with_state(config.public_feeds, crate::auth::guard))
         .layer(from_fn(crate::auth::csrf))
         .layer(from_fn_with_state(st, crate::auth::resolve_principal))
         .layer(auth_layer);

@@ -258,6 +258,8 @@ async fn every_route_and_server_function_enforces_its_role() {
                 .await;
                 let allowed = match (rule.need, principal.as_ref()) {
                     (Need::Public, _) => true,
+                    // The test app runs without `--public-feeds`.
+                    (Need::Feed, p) => p.is_some(),
                     (Need::Signed(_), None) => false,
                     (Need::Signed(cap), Some(p)) => p.can(cap),
                 };

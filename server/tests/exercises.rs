@@ -74,6 +74,9 @@ const REAL_VIEWS: &[&str] = &[
     "/api/v1/resilience",
     "/api/v1/assets",
     "/api/v1/faults.geojson",
+    "/feeds/alerts.atom",
+    "/feeds/alerts.cap.xml",
+    "/feeds/islands/matsu/alerts.atom",
 ];
 
 async fn snapshot(app: &axum::Router, token: &str) -> Vec<(String, String)> {
@@ -315,6 +318,33 @@ async fn a_whole_exercise_leaves_every_real_view_byte_identical() {
                 "{engine}: a real alert is not acknowledged from an exercise: {b}"
             );
         }
+
+        // The exercise's feed: its items marked Exercise beside reality's.
+        let (s, b) = send(
+            &app,
+            &watch,
+            "GET",
+            &format!("/feeds/alerts.cap.xml?exercise={ex}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {b}");
+        assert!(b.contains(shared::feed::EXERCISE_MARK), "{engine}: {b}");
+        let href = format!(
+            "/feeds/alerts/cablewatch-exercise-{ex}-alert-{}.cap.xml?exercise={ex}",
+            mine[0].unsigned_abs()
+        );
+        assert!(
+            b.contains(&href.replace('&', "&amp;")),
+            "{engine}: {href} in {b}"
+        );
+        let (s, b) = send(&app, &watch, "GET", &href, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {b}");
+        assert!(
+            b.contains("<status>Exercise</status>") && b.contains("<note>"),
+            "{engine}: {b}"
+        );
 
         // Writes an exercise cannot take are refused, not made for real.
         let (s, b) = send(

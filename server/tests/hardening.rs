@@ -1399,6 +1399,7 @@ async fn answers_are_not_cached_and_hsts_follows_secure_cookies() {
                 &server::web::WebConfig {
                     write_lane: Some(lane),
                     secure_cookies: secure,
+                    ..Default::default()
                 },
             );
             for (path, cached) in [

@@ -31,6 +31,7 @@ pub mod cluster;
 pub mod event;
 pub mod exercise;
 pub mod fault;
+pub mod feed;
 pub mod history;
 pub mod import;
 pub mod inventory;

@@ -374,6 +374,12 @@ fn setup(browser: bool) -> Result<()> {
     } else {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
+    step("setup: libxml2-utils (xmllint: the feed tests check CAP messages against the OASIS schema)");
+    if have("xmllint") {
+        eprintln!("   xmllint already installed");
+    } else {
+        apt_install("libxml2-utils")?;
+    }
     if browser {
         step("setup: Chromium and chromedriver (Debian packages)");
         if have("chromium") && have("chromedriver") {

@@ -51,6 +51,11 @@ pub async fn registries(name: &str) -> Vec<(String, Registry, String)> {
 /// writes on a write lane as `cablewatch serve` runs them (one lane for the
 /// test process).
 pub async fn app(reg: &Registry, url: &str) -> axum::Router {
+    app_with(reg, url, server::web::WebConfig::default()).await
+}
+
+/// [`app`] with its configuration (the write lane is set here).
+pub async fn app_with(reg: &Registry, url: &str, config: server::web::WebConfig) -> axum::Router {
     static LANE: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
     let lane = LANE
         .get_or_init(|| server::lane::start().expect("start the write lane"))
@@ -62,9 +67,35 @@ pub async fn app(reg: &Registry, url: &str) -> axum::Router {
         std::path::Path::new("target/site"),
         &server::web::WebConfig {
             write_lane: Some(lane),
-            ..Default::default()
+            ..config
         },
     )
+}
+
+/// A GET with an optional bearer token: status, content type and body text.
+pub async fn get_text(
+    app: &axum::Router,
+    token: Option<&str>,
+    uri: &str,
+) -> (StatusCode, String, String) {
+    let mut req = Request::builder().method("GET").uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, ctype, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 pub const PASSWORD: &str = "a long enough test password";

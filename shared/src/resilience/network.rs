@@ -114,6 +114,17 @@ pub fn cable_available(
     (design as f64 * kept).round() as u64
 }
 
+/// The island regions a cable joins (see [`cable_nodes`]).
+pub fn cable_regions(c: &Cable, stations: &[Station]) -> Vec<Region> {
+    cable_nodes(c, stations)
+        .into_iter()
+        .filter_map(|n| match n {
+            Node::Region(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The nodes a cable joins: the regions of its landings (and, for a
 /// domestic cable, its far ends), plus `International` for an international
 /// cable. A domestic cable that reaches one outlying region only joins it
