@@ -52,6 +52,16 @@ pub fn router(st: AuthState) -> Router {
         )
         .route("/me/tokens", get(my_tokens).post(create_token))
         .route("/me/tokens/{id}", axum::routing::delete(revoke_token))
+        .route(
+            "/me/subscriptions",
+            get(my_subscriptions).post(create_subscription),
+        )
+        .route(
+            "/me/subscriptions/{id}",
+            axum::routing::delete(remove_subscription),
+        )
+        .route("/me/notifications", get(my_notifications))
+        .route("/outbox", get(outbox))
         .route("/kiosks", get(kiosks).post(create_kiosk))
         .route("/kiosks/{id}", axum::routing::delete(revoke_kiosk))
         .route("/users", get(users))
@@ -501,6 +511,59 @@ async fn revoke_token(
 ) -> Result<Response> {
     reg.revoke_token(&who.actor(), who.id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn my_subscriptions(State(reg): State<Registry>, Caller(who): Caller) -> Result<Response> {
+    Ok(Json(reg.subscriptions(Some(who.id)).await?).into_response())
+}
+
+/// A new subscription: 201 with it and, for a webhook, its signing secret
+/// (shown this once).
+async fn create_subscription(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    axum::Extension(hosts): axum::Extension<crate::deliver::WebhookHosts>,
+    body: JsonBody<shared::notify::SubscriptionForm>,
+) -> Result<Response> {
+    let Json(form) = body.map_err(json_rejection)?;
+    let cables: Vec<String> = reg.cables().iter().map(|c| c.abbrev.clone()).collect();
+    let d = form
+        .validate(&hosts.0, &cables)
+        .map_err(ApiError::invalid)?;
+    let (sub, secret) = reg.create_subscription(&who.actor(), who.id, &d).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "subscription": sub, "secret": secret })),
+    )
+        .into_response())
+}
+
+async fn remove_subscription(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    reg.remove_subscription(&who.actor(), who.id, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    subscription: Option<i64>,
+}
+
+/// The caller's messages with their delivery logs, newest first.
+async fn my_notifications(
+    State(reg): State<Registry>,
+    Caller(who): Caller,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Response> {
+    Ok(Json(reg.outbox(Some(who.id), q.subscription, 100).await?).into_response())
+}
+
+/// Every message with its delivery log (admins).
+async fn outbox(State(reg): State<Registry>, Query(q): Query<OutboxQuery>) -> Result<Response> {
+    Ok(Json(reg.outbox(None, q.subscription, 200).await?).into_response())
 }
 
 async fn kiosks(State(reg): State<Registry>) -> Result<Response> {

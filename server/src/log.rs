@@ -26,6 +26,9 @@ pub struct Log {
     health: Arc<StorageHealth>,
     /// Notified after every commit (the live pump waits on it).
     committed: Arc<Notify>,
+    /// Notified after every commit too, for the notification sender (a
+    /// `Notify` wakes one waiter: each has its own).
+    outbox: Arc<Notify>,
 }
 
 impl Log {
@@ -36,6 +39,7 @@ impl Log {
             write_lock: Arc::new(Mutex::new(())),
             health: Default::default(),
             committed: Arc::new(Notify::new()),
+            outbox: Arc::new(Notify::new()),
         }
     }
 
@@ -50,6 +54,11 @@ impl Log {
     /// What a commit notifies (the live pump's wake-up).
     pub(crate) fn committed(&self) -> Arc<Notify> {
         self.committed.clone()
+    }
+
+    /// What a commit notifies for the notification sender.
+    pub(crate) fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox.clone()
     }
 
     /// Begins a write: see [`WriteTx`].
@@ -70,6 +79,7 @@ impl Log {
             conn: Some(conn),
             writer: Some(writer),
             committed: self.committed.clone(),
+            outbox: self.outbox.clone(),
             health: self.health.clone(),
         };
         if self.engine == Engine::Postgres {
@@ -368,6 +378,7 @@ pub(crate) struct WriteTx {
     conn: Option<PoolConnection<sqlx::Any>>,
     writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     committed: Arc<Notify>,
+    outbox: Arc<Notify>,
     health: Arc<StorageHealth>,
 }
 
@@ -399,6 +410,7 @@ impl WriteTx {
                 self.health.write_ok();
                 // Wakes the live pump (`Live` waits on the same `Notify`).
                 self.committed.notify_one();
+                self.outbox.notify_one();
                 Ok(())
             }
             Err(e) => {

@@ -50,6 +50,23 @@ enum Command {
         /// Let anyone read the alert feeds (/feeds/…: Atom and CAP 1.2) without signing in.
         #[arg(long, env = "CABLEWATCH_PUBLIC_FEEDS")]
         public_feeds: bool,
+        /// SMTP relay for e-mail notifications, HOST:PORT (plain SMTP, a relay on the
+        /// closed network). Without it messages are written as .eml files to --mail-outbox.
+        #[arg(long, env = "CABLEWATCH_SMTP_RELAY")]
+        smtp_relay: Option<String>,
+        /// Where e-mail notifications are written when no relay is set.
+        #[arg(long, env = "CABLEWATCH_MAIL_OUTBOX", default_value = "data/outbox")]
+        mail_outbox: PathBuf,
+        /// The From: address of e-mail notifications.
+        #[arg(
+            long,
+            env = "CABLEWATCH_MAIL_FROM",
+            default_value = "cablewatch@localhost"
+        )]
+        mail_from: String,
+        /// Hosts webhooks may be sent to, comma-separated (none: no webhooks).
+        #[arg(long, env = "CABLEWATCH_WEBHOOK_HOSTS", value_delimiter = ',')]
+        webhook_hosts: Vec<String>,
     },
     /// Checks the database (SQLite integrity check, every row has its events); prints `ok`.
     DbCheck,
@@ -212,7 +229,16 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             secure_cookies,
             stall_check_minutes,
             public_feeds,
+            smtp_relay,
+            mail_outbox,
+            mail_from,
+            webhook_hosts,
         } => {
+            let webhook_hosts: Vec<String> = webhook_hosts
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
             if demo
                 && reg
                     .faults(true)
@@ -264,7 +290,24 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 secure_cookies,
                 write_lane: Some(lane.clone()),
                 public_feeds,
+                webhook_hosts: webhook_hosts.clone(),
             };
+            // Notifications: planned from alerts, sent by e-mail or webhook,
+            // at least once (see `deliver`). Its writes take the log's
+            // writer lock like every write; its waits are on the network.
+            {
+                let sender = server::deliver::Sender::new(
+                    reg.clone(),
+                    server::deliver::Settings {
+                        smtp_relay,
+                        outbox_dir: mail_outbox,
+                        mail_from,
+                        webhook_hosts,
+                    },
+                )
+                .map_err(|e| anyhow::anyhow!(e))?;
+                tokio::spawn(sender.run());
+            }
             // The live stream: on PostgreSQL, every server LISTENs for the
             // others' writes. Started on the lane, so its pump runs there.
             let pg = cli

@@ -38,6 +38,7 @@ use crate::store::{date_str, db_err, json_err, now, opt_f64};
 
 mod exercise;
 mod feed;
+mod notify;
 
 /// The most links one what-if may cut.
 pub const MAX_CUT: usize = 100;
@@ -225,11 +226,15 @@ impl Registry {
         };
         // Access events are for the audit trail; an exercise's scheduling
         // is not news on a real board.
+        let hidden: Vec<String> = shared::auth::ACCESS_ENTITIES
+            .iter()
+            .chain([&shared::exercise::ENTITY])
+            .map(|e| format!("'{e}'"))
+            .collect();
         let events = sqlx::query(&format!(
             "SELECT seq, at, actor, kind, entity_type, entity_id, NULL AS before_json, NULL AS after_json \
-             FROM events WHERE entity_type NOT IN ('{}', '{}', '{}', '{}') AND seq <= $1 ORDER BY seq DESC LIMIT 20",
-            shared::auth::ACCESS_ENTITIES[0], shared::auth::ACCESS_ENTITIES[1], shared::auth::ACCESS_ENTITIES[2],
-            shared::exercise::ENTITY
+             FROM events WHERE entity_type NOT IN ({}) AND seq <= $1 ORDER BY seq DESC LIMIT 20",
+            hidden.join(", ")
         ))
         .bind(seq)
         .fetch_all(self.pool())

@@ -141,6 +141,21 @@ pub async fn alerts(log: &Log, open_only: bool, limit: i64) -> Result<Vec<Alert>
     .collect()
 }
 
+/// Up to `limit` alerts raised after alert `after`, oldest first.
+pub async fn alerts_after(log: &Log, after: i64, limit: i64) -> Result<Vec<Alert>, ApiError> {
+    sqlx::query(&format!(
+        "SELECT {ALERT_COLS} FROM alerts WHERE id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(log.pool())
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(alert_from_row)
+    .collect()
+}
+
 /// Up to `limit` alerts, newest first, as the board showed them at `at`:
 /// raised by then and not yet acknowledged then.
 pub async fn alerts_open_at(

@@ -318,6 +318,8 @@ pub struct WebConfig {
     pub write_lane: Option<tokio::runtime::Handle>,
     /// The alert feeds are readable without sign-in (`--public-feeds`).
     pub public_feeds: bool,
+    /// Hosts webhooks may go to (`--webhook-hosts`).
+    pub webhook_hosts: Vec<String>,
 }
 
 /// The whole application: API, server functions, pages, site files, behind
@@ -437,6 +439,9 @@ pub fn router(
         .layer(from_fn_with_state(config.public_feeds, crate::auth::guard))
         .layer(from_fn(crate::auth::csrf))
         .layer(from_fn_with_state(st, crate::auth::resolve_principal))
+        .layer(axum::Extension(crate::deliver::WebhookHosts(Arc::new(
+            config.webhook_hosts.clone(),
+        ))))
         .layer(auth_layer);
     Router::new()
         .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))

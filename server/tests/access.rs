@@ -140,6 +140,8 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("POST", "/api/v1/me/password", Some(Account)),
         ("POST", "/api/v1/me/tokens", Some(Account)),
         ("DELETE", "/api/v1/me/tokens/{id}", Some(Account)),
+        ("POST", "/api/v1/me/subscriptions", Some(Subscribe)),
+        ("DELETE", "/api/v1/me/subscriptions/{id}", Some(Subscribe)),
         ("POST", "/api/v1/kiosks", Some(ManageAccess)),
         ("POST", "/api/v1/exercises", Some(RunExercises)),
         ("DELETE", "/api/v1/kiosks/{id}", Some(ManageAccess)),

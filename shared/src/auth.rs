@@ -46,6 +46,8 @@ impl Role {
             // Every person manages their own password and API tokens; kiosks
             // and tokens never do (checked on the principal's kind).
             Account => true,
+            // Everyone may hear of alerts (kiosks never: they only read).
+            Subscribe => true,
         }
     }
 
@@ -80,6 +82,9 @@ pub enum Capability {
     ManageAccess,
     /// Schedule exercises (演習).
     RunExercises,
+    /// Subscribe oneself to alerts by e-mail or webhook (people and their
+    /// API tokens; never a kiosk).
+    Subscribe,
 }
 
 /// Idle timeout of a session, in minutes.
@@ -266,8 +271,9 @@ fn is_local_page(n: &str) -> bool {
 }
 
 /// Entity types whose events only principals that may read the audit trail
-/// see (on the live stream and the watch board's feed).
-pub const ACCESS_ENTITIES: [&str; 3] = ["user", "token", "kiosk"];
+/// see (on the live stream and the watch board's feed). A subscription's
+/// events name a person's address or webhook.
+pub const ACCESS_ENTITIES: [&str; 4] = ["user", "token", "kiosk", "subscription"];
 
 /// Event kinds after which a reader may no longer be signed in (a
 /// disabled user, a changed role or password, a sign-out, a revoked token

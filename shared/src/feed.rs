@@ -239,6 +239,13 @@ pub fn item(alert: &Alert, src: &Sources, exercise: Option<(i64, String)>) -> Op
     if !is_public(alert.kind) {
         return None;
     }
+    item_of_any(alert, src, exercise)
+}
+
+/// The item of any alert, whatever its kind (a subscription may ask for
+/// ship and stall alerts, which the public feeds leave out). `None` only for
+/// an island alert naming no known island.
+pub fn item_of_any(alert: &Alert, src: &Sources, exercise: Option<(i64, String)>) -> Option<Item> {
     let label = kind_label(alert.kind);
     let (description, instruction, cable, regions, area) = match &alert.region {
         Some(r) => {
@@ -364,7 +371,10 @@ mod tests {
             region: None,
             cable: "TK2".into(),
             summary: "TK2: 斷纜".into(),
-            raised_at: Utc.with_ymd_and_hms(2026, 2, 1, 1, 2, 3).single().expect("a time"),
+            raised_at: Utc
+                .with_ymd_and_hms(2026, 2, 1, 1, 2, 3)
+                .single()
+                .expect("a time"),
             acked_by: Some("user:bob".into()),
             acked_at: None,
         }
@@ -426,7 +436,10 @@ mod tests {
 
     #[test]
     fn cap_times_are_taipei_with_an_offset_and_whole_seconds() {
-        let t = Utc.with_ymd_and_hms(2026, 2, 1, 17, 2, 3).single().expect("a time")
+        let t = Utc
+            .with_ymd_and_hms(2026, 2, 1, 17, 2, 3)
+            .single()
+            .expect("a time")
             + chrono::Duration::microseconds(123_456);
         assert_eq!(cap_time(t), "2026-02-02T01:02:03+08:00");
     }

@@ -38,6 +38,7 @@ pub mod inventory;
 pub mod maintenance;
 pub mod map;
 pub mod notice;
+pub mod notify;
 pub mod reference;
 pub mod repair;
 pub mod resilience;

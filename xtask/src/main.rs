@@ -363,6 +363,9 @@ fn have(bin: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The SMTP server the notification tests send to.
+const AIOSMTPD: &str = "aiosmtpd==1.4.6";
+
 fn setup(browser: bool) -> Result<()> {
     step("setup: wasm32 target");
     let targets = Command::new("rustup")
@@ -380,6 +383,8 @@ fn setup(browser: bool) -> Result<()> {
     } else {
         apt_install("libxml2-utils")?;
     }
+    // The notification tests' SMTP server (aiosmtpd, started by the tests).
+    python_venv("peers", &[AIOSMTPD])?;
     if browser {
         step("setup: Chromium and chromedriver (Debian packages)");
         if have("chromium") && have("chromedriver") {
