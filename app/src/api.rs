@@ -582,3 +582,21 @@ pub async fn exercise_report(id: i64) -> ServerResult<shared::exercise::Report> 
     caller(Capability::Read)?;
     Ok(backend()?.exercise_report(id).await)
 }
+
+/// The caller's subscriptions and their newest messages with delivery logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationsPage {
+    pub subscriptions: Vec<shared::notify::Subscription>,
+    pub messages: Vec<shared::notify::Message>,
+}
+
+#[server(prefix = "/api/fn", endpoint = "notifications")]
+pub async fn my_notifications() -> Result<NotificationsPage, ServerFnError> {
+    let who = caller(Capability::Subscribe)?;
+    let b = backend()?;
+    let err = |e: ApiError| ServerFnError::new(e.message);
+    Ok(NotificationsPage {
+        subscriptions: b.subscriptions(who.id).await.map_err(err)?,
+        messages: b.notifications(who.id, 50).await.map_err(err)?,
+    })
+}

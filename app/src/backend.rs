@@ -78,6 +78,17 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<NewSecret, ApiError>;
     async fn revoke_token(&self, actor: &str, user_id: i64, id: i64) -> Result<(), ApiError>;
     async fn kiosks(&self) -> Result<Vec<TokenInfo>, ApiError>;
+    /// A user's subscriptions to alerts.
+    async fn subscriptions(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<shared::notify::Subscription>, ApiError>;
+    /// A user's newest notification messages, with their delivery logs.
+    async fn notifications(
+        &self,
+        user_id: i64,
+        limit: i64,
+    ) -> Result<Vec<shared::notify::Message>, ApiError>;
     async fn create_kiosk(
         &self,
         actor: &str,

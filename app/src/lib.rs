@@ -21,6 +21,7 @@ mod live;
 mod maintenance;
 mod map;
 mod notice;
+mod notify;
 mod repairs;
 mod resilience;
 mod util;
@@ -137,6 +138,7 @@ fn Layout() -> impl IntoView {
                     <IfCan me cap=Capability::Read><A href="/maintenance">{t!(i18n, nav_maintenance)}</A></IfCan>
                     <IfCan me cap=Capability::Read><A href="/exercises">{t!(i18n, nav_exercises)}</A></IfCan>
                     <IfCan me cap=Capability::ReadAudit><A href="/audit">{t!(i18n, nav_audit)}</A></IfCan>
+                    <IfCan me cap=Capability::Subscribe><A href="/notifications">{t!(i18n, nav_notifications)}</A></IfCan>
                     <IfCan me cap=Capability::Account><A href="/account">{t!(i18n, nav_account)}</A></IfCan>
                     <IfCan me cap=Capability::ManageAccess><A href="/admin/kiosks">{t!(i18n, nav_kiosks)}</A></IfCan>
                 </nav>
@@ -173,6 +175,7 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/signin") view=access::SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=access::AuditPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=access::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=notify::NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/kiosks") view=access::KiosksPage ssr=SsrMode::Async />
                     <Route path=path!("/exercises") view=exercise::ExercisesPage ssr=SsrMode::Async />
                     <Route path=path!("/exercises/:id") view=exercise::ExerciseReportPage ssr=SsrMode::Async />

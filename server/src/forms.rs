@@ -596,3 +596,66 @@ pub async fn join_exercise(
 pub async fn leave_exercise(State(pages): State<Pages>) -> Response {
     switch("/exercises", exercise_cookie(None, pages.secure_cookies))
 }
+
+/// `POST /notifications`: subscribe oneself by e-mail from the plain form
+/// (webhooks, whose secret is shown once, are made over the API); back to
+/// the page, or the page again with what was typed and every error.
+pub async fn new_subscription(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    axum::Extension(hosts): axum::Extension<crate::deliver::WebhookHosts>,
+    req: Request,
+) -> Response {
+    let (parts, post) = match read_form::<shared::notify::SubscriptionForm>(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut form = post.form;
+    form.channel = "email".into();
+    let cables: Vec<String> = pages
+        .reg
+        .cables()
+        .iter()
+        .map(|c| c.abbrev.clone())
+        .collect();
+    let result = match form.validate(&hosts.0, &cables) {
+        Ok(d) => pages
+            .reg
+            .create_subscription(&who.actor(), who.id, &d)
+            .await
+            .map(|_| ()),
+        Err(fields) => Err(ApiError::invalid(fields)),
+    };
+    match result {
+        Ok(()) => saved("/notifications".into()),
+        Err(error) => {
+            let typed = serde_json::json!({
+                "target": form.target,
+                "islands": form.islands.join(", "),
+                "cables": form.cables.join(", "),
+                "kinds": form.kinds.join(", "),
+            });
+            pages
+                .render(parts, echo("subscription", None, None, &typed, error))
+                .await
+        }
+    }
+}
+
+/// `POST /notifications/{id}/remove`: ends one of one's subscriptions.
+pub async fn remove_subscription(
+    State(pages): State<Pages>,
+    Caller(who): Caller,
+    Path(id): Path<i64>,
+) -> Response {
+    match pages
+        .reg
+        .remove_subscription(&who.actor(), who.id, id)
+        .await
+    {
+        // Already gone (a second click): the page shows it gone.
+        Ok(()) => saved("/notifications".into()),
+        Err(e) if e.error == shared::api::ErrorCode::NotFound => saved("/notifications".into()),
+        Err(e) => crate::error::Error(e).into_response(),
+    }
+}

@@ -140,6 +140,7 @@ pub const RULES: &[Rule] = &[
     r("POST", "/api/fn/my_tokens", Signed(Account)),
     r("POST", "/api/fn/create_token", Signed(Account)),
     r("POST", "/api/fn/revoke_token", Signed(Account)),
+    r("POST", "/api/fn/notifications", Signed(Subscribe)),
     r("POST", "/api/fn/kiosks", Signed(ManageAccess)),
     r("POST", "/api/fn/create_kiosk", Signed(ManageAccess)),
     r("POST", "/api/fn/revoke_kiosk", Signed(ManageAccess)),
@@ -159,6 +160,8 @@ pub const RULES: &[Rule] = &[
     // Switching into an exercise or out of it sets a cookie, nothing more.
     r("POST", "/exercises/{id}/join", Signed(Read)),
     r("POST", "/exercises/leave", Signed(Read)),
+    r("POST", "/notifications", Signed(Subscribe)),
+    r("POST", "/notifications/{id}/remove", Signed(Subscribe)),
     r("POST", "/resilience/figures/{key}", Signed(WriteData)),
     r("POST", "/repairs/faults/{id}", Signed(WriteData)),
     r("POST", "/repairs/ships/{id}", Signed(WriteData)),
@@ -169,6 +172,7 @@ pub const RULES: &[Rule] = &[
     r("GET", "/assets/import", Signed(WriteData)),
     r("GET", "/audit", Signed(ReadAudit)),
     r("GET", "/account", Signed(Account)),
+    r("GET", "/notifications", Signed(Subscribe)),
     r("GET", "/admin/kiosks", Signed(ManageAccess)),
 ];
 

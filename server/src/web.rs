@@ -111,6 +111,19 @@ impl Backend for Registry {
     async fn tokens_of(&self, user_id: i64) -> Result<Vec<TokenInfo>, ApiError> {
         Registry::tokens_of(self, user_id).await
     }
+    async fn subscriptions(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<shared::notify::Subscription>, ApiError> {
+        Registry::subscriptions(self, Some(user_id)).await
+    }
+    async fn notifications(
+        &self,
+        user_id: i64,
+        limit: i64,
+    ) -> Result<Vec<shared::notify::Message>, ApiError> {
+        Registry::outbox(self, Some(user_id), None, limit).await
+    }
     async fn create_token(
         &self,
         actor: &str,
@@ -399,6 +412,11 @@ pub fn router(
         .route("/exercises", post(crate::forms::new_exercise))
         .route("/exercises/{id}/join", post(crate::forms::join_exercise))
         .route("/exercises/leave", post(crate::forms::leave_exercise))
+        .route("/notifications", post(crate::forms::new_subscription))
+        .route(
+            "/notifications/{id}/remove",
+            post(crate::forms::remove_subscription),
+        )
         .route("/resilience/figures/{key}", post(crate::forms::edit_figure))
         .route("/repairs/faults/{id}", post(crate::forms::edit_repair))
         .route("/repairs/ships/{id}", post(crate::forms::edit_ship))
