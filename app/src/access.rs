@@ -286,9 +286,10 @@ pub fn KiosksPage() -> impl IntoView {
     let i18n = use_i18n();
     let name = RwSignal::new(String::new());
     let days = RwSignal::new(String::from("90"));
-    let create = Action::new(move |(n, d): &(String, i64)| {
-        let (n, d) = (n.clone(), *d);
-        async move { create_kiosk(n, d).await }
+    let exercise = RwSignal::new(String::new());
+    let create = Action::new(move |(n, d, e): &(String, i64, Option<i64>)| {
+        let (n, d, e) = (n.clone(), *d, *e);
+        async move { create_kiosk(n, d, e).await }
     });
     let revoke = Action::new(move |id: &i64| {
         let id = *id;
@@ -301,7 +302,8 @@ pub fn KiosksPage() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let d = days.get_untracked().trim().parse().unwrap_or(0);
-        create.dispatch((name.get_untracked(), d));
+        let e = exercise.get_untracked().trim().parse().ok();
+        create.dispatch((name.get_untracked(), d, e));
     };
     view! {
         <section class="kiosks">
@@ -310,6 +312,7 @@ pub fn KiosksPage() -> impl IntoView {
             <form class="inline" id="kiosk-form" on:submit=submit>
                 <label>{t!(i18n, kiosk_name)}<input type="text" maxlength="100" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
                 <label>{t!(i18n, secret_days)}<input type="number" min="1" max="365" prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev)) /></label>
+                <label>{t!(i18n, kiosk_exercise)}<input type="number" min="1" name="exercise" prop:value=move || exercise.get() on:input=move |ev| exercise.set(event_target_value(&ev)) /></label>
                 <button type="submit" id="create-kiosk">{t!(i18n, secret_create)}</button>
             </form>
             <ShownOnce result=create.value() prefix="/kiosk?token=" />

@@ -294,10 +294,11 @@ pub async fn list_kiosks() -> Result<Vec<TokenInfo>, ServerFnError> {
 pub async fn create_kiosk(
     name: String,
     expires_days: i64,
+    exercise: Option<i64>,
 ) -> Result<Result<NewSecret, ApiError>, ServerFnError> {
     let who = caller(Capability::ManageAccess)?;
     Ok(backend()?
-        .create_kiosk(&who.actor(), &name, expires_days)
+        .create_kiosk(&who.actor(), &name, expires_days, exercise)
         .await)
 }
 
@@ -529,8 +530,11 @@ pub async fn briefing_page(as_of: Option<String>) -> ServerResult<shared::briefi
 /// The exercise this screen is in (its banner), if any.
 #[server(prefix = "/api/fn", endpoint = "exercise_context")]
 pub async fn exercise_context() -> Result<Option<shared::exercise::Context>, ServerFnError> {
-    caller(Capability::Read)?;
-    Ok(exercise().map(|ex| shared::exercise::Context::of(&ex, chrono::Utc::now())))
+    let who = caller(Capability::Read)?;
+    Ok(exercise().map(|ex| shared::exercise::Context {
+        bound: who.kind == shared::auth::PrincipalKind::Kiosk,
+        ..shared::exercise::Context::of(&ex, chrono::Utc::now())
+    }))
 }
 
 /// An exercise as the list shows it.

@@ -89,11 +89,13 @@ pub trait Backend: Send + Sync + 'static {
         user_id: i64,
         limit: i64,
     ) -> Result<Vec<shared::notify::Message>, ApiError>;
+    /// A kiosk link; `exercise`: made for that exercise.
     async fn create_kiosk(
         &self,
         actor: &str,
         name: &str,
         expires_days: i64,
+        exercise: Option<i64>,
     ) -> Result<NewSecret, ApiError>;
     async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError>;
     /// The asset list now, or (`at`) as it stood at a moment.

@@ -46,9 +46,11 @@ pub fn ExerciseBanner() -> impl IntoView {
                             <a href=format!("/exercises/{}", c.id)>{format!("#{} {}", c.id, c.name)}</a>
                             " · "{move || phase_label(i18n, c.phase)}
                         </span>
-                        <form method="post" action="/exercises/leave">
-                            <button type="submit" id="leave-exercise">{t!(i18n, exercise_leave)}</button>
-                        </form>
+                        {(!c.bound).then(|| view! {
+                            <form method="post" action="/exercises/leave">
+                                <button type="submit" id="leave-exercise">{t!(i18n, exercise_leave)}</button>
+                            </form>
+                        })}
                     </div>
                 })
             })}

@@ -499,25 +499,29 @@ impl Access {
     }
 
     /// Creates a kiosk screen token (briefing, read-only), returned once.
+    /// A kiosk link; one made for an exercise (`exercise`) shows that
+    /// exercise's layer over reality (see `in_exercise`).
     pub async fn create_kiosk(
         &self,
         actor: &str,
         name: &str,
         expires_days: i64,
+        exercise: Option<i64>,
     ) -> Result<NewSecret, ApiError> {
         let name = label_ok("name", name)?;
         let expires_at = expiry(Some(expires_days))?;
         let secret = new_secret("cwk_");
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO kiosks (name, token_hash, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO kiosks (name, token_hash, created_by, created_at, expires_at, exercise_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(&name)
         .bind(secret_hash(&secret))
         .bind(actor)
         .bind(now())
         .bind(&expires_at)
+        .bind(exercise)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -528,7 +532,7 @@ impl Access {
             "kiosk",
             &id.to_string(),
             None::<&()>,
-            Some(&serde_json::json!({"name": name, "expires_at": expires_at})),
+            Some(&serde_json::json!({"name": name, "expires_at": expires_at, "exercise": exercise})),
         )
         .await?;
         tx.commit().await?;
@@ -609,6 +613,16 @@ impl Access {
         )
         .await?;
         tx.commit().await
+    }
+
+    /// The exercise a kiosk link was made for, if any.
+    pub async fn kiosk_exercise(&self, id: i64) -> Result<Option<i64>, ApiError> {
+        sqlx::query_scalar("SELECT exercise_id FROM kiosks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.log.pool())
+            .await
+            .map_err(db_err)
+            .map(Option::flatten)
     }
 
     /// The principal a bearer secret stands for: an API token acting as its

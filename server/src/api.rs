@@ -490,6 +490,9 @@ pub struct NewSecretBody {
     #[serde(alias = "name")]
     pub label: String,
     pub expires_days: Option<i64>,
+    /// A kiosk made for this exercise (kiosks only).
+    #[serde(default)]
+    pub exercise: Option<i64>,
 }
 
 async fn create_token(
@@ -579,13 +582,14 @@ async fn create_kiosk(
     body: JsonBody<NewSecretBody>,
 ) -> Result<Response> {
     let Json(b) = body.map_err(json_rejection)?;
-    let k = reg
-        .create_kiosk(
-            &who.actor(),
-            &b.label,
-            b.expires_days.unwrap_or(KIOSK_DEFAULT_DAYS),
-        )
-        .await?;
+    let days = b.expires_days.unwrap_or(KIOSK_DEFAULT_DAYS);
+    let k = match b.exercise {
+        Some(ex) => {
+            reg.create_exercise_kiosk(&who.actor(), &b.label, days, ex)
+                .await?
+        }
+        None => reg.create_kiosk(&who.actor(), &b.label, days).await?,
+    };
     Ok((StatusCode::CREATED, Json(k)).into_response())
 }
 

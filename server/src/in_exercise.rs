@@ -8,7 +8,8 @@
 //! - a write that names an exercise not running is a 409, and one to a route
 //!   that cannot write into an exercise ([`crate::policy::EXERCISE_WRITES`])
 //!   is a 409 too, so nothing meant for an exercise lands in reality;
-//! - a kiosk never sees an exercise (a wall screen shows reality).
+//! - a kiosk sees an exercise only if its link was made for that exercise
+//!   (then it always does, with the banner); any other shows reality.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -59,24 +60,21 @@ fn named(req: &Request) -> Result<Option<(i64, bool)>, ApiError> {
 
 /// Middleware: see the module.
 pub async fn context(State(reg): State<Registry>, mut req: Request, next: Next) -> Response {
-    let is_kiosk = req
+    let kiosk = req
         .extensions()
         .get::<Principal>()
-        .is_some_and(|p| p.kind == PrincipalKind::Kiosk);
-    let (id, from_cookie) = match named(&req) {
-        Ok(Some(n)) => n,
-        Ok(None) => return next.run(req).await,
+        .filter(|p| p.kind == PrincipalKind::Kiosk)
+        .map(|p| p.id);
+    let named = match named(&req) {
+        Ok(n) => n,
         Err(e) => return Error(e).into_response(),
     };
-    if is_kiosk {
-        if from_cookie {
-            return next.run(req).await;
-        }
-        return Error(ApiError::forbidden(
-            "a kiosk screen shows reality, never an exercise",
-        ))
-        .into_response();
+    if let Some(k) = kiosk {
+        return kiosk_context(&reg, k, named, req, next).await;
     }
+    let Some((id, from_cookie)) = named else {
+        return next.run(req).await;
+    };
     let write = crate::lane::is_write(&req);
     let ex = match reg.exercise(id).await {
         Ok(ex) => ex,
@@ -111,4 +109,40 @@ pub async fn context(State(reg): State<Registry>, mut req: Request, next: Next) 
     }
     req.extensions_mut().insert(InExercise(ex));
     next.run(req).await
+}
+
+/// A kiosk sees an exercise only if its link was made for that exercise:
+/// then every screen it opens is in it (the banner says so), whatever the
+/// request names; naming any other exercise is refused. A kiosk never writes.
+async fn kiosk_context(
+    reg: &Registry,
+    kiosk: i64,
+    named: Option<(i64, bool)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let bound = match reg.kiosk_exercise(kiosk).await {
+        Ok(b) => b,
+        Err(e) => return Error(e).into_response(),
+    };
+    match (bound, named) {
+        (None, None) => next.run(req).await,
+        // A cookie left in the browser: the screen shows reality.
+        (None, Some((_, true))) => next.run(req).await,
+        (None, Some(_)) => Error(ApiError::forbidden(
+            "a kiosk screen shows reality, never an exercise (unless its link was made for one)",
+        ))
+        .into_response(),
+        (Some(b), Some((n, false))) if n != b => Error(ApiError::forbidden(format!(
+            "this kiosk screen was made for exercise #{b}"
+        )))
+        .into_response(),
+        (Some(b), _) => match reg.exercise(b).await {
+            Ok(ex) => {
+                req.extensions_mut().insert(InExercise(ex));
+                next.run(req).await
+            }
+            Err(e) => Error(e).into_response(),
+        },
+    }
 }

@@ -164,6 +164,9 @@ enum KioskCmd {
         /// Days until it expires.
         #[arg(long, default_value_t = server::api::KIOSK_DEFAULT_DAYS)]
         expires: i64,
+        /// Make it for this exercise: the screen shows the exercise's layer over reality.
+        #[arg(long)]
+        exercise: Option<i64>,
     },
 }
 
@@ -478,11 +481,16 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::Kiosk(KioskCmd::Create { name, expires }) => {
-            let k = reg
-                .create_kiosk(&actor(), &name, expires)
-                .await
-                .map_err(api)?;
+        Command::Kiosk(KioskCmd::Create {
+            name,
+            expires,
+            exercise,
+        }) => {
+            let k = match exercise {
+                Some(ex) => reg.create_exercise_kiosk(&actor(), &name, expires, ex).await,
+                None => reg.create_kiosk(&actor(), &name, expires).await,
+            }
+            .map_err(api)?;
             println!("/kiosk?token={}", k.secret);
             eprintln!(
                 "kiosk {} \"{name}\" until {}; open the link above on the screen (shown once)",

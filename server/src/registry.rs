@@ -649,7 +649,40 @@ impl Registry {
         name: &str,
         expires_days: i64,
     ) -> Result<NewSecret, ApiError> {
-        self.access.create_kiosk(actor, name, expires_days).await
+        self.access
+            .create_kiosk(actor, name, expires_days, None)
+            .await
+    }
+
+    /// A kiosk link made for exercise `exercise` (one that exists and has
+    /// not ended): it shows the exercise's layer over reality.
+    pub async fn create_exercise_kiosk(
+        &self,
+        actor: &str,
+        name: &str,
+        expires_days: i64,
+        exercise: i64,
+    ) -> Result<NewSecret, ApiError> {
+        let bad = |m: String| {
+            ApiError::invalid(vec![shared::fault::FieldError::new(
+                "exercise", "invalid", m,
+            )])
+        };
+        let ex = self.exercise(exercise).await.map_err(|e| match e.error {
+            shared::api::ErrorCode::NotFound => bad(format!("there is no exercise #{exercise}")),
+            _ => e,
+        })?;
+        if ex.phase(Utc::now()) == shared::exercise::Phase::Ended {
+            return Err(bad(format!("exercise #{exercise} has ended")));
+        }
+        self.access
+            .create_kiosk(actor, name, expires_days, Some(exercise))
+            .await
+    }
+
+    /// The exercise a kiosk link was made for, if any.
+    pub async fn kiosk_exercise(&self, id: i64) -> Result<Option<i64>, ApiError> {
+        self.access.kiosk_exercise(id).await
     }
 
     /// See [`crate::access::Access::kiosks`].

@@ -144,8 +144,12 @@ impl Backend for Registry {
         actor: &str,
         name: &str,
         expires_days: i64,
+        exercise: Option<i64>,
     ) -> Result<NewSecret, ApiError> {
-        Registry::create_kiosk(self, actor, name, expires_days).await
+        match exercise {
+            Some(ex) => Registry::create_exercise_kiosk(self, actor, name, expires_days, ex).await,
+            None => Registry::create_kiosk(self, actor, name, expires_days).await,
+        }
     }
     async fn revoke_kiosk(&self, actor: &str, id: i64) -> Result<(), ApiError> {
         Registry::revoke_kiosk(self, actor, id).await

@@ -47,6 +47,35 @@ async fn send(
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Opens a kiosk link; the session cookie it sets.
+async fn kiosk_cookie(app: &axum::Router, secret: &str) -> String {
+    let req = Request::builder()
+        .uri(format!("/kiosk?token={secret}"))
+        .body(Body::empty())
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    resp.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+        .expect("kiosk cookie")
+}
+
+/// A GET with a session cookie: status and body.
+async fn with_cookie(app: &axum::Router, cookie: &str, uri: &str) -> (StatusCode, String) {
+    let req = Request::builder()
+        .uri(uri)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 fn json_of(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or(Value::Null)
 }
@@ -427,6 +456,31 @@ async fn a_whole_exercise_leaves_every_real_view_byte_identical() {
             2,
             "{engine}: the injected cut and the logged fault: {b}"
         );
+        // A kiosk link made for the exercise shows it, naming nothing, with
+        // the banner; one for reality does not; naming another is refused.
+        let bound = reg
+            .create_exercise_kiosk("test", "Drill wall", 1, ex)
+            .await
+            .expect("a kiosk for the exercise");
+        let plain = reg
+            .create_kiosk("test", "Lobby wall", 1)
+            .await
+            .expect("a kiosk");
+        let bound = kiosk_cookie(&app, &bound.secret).await;
+        let plain = kiosk_cookie(&app, &plain.secret).await;
+        let (s, b) = with_cookie(&app, &bound, "/api/v1/faults").await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {b}");
+        assert!(b.contains(&format!("\"id\":{}", ex_fault["id"])), "{engine}: {b}");
+        let (_, b) = with_cookie(&app, &plain, "/api/v1/faults").await;
+        assert!(!b.contains(&format!("\"id\":{}", ex_fault["id"])), "{engine}: {b}");
+        let (s, _) = with_cookie(&app, &bound, &format!("/api/v1/faults?exercise={}", ex + 1)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{engine}");
+        let (s, page) = with_cookie(&app, &bound, "/watch").await;
+        assert_eq!(s, StatusCode::OK, "{engine}");
+        assert!(page.contains(shared::feed::EXERCISE_MARK), "{engine}: the banner on the wall");
+        let (_, page) = with_cookie(&app, &plain, "/watch").await;
+        assert!(!page.contains(shared::feed::EXERCISE_MARK), "{engine}: no banner on reality");
+
         let (s, b) = send(
             &app,
             &watch,
@@ -557,6 +611,12 @@ async fn an_exercise_not_running_takes_no_write_and_a_kiosk_never_sees_one() {
         assert_eq!(s, StatusCode::OK, "{engine}");
         assert_eq!(reg.play_injects().await.expect("play"), 0, "{engine}");
 
+        // A kiosk link is made only for an exercise that exists.
+        let e = reg
+            .create_exercise_kiosk("test", "Nowhere", 1, ex + 1000)
+            .await
+            .expect_err("no such exercise");
+        assert_eq!(e.status(), 422, "{engine}: {}", e.message);
         // A kiosk link shows reality: naming an exercise is refused.
         let kiosk = reg
             .create_kiosk("test", "Lobby screen", 30)

@@ -607,6 +607,9 @@ pub struct Context {
     pub id: i64,
     pub name: String,
     pub phase: Phase,
+    /// A kiosk link made for the exercise: the screen cannot leave it.
+    #[serde(default)]
+    pub bound: bool,
 }
 
 impl Context {
@@ -615,6 +618,7 @@ impl Context {
             id: ex.id,
             name: ex.name.clone(),
             phase: ex.phase(now),
+            bound: false,
         }
     }
 }
