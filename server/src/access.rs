@@ -532,7 +532,9 @@ impl Access {
             "kiosk",
             &id.to_string(),
             None::<&()>,
-            Some(&serde_json::json!({"name": name, "expires_at": expires_at, "exercise": exercise})),
+            Some(
+                &serde_json::json!({"name": name, "expires_at": expires_at, "exercise": exercise}),
+            ),
         )
         .await?;
         tx.commit().await?;

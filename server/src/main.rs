@@ -487,7 +487,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             exercise,
         }) => {
             let k = match exercise {
-                Some(ex) => reg.create_exercise_kiosk(&actor(), &name, expires, ex).await,
+                Some(ex) => {
+                    reg.create_exercise_kiosk(&actor(), &name, expires, ex)
+                        .await
+                }
                 None => reg.create_kiosk(&actor(), &name, expires).await,
             }
             .map_err(api)?;

@@ -470,16 +470,29 @@ async fn a_whole_exercise_leaves_every_real_view_byte_identical() {
         let plain = kiosk_cookie(&app, &plain.secret).await;
         let (s, b) = with_cookie(&app, &bound, "/api/v1/faults").await;
         assert_eq!(s, StatusCode::OK, "{engine}: {b}");
-        assert!(b.contains(&format!("\"id\":{}", ex_fault["id"])), "{engine}: {b}");
+        assert!(
+            b.contains(&format!("\"id\":{}", ex_fault["id"])),
+            "{engine}: {b}"
+        );
         let (_, b) = with_cookie(&app, &plain, "/api/v1/faults").await;
-        assert!(!b.contains(&format!("\"id\":{}", ex_fault["id"])), "{engine}: {b}");
-        let (s, _) = with_cookie(&app, &bound, &format!("/api/v1/faults?exercise={}", ex + 1)).await;
+        assert!(
+            !b.contains(&format!("\"id\":{}", ex_fault["id"])),
+            "{engine}: {b}"
+        );
+        let (s, _) =
+            with_cookie(&app, &bound, &format!("/api/v1/faults?exercise={}", ex + 1)).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{engine}");
         let (s, page) = with_cookie(&app, &bound, "/watch").await;
         assert_eq!(s, StatusCode::OK, "{engine}");
-        assert!(page.contains(shared::feed::EXERCISE_MARK), "{engine}: the banner on the wall");
+        assert!(
+            page.contains(shared::feed::EXERCISE_MARK),
+            "{engine}: the banner on the wall"
+        );
         let (_, page) = with_cookie(&app, &plain, "/watch").await;
-        assert!(!page.contains(shared::feed::EXERCISE_MARK), "{engine}: no banner on reality");
+        assert!(
+            !page.contains(shared::feed::EXERCISE_MARK),
+            "{engine}: no banner on reality"
+        );
 
         let (s, b) = send(
             &app,
