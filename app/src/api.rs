@@ -475,12 +475,32 @@ pub async fn resilience_page(
     let who = caller(Capability::Read)?;
     let at = parse_as_of(as_of.as_deref())?;
     let b = backend()?;
+    // Inside an exercise: its layer over reality now (never with as_of).
+    let ex = exercise();
     let run = async {
-        let report = b.resilience(&cut, at).await?;
+        let report_of = |cut: Vec<String>| {
+            let (b, ex) = (b.clone(), ex.clone());
+            async move {
+                match &ex {
+                    Some(ex) => b.resilience_in(ex, &cut).await,
+                    None => b.resilience(&cut, at).await,
+                }
+            }
+        };
+        let sweep = |k: usize| {
+            let (b, ex) = (b.clone(), ex.clone());
+            async move {
+                match &ex {
+                    Some(ex) => b.contingencies_in(ex, k).await,
+                    None => b.contingencies(k, at).await,
+                }
+            }
+        };
+        let report = report_of(cut.clone()).await?;
         let before = if cut.is_empty() {
             report.islands.clone()
         } else {
-            b.resilience(&[], at).await?.islands
+            report_of(Vec::new()).await?.islands
         }
         .into_iter()
         .map(|i| (i.figures.region, i.figures.status, i.figures.capacity_gbps))
@@ -488,10 +508,11 @@ pub async fn resilience_page(
         Ok(ResilienceData {
             report,
             before,
-            n1: b.contingencies(1, at).await?,
-            n2: b.contingencies(2, at).await?,
+            n1: sweep(1).await?,
+            n2: sweep(2).await?,
             figures: b.figures().await?,
-            can_edit: at.is_none() && who.can(Capability::WriteData),
+            // A figure is not an exercise write: its forms are not shown in one.
+            can_edit: at.is_none() && ex.is_none() && who.can(Capability::WriteData),
             as_of: at.map(|t| shared::history::as_of_param(&t)),
         })
     };

@@ -157,6 +157,18 @@ pub trait Backend: Send + Sync + 'static {
         k: usize,
         at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<shared::resilience::contingency::Sweep, ApiError>;
+    /// [`Self::resilience`] inside an exercise: its layer over reality now.
+    async fn resilience_in(
+        &self,
+        ex: &shared::exercise::Exercise,
+        cut: &[String],
+    ) -> Result<shared::resilience::Report, ApiError>;
+    /// [`Self::contingencies`] inside an exercise.
+    async fn contingencies_in(
+        &self,
+        ex: &shared::exercise::Exercise,
+        k: usize,
+    ) -> Result<shared::resilience::contingency::Sweep, ApiError>;
     /// The repair board: ships with their queues, open faults with their stage.
     async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError>;
     /// The same over faults already read (every fault: restored ones calibrate).

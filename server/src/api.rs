@@ -768,10 +768,17 @@ async fn assets_csv(
         .into_response())
 }
 
-async fn resilience(State(reg): State<Registry>, Query(q): Query<AsOfQuery>) -> Result<Response> {
-    let report = match as_of(q.as_of.as_deref())? {
-        None => reg.resilience().await?,
-        Some(at) => reg.resilience_as_of(at).await?,
+async fn resilience(
+    State(reg): State<Registry>,
+    ex: Ex,
+    Query(q): Query<AsOfQuery>,
+) -> Result<Response> {
+    let at = as_of(q.as_of.as_deref())?;
+    not_both(&ex, &at)?;
+    let report = match (ex, at) {
+        (Some(axum::Extension(InExercise(ex))), _) => reg.resilience_in(&ex).await?,
+        (None, None) => reg.resilience().await?,
+        (None, Some(at)) => reg.resilience_as_of(at).await?,
     };
     Ok(Json(report).into_response())
 }
@@ -785,10 +792,19 @@ struct WhatIfBody {
 }
 
 /// Computes every island's figures with `cut` carrying nothing; writes nothing.
-async fn what_if(State(reg): State<Registry>, body: JsonBody<WhatIfBody>) -> Result<Response> {
+async fn what_if(
+    State(reg): State<Registry>,
+    ex: Ex,
+    body: JsonBody<WhatIfBody>,
+) -> Result<Response> {
     let Json(b) = body.map_err(json_rejection)?;
     let at = as_of(b.as_of.as_deref())?;
-    Ok(Json(reg.what_if(&b.cut, at).await?).into_response())
+    not_both(&ex, &at)?;
+    let report = match ex {
+        Some(axum::Extension(InExercise(ex))) => reg.what_if_in(&ex, &b.cut).await?,
+        None => reg.what_if(&b.cut, at).await?,
+    };
+    Ok(Json(report).into_response())
 }
 
 #[derive(Deserialize)]
@@ -801,6 +817,7 @@ struct ContingencyQuery {
 /// worse off, worst first.
 async fn contingencies(
     State(reg): State<Registry>,
+    ex: Ex,
     Query(q): Query<ContingencyQuery>,
 ) -> Result<Response> {
     let k = match q.k.as_deref().map(str::trim) {
@@ -816,7 +833,12 @@ async fn contingencies(
         }
     };
     let at = as_of(q.as_of.as_deref())?;
-    Ok(Json(reg.contingencies(k, at).await?.contingencies).into_response())
+    not_both(&ex, &at)?;
+    let sweep = match ex {
+        Some(axum::Extension(InExercise(ex))) => reg.contingencies_in(&ex, k).await?,
+        None => reg.contingencies(k, at).await?,
+    };
+    Ok(Json(sweep.contingencies).into_response())
 }
 
 async fn figures(State(reg): State<Registry>) -> Result<Response> {

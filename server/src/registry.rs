@@ -40,6 +40,14 @@ mod exercise;
 mod feed;
 mod notify;
 
+/// Which state the resilience engine reads: reality now or at a moment, or
+/// an exercise's layer over reality now.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    At(Option<chrono::DateTime<Utc>>),
+    In(&'a shared::exercise::Exercise),
+}
+
 /// The most links one what-if may cut.
 pub const MAX_CUT: usize = 100;
 
@@ -214,7 +222,7 @@ impl Registry {
         }
         let state_of = |c: &str| shared::map::cable_state(c, &faults, &maint);
         let states: Vec<_> = self.cables().iter().map(|c| state_of(&c.abbrev)).collect();
-        let (net, _) = self.resilience_network(&faults, &maint).await?;
+        let (net, _) = self.resilience_network(&faults, &maint, None).await?;
         let islands = shared::watch::islands_affected(
             &island_statuses(&net.links, &net.demand),
             &island_statuses(&as_designed(&net.links), &net.demand),
@@ -261,17 +269,26 @@ impl Registry {
         &self,
         faults: &[Fault],
         maintenance: &[MaintenanceLine],
+        layer: Option<&shared::exercise::Layer>,
     ) -> Result<(Network, Figures), ApiError> {
         let snap = self.asset_snapshot().await?;
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         let figures = crate::resilience::figures(&mut conn).await?;
         drop(conn);
+        let overlaid;
+        let assets = match layer {
+            Some(l) if !l.assets.is_empty() => {
+                overlaid = l.overlay_assets(snap.assets.clone());
+                &overlaid
+            }
+            _ => &snap.assets,
+        };
         let net = network(&Inputs {
             cables: &self.cables,
             stations: &self.stations,
             faults,
             maintenance,
-            assets: &snap.assets,
+            assets,
             figures: &figures,
         });
         Ok((net, figures))
@@ -306,8 +323,24 @@ impl Registry {
         &self,
         at: Option<chrono::DateTime<Utc>>,
     ) -> Result<(Network, Figures), ApiError> {
-        let (faults, maint) = self.faults_and_maintenance(false, at).await?;
-        self.resilience_network(&faults, &maint).await
+        self.network_of(Scope::At(at)).await
+    }
+
+    /// The capacity network of a [`Scope`]: reality now or then, or an
+    /// exercise's layer over reality now (its faults and asset states).
+    async fn network_of(&self, scope: Scope<'_>) -> Result<(Network, Figures), ApiError> {
+        match scope {
+            Scope::At(at) => {
+                let (faults, maint) = self.faults_and_maintenance(false, at).await?;
+                self.resilience_network(&faults, &maint, None).await
+            }
+            Scope::In(ex) => {
+                let (faults, maint) = self.faults_and_maintenance(false, None).await?;
+                let layer = self.layer(ex).await?;
+                let faults = layer.overlay_faults(faults, false);
+                self.resilience_network(&faults, &maint, Some(&layer)).await
+            }
+        }
     }
 
     /// Every island's figures now.
@@ -324,6 +357,34 @@ impl Registry {
         cut: &[String],
         at: Option<chrono::DateTime<Utc>>,
     ) -> Result<Report, ApiError> {
+        self.what_if_of(cut, Scope::At(at)).await
+    }
+
+    /// Every island's figures inside an exercise (its layer over reality now).
+    pub async fn resilience_in(&self, ex: &shared::exercise::Exercise) -> Result<Report, ApiError> {
+        let (net, figures) = self.network_of(Scope::In(ex)).await?;
+        Ok(report(&net, &figures))
+    }
+
+    /// [`Self::what_if`] inside an exercise.
+    pub async fn what_if_in(
+        &self,
+        ex: &shared::exercise::Exercise,
+        cut: &[String],
+    ) -> Result<Report, ApiError> {
+        self.what_if_of(cut, Scope::In(ex)).await
+    }
+
+    /// [`Self::contingencies`] inside an exercise.
+    pub async fn contingencies_in(
+        &self,
+        ex: &shared::exercise::Exercise,
+        k: usize,
+    ) -> Result<Sweep, ApiError> {
+        self.contingencies_of(k, Scope::In(ex)).await
+    }
+
+    async fn what_if_of(&self, cut: &[String], scope: Scope<'_>) -> Result<Report, ApiError> {
         if cut.len() > MAX_CUT {
             return Err(ApiError::invalid(vec![FieldError::new(
                 "cut",
@@ -343,7 +404,7 @@ impl Registry {
                 }
             })
             .collect();
-        let (net, figures) = self.network(at).await?;
+        let (net, figures) = self.network_of(scope).await?;
         shared::resilience::what_if(&net, &figures, &ids).map_err(|unknown| {
             ApiError::invalid(vec![FieldError::new(
                 "cut",
@@ -364,6 +425,10 @@ impl Registry {
         k: usize,
         at: Option<chrono::DateTime<Utc>>,
     ) -> Result<Sweep, ApiError> {
+        self.contingencies_of(k, Scope::At(at)).await
+    }
+
+    async fn contingencies_of(&self, k: usize, scope: Scope<'_>) -> Result<Sweep, ApiError> {
         if !(1..=2).contains(&k) {
             return Err(ApiError::invalid(vec![FieldError::new(
                 "k",
@@ -371,7 +436,7 @@ impl Registry {
                 "k is 1 (every single loss) or 2 (every pair)",
             )]));
         }
-        let (net, _) = self.network(at).await?;
+        let (net, _) = self.network_of(scope).await?;
         tokio::task::spawn_blocking(move || contingency::sweep(&net.links, &net.demand, k))
             .await
             .map_err(|_| ApiError::internal())

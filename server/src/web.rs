@@ -237,6 +237,24 @@ impl Backend for Registry {
     ) -> Result<shared::resilience::contingency::Sweep, ApiError> {
         Registry::contingencies(self, k, at).await
     }
+    async fn resilience_in(
+        &self,
+        ex: &shared::exercise::Exercise,
+        cut: &[String],
+    ) -> Result<shared::resilience::Report, ApiError> {
+        if cut.is_empty() {
+            Registry::resilience_in(self, ex).await
+        } else {
+            Registry::what_if_in(self, ex, cut).await
+        }
+    }
+    async fn contingencies_in(
+        &self,
+        ex: &shared::exercise::Exercise,
+        k: usize,
+    ) -> Result<shared::resilience::contingency::Sweep, ApiError> {
+        Registry::contingencies_in(self, ex, k).await
+    }
     async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError> {
         Registry::figures(self).await
     }

@@ -352,6 +352,14 @@ impl Layer {
         v
     }
 
+    /// The assets in the exercise: reality with the states the exercise
+    /// recorded laid over it, in the real list's order.
+    pub fn overlay_assets(&self, real: Vec<Asset>) -> Vec<Asset> {
+        real.into_iter()
+            .map(|a| self.assets.get(&a.id).cloned().unwrap_or(a))
+            .collect()
+    }
+
     /// The id the next fault the exercise logs gets: below every one it has.
     pub fn next_fault_id(&self) -> i64 {
         self.faults.keys().next().map_or(-1, |&k| k.min(0) - 1)
