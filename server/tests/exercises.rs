@@ -464,7 +464,15 @@ async fn a_whole_exercise_leaves_every_real_view_byte_identical() {
                 .and_then(|l| l.iter().find(|l| l["id"] == "TDM2").cloned())
                 .map(|l| l["available_mbps"].as_u64().unwrap_or(u64::MAX))
         };
-        let (s, inside) = send(&app, &watch, "GET", &format!("/api/v1/resilience?exercise={ex}"), None, None).await;
+        let (s, inside) = send(
+            &app,
+            &watch,
+            "GET",
+            &format!("/api/v1/resilience?exercise={ex}"),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{engine}: {inside}");
         let (_, real) = send(&app, &watch, "GET", "/api/v1/resilience", None, None).await;
         assert_eq!(tdm2(&inside), Some(0), "{engine}: {inside}");
@@ -479,10 +487,30 @@ async fn a_whole_exercise_leaves_every_real_view_byte_identical() {
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{engine}: {b}");
-        assert_eq!(tdm2(&b), Some(0), "{engine}: the what-if starts from the exercise: {b}");
-        let (s, _) = send(&app, &watch, "GET", &format!("/api/v1/resilience/contingencies?exercise={ex}"), None, None).await;
+        assert_eq!(
+            tdm2(&b),
+            Some(0),
+            "{engine}: the what-if starts from the exercise: {b}"
+        );
+        let (s, _) = send(
+            &app,
+            &watch,
+            "GET",
+            &format!("/api/v1/resilience/contingencies?exercise={ex}"),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{engine}");
-        let (s, _) = send(&app, &watch, "GET", &format!("/api/v1/resilience?exercise={ex}&as_of=2026-01-01T00:00"), None, None).await;
+        let (s, _) = send(
+            &app,
+            &watch,
+            "GET",
+            &format!("/api/v1/resilience?exercise={ex}&as_of=2026-01-01T00:00"),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{engine}: not both");
 
         // A kiosk link made for the exercise shows it, naming nothing, with
