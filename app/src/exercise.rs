@@ -13,7 +13,7 @@ use crate::access::IfCan;
 use crate::api::{exercise_context, exercise_report, list_exercises, ExerciseRow};
 use crate::form::EchoData;
 use crate::i18n::*;
-use crate::util::{taipei, textarea_text};
+use crate::util::{field_error_text, taipei, textarea_text};
 
 /// The words of the banner: one text in both languages, whatever the
 /// language switch says, so no screen in an exercise can be read as real.
@@ -147,15 +147,37 @@ fn ExerciseTable(rows: Vec<ExerciseRow>, current: Option<i64>, kiosk: bool) -> i
 #[component]
 fn ExerciseEditor() -> impl IntoView {
     let i18n = use_i18n();
-    let echo = crate::form::Echoed::of("exercise", None);
+    let echo = crate::form::form_echo("exercise", None);
+    let typed = |k: &str| {
+        echo.as_ref()
+            .and_then(|e| e.values.get(k).and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    };
     let (name, starts, ends, injects) = (
-        echo.typed("name"),
-        echo.typed("starts_at"),
-        echo.typed("ends_at"),
-        echo.typed("injects"),
+        typed("name"),
+        typed("starts_at"),
+        typed("ends_at"),
+        typed("injects"),
     );
-    let err_for = |field: &str| echo.errors(i18n, field);
-    let status = echo.status();
+    let error: Option<ApiError> = echo.as_ref().map(|e| e.error.clone());
+    let err_for = |field: &str| {
+        error.as_ref().map(|e| {
+            e.fields
+                .iter()
+                .filter(|f| f.field == field || f.field.starts_with(&format!("{field}[")))
+                .map(|f| {
+                    let text = field_error_text(i18n, &f.code, &f.message);
+                    if f.field == field {
+                        text
+                    } else {
+                        format!("{}: {text}", f.field)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    };
+    let status = error.as_ref().map(|e| e.message.clone());
     view! {
         <form class="fault-form" id="exercise-form" method="post" action="/exercises" novalidate>
             <label>{t!(i18n, exercise_name)}

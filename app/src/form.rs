@@ -45,49 +45,6 @@ pub fn form_echo(form: &str, id: Option<i64>) -> Option<FormEcho> {
 }
 
 /// The echo of whichever form post this page answers, if any.
-/// What a plain form shows after a refused post of itself: each field as
-/// typed, each field's errors, and the refusal's message.
-pub struct Echoed(Option<FormEcho>);
-
-impl Echoed {
-    pub fn of(form: &str, id: Option<i64>) -> Self {
-        Self(form_echo(form, id))
-    }
-
-    /// The field as typed (empty when the form was not refused).
-    pub fn typed(&self, k: &str) -> String {
-        self.0
-            .as_ref()
-            .and_then(|e| e.values.get(k).and_then(|v| v.as_str()).map(str::to_string))
-            .unwrap_or_default()
-    }
-
-    /// The errors of `field` (and of its parts, `field[2].x`, named), in words.
-    pub fn errors(&self, i18n: leptos_i18n::I18nContext<Locale>, field: &str) -> Option<String> {
-        self.0.as_ref().map(|e| {
-            e.error
-                .fields
-                .iter()
-                .filter(|f| f.field == field || f.field.starts_with(&format!("{field}[")))
-                .map(|f| {
-                    let text = field_error_text(i18n, &f.code, &f.message);
-                    if f.field == field {
-                        text
-                    } else {
-                        format!("{}: {text}", f.field)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    /// The refusal's message.
-    pub fn status(&self) -> Option<String> {
-        self.0.as_ref().map(|e| e.error.message.clone())
-    }
-}
-
 pub fn page_echo() -> Option<FormEcho> {
     echo_source()
 }

@@ -4,12 +4,13 @@
 //! met. Webhooks, whose signing secret is shown once, are made over the API.
 
 use leptos::prelude::*;
+use shared::api::ApiError;
 use shared::notify::{Channel, Message, State, Subscription};
 
 use crate::api::my_notifications;
 use crate::form::EchoData;
 use crate::i18n::*;
-use crate::util::taipei;
+use crate::util::{field_error_text, taipei};
 
 fn list_or_all<T>(
     i18n: leptos_i18n::I18nContext<Locale>,
@@ -138,15 +139,30 @@ fn Messages(list: Vec<Message>) -> impl IntoView {
 #[component]
 fn SubscribeForm() -> impl IntoView {
     let i18n = use_i18n();
-    let echo = crate::form::Echoed::of("subscription", None);
+    let echo = crate::form::form_echo("subscription", None);
+    let typed = |k: &str| {
+        echo.as_ref()
+            .and_then(|e| e.values.get(k).and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    };
     let (target, islands, cables, kinds) = (
-        echo.typed("target"),
-        echo.typed("islands"),
-        echo.typed("cables"),
-        echo.typed("kinds"),
+        typed("target"),
+        typed("islands"),
+        typed("cables"),
+        typed("kinds"),
     );
-    let err_for = |field: &str| echo.errors(i18n, field);
-    let status = echo.status();
+    let error: Option<ApiError> = echo.as_ref().map(|e| e.error.clone());
+    let err_for = |field: &str| {
+        error.as_ref().map(|e| {
+            e.fields
+                .iter()
+                .filter(|f| f.field == field)
+                .map(|f| field_error_text(i18n, &f.code, &f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    };
+    let status = error.as_ref().map(|e| e.message.clone());
     view! {
         <form class="subscription-form" id="subscription-form" method="post" action="/notifications" novalidate>
             <label>{t!(i18n, notify_target)}
