@@ -119,15 +119,7 @@ pub async fn list_faults(as_of: Option<String>) -> Result<FaultsPage, ServerFnEr
         (Some(at), None) => b.faults_as_of(true, at).await,
     }
     .map_err(|e| ServerFnError::new(e.message))?;
-    let cables = b
-        .cables()
-        .iter()
-        .map(|c| CableBrief {
-            abbrev: c.abbrev.clone(),
-            notice_name: c.notice_name(),
-            name_en: c.name_en.clone(),
-        })
-        .collect();
+    let cables = cable_briefs(&b);
     // The model speaks of today: a historical view shows none of it.
     let model = match at {
         Some(_) => Vec::new(),
@@ -152,6 +144,26 @@ pub async fn list_faults(as_of: Option<String>) -> Result<FaultsPage, ServerFnEr
         model,
         as_of: at.map(|t| shared::history::as_of_param(&t)),
     })
+}
+
+#[cfg(feature = "ssr")]
+fn cable_briefs(b: &crate::backend::SharedBackend) -> Vec<CableBrief> {
+    b.cables()
+        .iter()
+        .map(|c| CableBrief {
+            abbrev: c.abbrev.clone(),
+            notice_name: c.notice_name(),
+            name_en: c.name_en.clone(),
+        })
+        .collect()
+}
+
+/// The cables a fault can be logged on (the fault form's list): the
+/// reference list alone, without the faults.
+#[server(prefix = "/api/fn", endpoint = "cables")]
+pub async fn list_cables() -> Result<Vec<CableBrief>, ServerFnError> {
+    caller(Capability::Read)?;
+    Ok(cable_briefs(&backend()?))
 }
 
 #[server(prefix = "/api/fn", endpoint = "fault")]

@@ -182,6 +182,7 @@ pub fn FaultPage() -> impl IntoView {
         move || (id(), as_of.get(), live.faults.get()),
         move |(id, at, _)| load((id, at)),
     );
+    let cables = crate::form::cables_resource();
     let latest = Signal::derive(move || {
         current
             .get()
@@ -217,7 +218,7 @@ pub fn FaultPage() -> impl IntoView {
                                 // Only roles that may write see the form (the server refuses the rest anyway).
                                 <IfCan me cap=Capability::WriteData>
                                     <h2>{t!(i18n, edit_fault_title)}</h2>
-                                    <FaultEditor fault=Some(editable.clone()) latest />
+                                    <FaultEditor fault=Some(editable.clone()) cables latest />
                                 </IfCan>
                             })}
                             <h2>{t!(i18n, history)}</h2>

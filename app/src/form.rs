@@ -6,17 +6,18 @@ use leptos::prelude::*;
 use shared::api::ApiError;
 use shared::fault::{Fault, FaultForm, FaultKind, FaultStatus};
 
-use crate::api::{list_faults, save_fault, SaveFaultRequest};
+use crate::api::{list_cables, save_fault, CableBrief, SaveFaultRequest};
 use crate::i18n::*;
 use crate::util::{field_error_text, kind_label, status_label, textarea_text};
 
 #[component]
 pub fn NewFaultPage() -> impl IntoView {
     let i18n = use_i18n();
+    let cables = cables_resource();
     view! {
         <section class="fault-form-page">
             <h1>{t!(i18n, new_fault_title)}</h1>
-            <FaultEditor fault=None />
+            <FaultEditor fault=None cables />
         </section>
     }
 }
@@ -75,16 +76,31 @@ pub fn EchoData(echo: Option<FormEcho>) -> impl IntoView {
         .map(|json| view! { <div id="form-echo" hidden data-echo=json></div> })
 }
 
+/// The fault form's cable list. Made by the page itself, before anything
+/// waits: a resource made inside a suspended part is numbered in the order
+/// the server happened to resolve things, so the browser could hydrate it
+/// with another resource's data and leave the form's handlers unattached.
+pub type Cables = Resource<Result<Vec<CableBrief>, ServerFnError>>;
+
+pub fn cables_resource() -> Cables {
+    Resource::new(|| (), |_| list_cables())
+}
+
 /// The form. On a fault's page, `latest` is the fault as the live stream
 /// last saw it: when someone else saves a newer version, the form says so
 /// (keeping what was typed) and offers to load it.
 #[component]
 pub fn FaultEditor(
     fault: Option<Fault>,
+    cables: Cables,
     #[prop(optional, into)] latest: Option<Signal<Option<Fault>>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let id = fault.as_ref().map(|f| f.id);
+    // "true" once the form's handlers are attached (after hydration): a
+    // save before then is the plain post, which works too but reloads.
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     let echo = form_echo("fault", id);
     let version = RwSignal::new(
         echo.as_ref()
@@ -103,7 +119,6 @@ pub fn FaultEditor(
         Some(id) => format!("/faults/{id}"),
         None => "/faults/new".to_string(),
     };
-    let cables = Resource::new(|| (), |_| list_faults(None));
     let save = Action::new(move |req: &SaveFaultRequest| {
         let req = req.clone();
         async move { save_fault(req).await }
@@ -178,7 +193,8 @@ pub fn FaultEditor(
             </p>
         })}
         <EchoData echo=echo.clone() />
-        <form class="fault-form" method="post" action=action on:submit=submit novalidate>
+        <form class="fault-form" method="post" action=action on:submit=submit novalidate
+            data-live=move || live.get().to_string()>
             <input type="hidden" name="version" value=version.get_untracked().map(|v| v.to_string()).unwrap_or_default()
                 prop:value=move || version.get().map(|v| v.to_string()).unwrap_or_default() />
             <label>{t!(i18n, field_cable)}
@@ -186,7 +202,7 @@ pub fn FaultEditor(
                     <option value="">{t!(i18n, choose)}</option>
                     <Suspense>
                         {move || Suspend::new(async move {
-                            let list = cables.await.map(|p| p.cables).unwrap_or_default();
+                            let list = cables.await.unwrap_or_default();
                             list.into_iter().map(|c| {
                                 let selected = form.with_untracked(|f| f.cable == c.abbrev);
                                 view! { <option value=c.abbrev.clone() selected=selected>{c.notice_name}</option> }

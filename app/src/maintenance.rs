@@ -8,7 +8,7 @@ use shared::maintenance::{Maintenance, MaintenanceForm};
 use shared::auth::Capability;
 
 use crate::access::IfCan;
-use crate::api::{complete_maintenance, list_faults, list_maintenance, record_maintenance};
+use crate::api::{complete_maintenance, list_maintenance, record_maintenance};
 use crate::form::EchoData;
 use crate::i18n::*;
 use crate::util::{eta_label, field_error_text, textarea_text, ServerResult};
@@ -25,6 +25,7 @@ pub fn MaintenancePage() -> impl IntoView {
         let (id, version, day) = (*id, *version, day.clone());
         async move { complete_maintenance(id, version, day).await }
     });
+    let cables = crate::form::cables_resource();
     let rows = Resource::new(
         move || (record.version().get(), complete.version().get()),
         |_| list_maintenance(),
@@ -57,7 +58,7 @@ pub fn MaintenancePage() -> impl IntoView {
             </p>
             <IfCan me cap=Capability::WriteData>
                 <h2>{t!(i18n, maintenance_new)}</h2>
-                <MaintenanceEditor record />
+                <MaintenanceEditor record cables />
             </IfCan>
         </section>
     }
@@ -115,7 +116,10 @@ fn MaintenanceTable(
 }
 
 #[component]
-fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>) -> impl IntoView {
+fn MaintenanceEditor(
+    record: Action<MaintenanceForm, ServerResult<Maintenance>>,
+    cables: crate::form::Cables,
+) -> impl IntoView {
     let i18n = use_i18n();
     // A post refused without JavaScript comes back with what was typed.
     let echo = crate::form::form_echo("maintenance", None);
@@ -124,7 +128,6 @@ fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>)
         .and_then(|e| serde_json::from_value::<MaintenanceForm>(e.values.clone()).ok())
         .unwrap_or_default();
     let form = RwSignal::new(initial.clone());
-    let cables = Resource::new(|| (), |_| list_faults(None));
     let result = record.value();
     if let Some(e) = echo.as_ref() {
         result.set(Some(Ok(Err(e.error.clone()))));
@@ -169,7 +172,7 @@ fn MaintenanceEditor(record: Action<MaintenanceForm, ServerResult<Maintenance>>)
                     <option value="">{t!(i18n, choose)}</option>
                     <Suspense>
                         {move || Suspend::new(async move {
-                            let list = cables.await.map(|p| p.cables).unwrap_or_default();
+                            let list = cables.await.unwrap_or_default();
                             list.into_iter().map(|c| {
                                 let selected = form.with_untracked(|f| f.cable == c.abbrev);
                                 view! { <option value=c.abbrev.clone() selected=selected>{c.notice_name}</option> }

@@ -114,6 +114,7 @@ pub const RULES: &[Rule] = &[
     r("POST", "/api/fn/whoami", Public),
     r("POST", "/api/fn/faults", Signed(Read)),
     r("POST", "/api/fn/fault", Signed(Read)),
+    r("POST", "/api/fn/cables", Signed(Read)),
     r("POST", "/api/fn/save_fault", Signed(WriteData)),
     r("POST", "/api/fn/preview_notice", Signed(WriteData)),
     r("POST", "/api/fn/import_notice", Signed(WriteData)),

@@ -147,6 +147,7 @@ async fn every_route_and_server_function_enforces_its_role() {
         ("DELETE", "/api/v1/kiosks/{id}", Some(ManageAccess)),
         ("POST", "/api/fn/whoami", None),
         ("POST", "/api/fn/faults", Some(Read)),
+        ("POST", "/api/fn/cables", Some(Read)),
         ("POST", "/api/fn/fault", Some(Read)),
         ("POST", "/api/fn/save_fault", Some(WriteData)),
         ("POST", "/api/fn/preview_notice", Some(WriteData)),

@@ -960,7 +960,15 @@ async fn an_officer_in_an_exercise_writes_only_into_it() -> Result<()> {
                 })
                 .await?;
             }
-            // On the fault page: an edit in the exercise.
+            // On the fault page: an edit in the exercise (with JavaScript,
+            // once the form's own handlers are attached: a click before
+            // then is the plain post, which reloads the page).
+            if javascript {
+                wait_for("the fault form, live", Duration::from_secs(15), || async {
+                    js_true(&c, "document.querySelector('form.fault-form')?.dataset.live === 'true'").await
+                })
+                .await?;
+            }
             c.execute(
                 "const n=document.querySelector('textarea[name=notes]'); n.value=arguments[0]; n.dispatchEvent(new Event('input',{bubbles:true}));",
                 vec![serde_json::json!(marker)],
