@@ -209,13 +209,21 @@ pub async fn save_fault(req: SaveFaultRequest) -> Result<Result<Fault, ApiError>
 #[server(prefix = "/api/fn", endpoint = "preview_notice", input = Json)]
 pub async fn preview_notice(text: String) -> Result<Result<NoticeReport, ApiError>, ServerFnError> {
     caller(Capability::WriteData)?;
-    Ok(backend()?.preview_notice(&text).await)
+    let b = backend()?;
+    Ok(match exercise() {
+        Some(ex) => b.preview_notice_in(&ex, &text).await,
+        None => b.preview_notice(&text).await,
+    })
 }
 
 #[server(prefix = "/api/fn", endpoint = "import_notice", input = Json)]
 pub async fn import_notice(text: String) -> Result<Result<NoticeReport, ApiError>, ServerFnError> {
     let who = caller(Capability::WriteData)?.actor();
-    Ok(backend()?.import_notice(&who, &text).await)
+    let b = backend()?;
+    Ok(match exercise() {
+        Some(ex) => b.import_notice_in(&ex, &who, &text).await,
+        None => b.import_notice(&who, &text).await,
+    })
 }
 
 #[server(prefix = "/api/fn", endpoint = "maintenance")]
@@ -325,12 +333,21 @@ pub async fn revoke_kiosk(id: i64) -> Result<Result<(), ApiError>, ServerFnError
 #[server(prefix = "/api/fn", endpoint = "map_data")]
 pub async fn map_data(as_of: Option<String>) -> Result<shared::map::MapData, ServerFnError> {
     caller(Capability::Read)?;
-    let at = parse_as_of(as_of.as_deref())?;
+    let at = moment(as_of.as_deref())?;
     let b = backend()?;
     let err = |e: ApiError| ServerFnError::new(e.message);
-    let (faults, maint) = b.faults_and_maintenance(false, at).await.map_err(err)?;
+    let (mut faults, maint) = b.faults_and_maintenance(false, at).await.map_err(err)?;
+    // In an exercise: its faults and island figures (reality's maintenance).
+    let ex = exercise();
+    if let Some(ex) = &ex {
+        faults = b.exercise_faults(ex, false).await.map_err(err)?;
+    }
     let mut data = shared::map::map_data(&b.cables(), &b.stations(), &faults, &maint);
-    let report = b.resilience(&[], at).await.map_err(err)?;
+    let report = match &ex {
+        Some(ex) => b.resilience_in(ex, &[]).await,
+        None => b.resilience(&[], at).await,
+    }
+    .map_err(err)?;
     (data.islands, data.carrying) = shared::map::island_layer(&report);
     Ok(data)
 }
@@ -544,10 +561,16 @@ pub struct RepairsData {
 pub async fn repairs_page() -> ServerResult<RepairsData> {
     let who = caller(Capability::Read)?;
     let b = backend()?;
-    Ok(b.repairs_board().await.map(|board| RepairsData {
+    let ex = exercise();
+    let board = match &ex {
+        Some(ex) => b.repairs_board_in(ex).await,
+        None => b.repairs_board().await,
+    };
+    Ok(board.map(|board| RepairsData {
         board,
-        can_edit: who.can(Capability::WriteData),
-        today: chrono::Utc::now().date_naive(),
+        // Stages and ships are reality's: not written from an exercise.
+        can_edit: who.can(Capability::WriteData) && ex.is_none(),
+        today: shared::history::taipei_day(&chrono::Utc::now()),
     }))
 }
 
@@ -556,8 +579,11 @@ pub async fn repairs_page() -> ServerResult<RepairsData> {
 pub async fn briefing_page(as_of: Option<String>) -> ServerResult<shared::briefing::Briefing> {
     caller(Capability::Read)?;
     let b = backend()?;
-    let at = parse_as_of(as_of.as_deref())?;
-    Ok(b.briefing(at).await)
+    let at = moment(as_of.as_deref())?;
+    Ok(match exercise() {
+        Some(ex) => b.briefing_in(&ex).await,
+        None => b.briefing(at).await,
+    })
 }
 
 /// The exercise this screen is in (its banner), if any.

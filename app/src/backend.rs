@@ -203,6 +203,18 @@ pub trait Backend: Send + Sync + 'static {
         version: i64,
         form: &FaultForm,
     ) -> Result<Fault, ApiError>;
+    async fn repairs_board_in(
+        &self,
+        ex: &Exercise,
+    ) -> Result<shared::repair::RepairsBoard, ApiError>;
+    async fn briefing_in(&self, ex: &Exercise) -> Result<shared::briefing::Briefing, ApiError>;
+    async fn preview_notice_in(&self, ex: &Exercise, text: &str) -> Result<NoticeReport, ApiError>;
+    async fn import_notice_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        text: &str,
+    ) -> Result<NoticeReport, ApiError>;
     async fn ack_alert_in(
         &self,
         ex: &Exercise,

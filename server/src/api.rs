@@ -412,12 +412,19 @@ async fn stations(State(reg): State<Registry>) -> Json<Vec<shared::reference::St
 async fn import_notice(
     State(reg): State<Registry>,
     Caller(who): Caller,
+    ex: Ex,
     body: String,
 ) -> Result<Response> {
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.import_notice_in(&ex, &who.actor(), &body).await?).into_response());
+    }
     Ok(Json(reg.import_notice(&who.actor(), &body).await?).into_response())
 }
 
-async fn preview_notice(State(reg): State<Registry>, body: String) -> Result<Response> {
+async fn preview_notice(State(reg): State<Registry>, ex: Ex, body: String) -> Result<Response> {
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.preview_notice_in(&ex, &body).await?).into_response());
+    }
     Ok(Json(reg.preview_notice(&body).await?).into_response())
 }
 
@@ -875,7 +882,10 @@ async fn set_figure(
     Ok(Json(reg.set_figure(&who.actor(), &key, &form, b.version).await?).into_response())
 }
 
-async fn repairs_board(State(reg): State<Registry>) -> Result<Response> {
+async fn repairs_board(State(reg): State<Registry>, ex: Ex) -> Result<Response> {
+    if let Some(axum::Extension(InExercise(ex))) = ex {
+        return Ok(Json(reg.repairs_board_in(&ex).await?).into_response());
+    }
     Ok(Json(reg.repairs_board().await?).into_response())
 }
 

@@ -185,6 +185,25 @@ pub(crate) async fn write_fault(
     real_open: Vec<Fault>,
 ) -> Result<Fault, ApiError> {
     let (mut tx, layer) = begin(log, ex).await?;
+    let fault = fault_in_tx(&mut tx, &layer, ex, actor, inject, what, d, real, real_open).await?;
+    tx.commit().await?;
+    Ok(fault)
+}
+
+/// [`write_fault`] inside a write already begun, over `layer` as it stands
+/// in that write.
+#[allow(clippy::too_many_arguments)]
+async fn fault_in_tx(
+    tx: &mut WriteTx,
+    layer: &Layer,
+    ex: &Exercise,
+    actor: &str,
+    inject: Option<usize>,
+    what: FaultWrite,
+    d: &FaultDraft,
+    real: Option<Fault>,
+    real_open: Vec<Fault>,
+) -> Result<Fault, ApiError> {
     if let Some(i) = inject {
         if layer.played.contains(&i) {
             return Err(ApiError::conflict(format!("inject {i} was already played")));
@@ -256,7 +275,7 @@ pub(crate) async fn write_fault(
         Some(_) => real_kind::FAULT_UPDATED,
     };
     append_layer_event(
-        &mut tx,
+        tx,
         ex.id,
         inject,
         actor,
@@ -288,7 +307,7 @@ pub(crate) async fn write_fault(
             acked_at: None,
         };
         append_layer_event(
-            &mut tx,
+            tx,
             ex.id,
             None,
             "system",
@@ -301,8 +320,79 @@ pub(crate) async fn write_fault(
         .await?;
         next_alert -= 1;
     }
-    tx.commit().await?;
     Ok(fault)
+}
+
+/// Imports a notice into exercise `ex`, all of it or nothing: planned
+/// against the exercise's faults (`real_all`, every real fault, with the
+/// layer over it, read again under the writer lock), each change written as
+/// an officer's fault write in the layer would be (same rules, same
+/// alerts), after one `notice.imported` layer event with the counts. The
+/// notice's planned maintenance is not played (an exercise has no
+/// maintenance); the caller says so.
+pub(crate) async fn import_notice(
+    log: &Log,
+    ex: &Exercise,
+    actor: &str,
+    notice: &shared::notice::Notice,
+    real_all: Vec<Fault>,
+) -> Result<(shared::import::ImportPlan, usize), ApiError> {
+    let (mut tx, mut layer) = begin(log, ex).await?;
+    let real_open: Vec<Fault> = real_all
+        .iter()
+        .filter(|f| f.status.is_active())
+        .cloned()
+        .collect();
+    let existing = layer.overlay_faults(real_all.clone(), true);
+    let plan = shared::import::plan_import(notice, &existing).map_err(ApiError::bad_notice)?;
+    if plan.changes.is_empty() {
+        return Ok((plan, 0));
+    }
+    use shared::import::ChangeKind;
+    append_layer_event(
+        &mut tx,
+        ex.id,
+        None,
+        actor,
+        real_kind::NOTICE_IMPORTED,
+        "notice",
+        &ex.id.to_string(),
+        None::<&()>,
+        Some(&serde_json::json!({
+            "dated": notice.date,
+            "new": plan.count(ChangeKind::New),
+            "updated": plan.count(ChangeKind::Updated),
+            "restored": plan.count(ChangeKind::Restored),
+        })),
+    )
+    .await?;
+    let mut events = 1;
+    for change in &plan.changes {
+        let (what, real) = match (change.fault_id, change.version) {
+            (Some(id), Some(version)) => (
+                FaultWrite::Change { id, version },
+                real_all.iter().find(|f| f.id == id).cloned(),
+            ),
+            _ => (FaultWrite::New, None),
+        };
+        fault_in_tx(
+            &mut tx,
+            &layer,
+            ex,
+            actor,
+            None,
+            what,
+            &change.after,
+            real,
+            real_open.clone(),
+        )
+        .await?;
+        events += 1;
+        // The next change sees this one (its id, its alerts).
+        layer = fold(layer_events(tx.conn(), ex.id).await?)?;
+    }
+    tx.commit().await?;
+    Ok((plan, events))
 }
 
 /// Acknowledges one of the exercise's alerts, once.

@@ -101,7 +101,7 @@ pub async fn context(State(reg): State<Registry>, mut req: Request, next: Next) 
         }
         if !crate::policy::in_exercise_writes(req.method(), req.uri().path()) {
             return Error(ApiError::conflict(format!(
-                "this cannot be done inside exercise #{id} ({}): only faults, alert acknowledgements and asset states are written in an exercise; leave the exercise to do it for real",
+                "this cannot be done inside exercise #{id} ({}): only faults (by hand or from a notice), alert acknowledgements and asset states are written in an exercise; leave the exercise to do it for real",
                 ex.name
             )))
             .into_response();

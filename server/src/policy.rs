@@ -177,13 +177,16 @@ pub const RULES: &[Rule] = &[
     r("GET", "/admin/kiosks", Signed(ManageAccess)),
 ];
 
-/// The writes that can be made inside an exercise (into its layer): faults,
-/// alert acknowledgements and asset states. Every other write that names an
+/// The writes that can be made inside an exercise (into its layer): faults
+/// (by hand or by a notice's import), alert acknowledgements and asset
+/// states. Every other write that names an
 /// exercise is refused (`in_exercise::context`), so nothing meant for an
 /// exercise lands in reality.
 pub const EXERCISE_WRITES: &[(&str, &str)] = &[
     ("POST", "/api/v1/faults"),
     ("PATCH", "/api/v1/faults/{id}"),
+    ("POST", "/api/v1/notices"),
+    ("POST", "/api/fn/import_notice"),
     ("POST", "/api/v1/alerts/{id}/ack"),
     ("PATCH", "/api/v1/assets/{id}"),
     ("POST", "/api/fn/save_fault"),

@@ -483,8 +483,14 @@ impl Registry {
         let repairs = crate::repairs::repairs(&mut conn).await?;
         let states = crate::repairs::ship_states(&mut conn).await?;
         drop(conn);
-        self.repairs_board_with(faults, &repairs, &states, Utc::now().date_naive())
-            .await
+        self.repairs_board_with(
+            faults,
+            faults,
+            &repairs,
+            &states,
+            shared::history::taipei_day(&Utc::now()),
+        )
+        .await
     }
 
     /// The repair board as it stood at `at`: faults, stages and ship states
@@ -497,13 +503,16 @@ impl Registry {
         let faults = state.fault_list(false);
         let repairs: Vec<_> = state.repairs.into_values().collect();
         let day = shared::history::taipei_day(&at);
-        self.repairs_board_with(&faults, &repairs, &state.ships, day)
+        self.repairs_board_with(&faults, &faults, &repairs, &state.ships, day)
             .await
     }
 
+    /// The board over `faults`, the model calibrated on `calibrate` (the
+    /// real faults: an exercise's never feed a repair figure).
     async fn repairs_board_with(
         &self,
         faults: &[Fault],
+        calibrate: &[Fault],
         repairs: &[shared::repair::Repair],
         states: &std::collections::BTreeMap<i64, (shared::repair::ShipState, i64)>,
         today: NaiveDate,
@@ -537,7 +546,8 @@ impl Registry {
                 .iter()
                 .any(|c| c.abbrev == cable && c.kind == shared::reference::CableKind::International)
         };
-        let prior = shared::repair::calibrated(&shared::repair::own_cases(faults, &international));
+        let prior =
+            shared::repair::calibrated(&shared::repair::own_cases(calibrate, &international));
         Ok(shared::repair::board(&shared::repair::BoardInputs {
             faults,
             repairs,
@@ -616,7 +626,7 @@ impl Registry {
             fault_id,
             form,
             version,
-            Utc::now().date_naive(),
+            shared::history::taipei_day(&Utc::now()),
         )
         .await
     }
@@ -1062,8 +1072,12 @@ impl Registry {
     }
 
     fn validate(&self, form: &FaultForm) -> Result<FaultDraft, ApiError> {
-        form.validate(&self.cable_index(), &self.stations, Utc::now().date_naive())
-            .map_err(ApiError::invalid)
+        form.validate(
+            &self.cable_index(),
+            &self.stations,
+            shared::history::taipei_day(&Utc::now()),
+        )
+        .map_err(ApiError::invalid)
     }
 
     /// Logs a new fault from an officer's form.

@@ -307,6 +307,26 @@ impl Backend for Registry {
     ) -> Result<Fault, ApiError> {
         Registry::update_fault_in(self, ex, actor, id, version, form).await
     }
+    async fn repairs_board_in(
+        &self,
+        ex: &Exercise,
+    ) -> Result<shared::repair::RepairsBoard, ApiError> {
+        Registry::repairs_board_in(self, ex).await
+    }
+    async fn briefing_in(&self, ex: &Exercise) -> Result<shared::briefing::Briefing, ApiError> {
+        Registry::briefing_in(self, ex).await
+    }
+    async fn preview_notice_in(&self, ex: &Exercise, text: &str) -> Result<NoticeReport, ApiError> {
+        Registry::preview_notice_in(self, ex, text).await
+    }
+    async fn import_notice_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        text: &str,
+    ) -> Result<NoticeReport, ApiError> {
+        Registry::import_notice_in(self, ex, actor, text).await
+    }
     async fn ack_alert_in(
         &self,
         ex: &Exercise,

@@ -380,9 +380,9 @@ async fn a_whole_exercise_leaves_every_real_view_byte_identical() {
             &app,
             &officer,
             "POST",
-            "/api/v1/notices",
+            "/api/v1/maintenance",
             Some(ex),
-            Some(json!("")),
+            Some(json!({"cable": "TDM2", "eta": "2026-12-31", "description": "drill"})),
         )
         .await;
         assert_eq!(s, StatusCode::CONFLICT, "{engine}: {b}");
@@ -712,5 +712,220 @@ async fn an_exercise_not_running_takes_no_write_and_a_kiosk_never_sees_one() {
             .expect("request");
         let resp = app.clone().oneshot(req).await.expect("response");
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{engine}");
+    }
+}
+
+/// A notice posted as text, in exercise `exercise` if given.
+async fn send_notice(
+    app: &axum::Router,
+    token: &str,
+    uri: &str,
+    exercise: Option<i64>,
+    text: &str,
+) -> (StatusCode, String) {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "text/plain; charset=utf-8");
+    if let Some(id) = exercise {
+        req = req.header(shared::exercise::HEADER, id.to_string());
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::from(text.to_string())).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Issue 15: a notice imported inside an exercise lands in its layer only,
+/// all of it or nothing: previewed and planned against the exercise's
+/// faults, every real view byte-identical afterwards, a bad line refused by
+/// number with nothing written, and a second import of the same notice a
+/// no-op. Its planned maintenance is not played, and the report says which
+/// lines.
+#[tokio::test]
+async fn a_notice_imported_into_an_exercise_lands_only_in_its_layer() {
+    const NOTICE: &str = include_str!("../../shared/tests/fixtures/2026-02-14-fault-notice.txt");
+    for (engine, reg, url) in registries("exercise_notice").await {
+        let app = app(&reg, &url).await;
+        let admin = user_token(&reg, "exn-admin", Role::Admin).await;
+        let officer = officer_token(&reg).await;
+        // Reality holds one fault the notice also lists (EAC1 at 206 km).
+        let (s, b) = send(
+            &app,
+            &officer,
+            "POST",
+            "/api/v1/faults",
+            None,
+            Some(json!({
+                "cable": "EAC1", "detected_on": "2025-08-22", "kind": "partial_damage",
+                "place": "新北八里", "km": "206", "alternate_routes": "EAC1 海纜",
+                "eta": "2026-03-31", "status": "open", "restored_on": "", "notes": "",
+                "capacity_lost_pct": ""
+            })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{engine}: {b}");
+        let real_id = json_of(&b)["id"].as_i64().unwrap_or(0);
+        let now = Utc::now();
+        let (s, b) = send(
+            &app,
+            &admin,
+            "POST",
+            "/api/v1/exercises",
+            None,
+            Some(json!({
+                "name": "Notice drill",
+                "starts_at": rfc(now - Duration::minutes(1)),
+                "ends_at": rfc(now + Duration::hours(2)),
+            })),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{engine}: {b}");
+        let ex = json_of(&b)["id"].as_i64().unwrap_or(0);
+        // (Scheduling is a real event, for the audit trail; nothing after it is.)
+        let before = snapshot(&app, &officer).await;
+
+        // A bad line: refused by number, nothing written anywhere.
+        let bad = NOTICE.replacen("(TDM2)", "(NO-SUCH)", 1);
+        let bad_line = bad
+            .lines()
+            .position(|l| l.contains("NO-SUCH"))
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let (s, b) = send_notice(&app, &officer, "/api/v1/notices", Some(ex), &bad).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {b}");
+        assert!(
+            b.contains(&format!("\"line\":{bad_line}")),
+            "{engine}: line {bad_line} named: {b}"
+        );
+        let (_, faults) = send(
+            &app,
+            &officer,
+            "GET",
+            &format!("/api/v1/faults?exercise={ex}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            json_of(&faults).as_array().map(Vec::len),
+            Some(1),
+            "{engine}: nothing of it in the layer: {faults}"
+        );
+
+        // The preview plans against the exercise's faults and writes nothing.
+        let (s, b) = send_notice(&app, &officer, "/api/v1/notices/preview", Some(ex), NOTICE).await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {b}");
+        let preview = json_of(&b);
+        let planned = preview["plan"]["changes"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0);
+        assert!(planned >= 10, "{engine}: the notice's faults planned: {b}");
+        assert_eq!(preview["events_written"], 0, "{engine}");
+        assert!(
+            preview["plan"]["changes"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["fault_id"] == real_id)),
+            "{engine}: the real EAC1 fault is changed (its ETA), not logged again: {b}"
+        );
+
+        // The import: into the layer, every change an event.
+        let (s, b) = send_notice(&app, &officer, "/api/v1/notices", Some(ex), NOTICE).await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {b}");
+        let report = json_of(&b);
+        assert_eq!(report["events_written"], planned + 1, "{engine}: {b}");
+        assert!(
+            report["warnings"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|w| w["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("not played in an exercise")))),
+            "{engine}: the maintenance left out is named: {b}"
+        );
+        let (_, faults) = send(
+            &app,
+            &officer,
+            "GET",
+            &format!("/api/v1/faults?exercise={ex}&status=all"),
+            None,
+            None,
+        )
+        .await;
+        let faults = json_of(&faults);
+        let list = faults.as_array().cloned().unwrap_or_default();
+        assert!(list.len() >= planned, "{engine}: {faults}");
+        assert!(
+            list.iter()
+                .filter(|f| f["id"] != real_id)
+                .all(|f| f["id"].as_i64().unwrap_or(0) < 0),
+            "{engine}: the exercise's own faults: {faults}"
+        );
+        let eac1 = list
+            .iter()
+            .find(|f| f["id"] == real_id)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            eac1["eta"]["date"], "2026-04-30",
+            "{engine}: the notice's ETA, in the exercise: {eac1}"
+        );
+        let (_, real) = send(
+            &app,
+            &officer,
+            "GET",
+            &format!("/api/v1/faults/{real_id}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            json_of(&real)["fault"]["eta"]["date"],
+            "2026-03-31",
+            "{engine}: reality's ETA stays: {real}"
+        );
+
+        // The repair board in the exercise has its faults; reality's has none.
+        let (s, b) = send(
+            &app,
+            &officer,
+            "GET",
+            &format!("/api/v1/repairs?exercise={ex}"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {b}");
+        let ids = |b: &str| -> Vec<i64> {
+            json_of(b)["faults"]
+                .as_array()
+                .map(|v| v.iter().filter_map(|f| f["id"].as_i64()).collect())
+                .unwrap_or_default()
+        };
+        assert!(
+            ids(&b).iter().any(|id| *id < 0),
+            "{engine}: the exercise's faults on its repair board: {b}"
+        );
+        let (_, b) = send(&app, &officer, "GET", "/api/v1/repairs", None, None).await;
+        assert!(
+            !ids(&b).is_empty() && ids(&b).iter().all(|id| *id > 0),
+            "{engine}: reality's board: {b}"
+        );
+
+        // Again: nothing more to write.
+        let (s, b) = send_notice(&app, &officer, "/api/v1/notices", Some(ex), NOTICE).await;
+        assert_eq!(s, StatusCode::OK, "{engine}: {b}");
+        assert_eq!(json_of(&b)["events_written"], 0, "{engine}: {b}");
+
+        // Reality: every view byte-identical.
+        let after = snapshot(&app, &officer).await;
+        for ((v, b0), (_, b1)) in before.iter().zip(after.iter()) {
+            assert_eq!(b0, b1, "{engine}: {v} unchanged by the exercise's notice");
+        }
     }
 }

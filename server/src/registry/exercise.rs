@@ -188,6 +188,101 @@ impl Registry {
         .await
     }
 
+    /// The repair board inside an exercise: its faults (reality with the
+    /// layer over it) with reality's stages and ships; the model is
+    /// calibrated on real faults only.
+    pub async fn repairs_board_in(
+        &self,
+        ex: &Exercise,
+    ) -> Result<shared::repair::RepairsBoard, ApiError> {
+        let real = self.faults(true).await?;
+        let faults = self.layer(ex).await?.overlay_faults(real.clone(), true);
+        let mut conn = self.pool().acquire().await.map_err(crate::store::db_err)?;
+        let repairs = crate::repairs::repairs(&mut conn).await?;
+        let states = crate::repairs::ship_states(&mut conn).await?;
+        drop(conn);
+        self.repairs_board_with(
+            &faults,
+            &real,
+            &repairs,
+            &states,
+            shared::history::taipei_day(&Utc::now()),
+        )
+        .await
+    }
+
+    /// The briefing inside an exercise: its watch board, island figures and
+    /// repair board, and the last day's changes of reality and of the
+    /// exercise together.
+    pub async fn briefing_in(&self, ex: &Exercise) -> Result<shared::briefing::Briefing, ApiError> {
+        let at = Utc::now();
+        let board = self.board_in(ex).await?;
+        let report = self.resilience_in(ex).await?;
+        let repairs = self.repairs_board_in(ex).await?;
+        let mut events = self
+            .audit(&shared::auth::AuditFilter {
+                from: Some(crate::store::stored_time(
+                    &(at - chrono::Duration::hours(24)),
+                )),
+                to: Some(crate::store::stored_time(&at)),
+                ..Default::default()
+            })
+            .await?;
+        events.extend(self.layer(ex).await?.events.into_iter().map(|e| e.event));
+        Ok(shared::briefing::build(&shared::briefing::Inputs {
+            at,
+            board: &board,
+            report: &report,
+            repairs: &repairs,
+            events: &events,
+        }))
+    }
+
+    /// What importing `text` into exercise `ex` would change: planned
+    /// against the exercise's faults (reality with the layer over it).
+    pub async fn preview_notice_in(
+        &self,
+        ex: &Exercise,
+        text: &str,
+    ) -> Result<shared::api::NoticeReport, ApiError> {
+        let parsed = self.parse(text).await?;
+        if !parsed.errors.is_empty() {
+            return Err(ApiError::bad_notice(parsed.errors));
+        }
+        let existing = self.exercise_faults(ex, true).await?;
+        let plan =
+            shared::import::plan_import(&parsed.notice, &existing).map_err(ApiError::bad_notice)?;
+        Ok(shared::api::NoticeReport {
+            plan,
+            warnings: with_maintenance_left_out(parsed.warnings, &parsed.notice),
+            events_written: 0,
+        })
+    }
+
+    /// Imports a notice into exercise `ex`: all of it or nothing, into the
+    /// layer only (reality, its notices table and its maintenance are not
+    /// touched). The notice's planned maintenance is not played, and the
+    /// report's warnings say so line by line.
+    pub async fn import_notice_in(
+        &self,
+        ex: &Exercise,
+        actor: &str,
+        text: &str,
+    ) -> Result<shared::api::NoticeReport, ApiError> {
+        let parsed = self.parse(text).await?;
+        if !parsed.errors.is_empty() {
+            return Err(ApiError::bad_notice(parsed.errors));
+        }
+        let real_all = self.faults(true).await?;
+        let (plan, events_written) =
+            exercises::import_notice(&self.log, ex, actor, &parsed.notice, real_all).await?;
+        Ok(shared::api::NoticeReport {
+            plan,
+            warnings: with_maintenance_left_out(parsed.warnings, &parsed.notice),
+            events_written,
+        })
+    }
+
     /// Acknowledges an exercise's alert. A real alert is acknowledged in
     /// reality, never from inside an exercise.
     pub async fn ack_alert_in(
@@ -311,4 +406,28 @@ impl Registry {
         .await?;
         Ok(())
     }
+}
+
+/// The parser's warnings, and one for each planned-maintenance line of the
+/// notice and each completion it reports, which an exercise does not play.
+fn with_maintenance_left_out(
+    mut warnings: Vec<shared::notice::LineIssue>,
+    notice: &shared::notice::Notice,
+) -> Vec<shared::notice::LineIssue> {
+    warnings.extend(notice.maintenance.iter().map(|m| shared::notice::LineIssue {
+        line: m.line,
+        message: format!(
+            "planned maintenance on {} is not played in an exercise (an exercise has faults, alerts and asset states only)",
+            m.cable
+        ),
+    }));
+    warnings.extend(notice.maintenance_done.iter().map(|m| shared::notice::LineIssue {
+        line: m.line,
+        message: format!(
+            "the completion of planned maintenance on {} is not played in an exercise (an exercise has faults, alerts and asset states only)",
+            m.cable
+        ),
+    }));
+    warnings.sort_by_key(|w| w.line);
+    warnings
 }
