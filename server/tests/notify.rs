@@ -200,6 +200,53 @@ async fn alerts_reach_email_and_signed_webhooks_once_each_with_a_delivery_log() 
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {b}");
         assert!(b.to_string().contains("host_not_allowed"), "{engine}: {b}");
         assert!(b.to_string().contains("islands"), "{engine}: {b}");
+        // Lengths and counts: each refused by field, a huge body by size,
+        // and none of them stored.
+        let (_, none) = call(&app, Some(&watch), "GET", "/api/v1/me/subscriptions", None).await;
+        let long_address = format!("{}@example.gov.tw", "d".repeat(250));
+        let long_url = format!("http://127.0.0.1/{}", "h".repeat(2000));
+        let many: Vec<String> = (0..=shared::notify::MAX_FILTER)
+            .map(|i| format!("C{i}"))
+            .collect();
+        for (body, field) in [
+            (
+                json!({"channel": "email", "target": long_address}),
+                "target",
+            ),
+            (json!({"channel": "webhook", "target": long_url}), "target"),
+            (
+                json!({"channel": "email", "target": "duty@example.gov.tw", "cables": many}),
+                "cables",
+            ),
+        ] {
+            let (s, b) = call(
+                &app,
+                Some(&watch),
+                "POST",
+                "/api/v1/me/subscriptions",
+                Some(body),
+            )
+            .await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{engine}: {b}");
+            assert!(
+                b["fields"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f["field"] == field)),
+                "{engine}: {field} named: {b}"
+            );
+        }
+        let huge = json!({"channel": "email", "target": "duty@example.gov.tw", "notes": "x".repeat(9 << 20)});
+        let (s, _) = call(
+            &app,
+            Some(&watch),
+            "POST",
+            "/api/v1/me/subscriptions",
+            Some(huge),
+        )
+        .await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{engine}: a 9 MiB body");
+        let (_, still) = call(&app, Some(&watch), "GET", "/api/v1/me/subscriptions", None).await;
+        assert_eq!(none, still, "{engine}: nothing refused was stored");
         let (s, b) = call(
             &app,
             Some(&watch),

@@ -144,7 +144,7 @@ async fn officers_book_ships_and_the_board_queues_them() {
             .map(|f| f.id)
             .collect();
         assert!(tdm2.len() >= 2, "{engine}: TDM2 has several faults");
-        let today = chrono::Utc::now().date_naive();
+        let today = shared::history::taipei_day(&chrono::Utc::now());
         let day = |ago: u64| (today - chrono::Days::new(ago)).to_string();
         let book = |on: String, version: i64| json!({ "stage": "ship_booked", "stage_on": on, "ship_id": ship.to_string(), "version": version });
         // Briefing may not; a stage with no ship, or an unknown one, is refused.
@@ -323,7 +323,7 @@ async fn a_repair_without_a_stage_change_for_14_days_raises_one_alert() {
             "{engine}: {stalled:?}"
         );
         // A stage change today: not stalled any more, nothing raised.
-        let today = chrono::Utc::now().date_naive();
+        let today = shared::history::taipei_day(&chrono::Utc::now());
         let path = format!("/api/v1/faults/{first}/repair");
         let (st, r) = call(
             &app,
