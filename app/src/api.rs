@@ -336,12 +336,20 @@ pub async fn map_data(as_of: Option<String>) -> Result<shared::map::MapData, Ser
     let at = moment(as_of.as_deref())?;
     let b = backend()?;
     let err = |e: ApiError| ServerFnError::new(e.message);
-    let (mut faults, maint) = b.faults_and_maintenance(false, at).await.map_err(err)?;
     // In an exercise: its faults and island figures (reality's maintenance).
     let ex = exercise();
-    if let Some(ex) = &ex {
-        faults = b.exercise_faults(ex, false).await.map_err(err)?;
-    }
+    let (faults, maint) = match &ex {
+        Some(ex) => (
+            b.exercise_faults(ex, false).await.map_err(err)?,
+            b.maintenance()
+                .await
+                .map_err(err)?
+                .into_iter()
+                .map(|m| m.line)
+                .collect(),
+        ),
+        None => b.faults_and_maintenance(false, at).await.map_err(err)?,
+    };
     let mut data = shared::map::map_data(&b.cables(), &b.stations(), &faults, &maint);
     let report = match &ex {
         Some(ex) => b.resilience_in(ex, &[]).await,

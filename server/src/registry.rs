@@ -479,13 +479,22 @@ impl Registry {
         &self,
         faults: &[Fault],
     ) -> Result<shared::repair::RepairsBoard, ApiError> {
+        self.repairs_board_calibrated(faults, faults).await
+    }
+
+    /// The board now over `faults`, the model calibrated on `calibrate`.
+    async fn repairs_board_calibrated(
+        &self,
+        faults: &[Fault],
+        calibrate: &[Fault],
+    ) -> Result<shared::repair::RepairsBoard, ApiError> {
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         let repairs = crate::repairs::repairs(&mut conn).await?;
         let states = crate::repairs::ship_states(&mut conn).await?;
         drop(conn);
         self.repairs_board_with(
             faults,
-            faults,
+            calibrate,
             &repairs,
             &states,
             shared::history::taipei_day(&Utc::now()),
@@ -585,7 +594,21 @@ impl Registry {
                 self.repairs_board_as_of(at).await?,
             ),
         };
-        let events = self
+        self.briefing_of(at, &board, &report, &repairs, Vec::new())
+            .await
+    }
+
+    /// The briefing at `at` from its parts, with the log's last 24 hours
+    /// (and `more` events, an exercise's) as its changes.
+    async fn briefing_of(
+        &self,
+        at: chrono::DateTime<Utc>,
+        board: &shared::watch::Board,
+        report: &Report,
+        repairs: &shared::repair::RepairsBoard,
+        more: Vec<Event>,
+    ) -> Result<shared::briefing::Briefing, ApiError> {
+        let mut events = self
             .audit(&AuditFilter {
                 from: Some(crate::store::stored_time(
                     &(at - chrono::Duration::hours(24)),
@@ -594,11 +617,12 @@ impl Registry {
                 ..Default::default()
             })
             .await?;
+        events.extend(more);
         Ok(shared::briefing::build(&shared::briefing::Inputs {
             at,
-            board: &board,
-            report: &report,
-            repairs: &repairs,
+            board,
+            report,
+            repairs,
             events: &events,
         }))
     }

@@ -197,45 +197,19 @@ impl Registry {
     ) -> Result<shared::repair::RepairsBoard, ApiError> {
         let real = self.faults(true).await?;
         let faults = self.layer(ex).await?.overlay_faults(real.clone(), true);
-        let mut conn = self.pool().acquire().await.map_err(crate::store::db_err)?;
-        let repairs = crate::repairs::repairs(&mut conn).await?;
-        let states = crate::repairs::ship_states(&mut conn).await?;
-        drop(conn);
-        self.repairs_board_with(
-            &faults,
-            &real,
-            &repairs,
-            &states,
-            shared::history::taipei_day(&Utc::now()),
-        )
-        .await
+        self.repairs_board_calibrated(&faults, &real).await
     }
 
     /// The briefing inside an exercise: its watch board, island figures and
     /// repair board, and the last day's changes of reality and of the
     /// exercise together.
     pub async fn briefing_in(&self, ex: &Exercise) -> Result<shared::briefing::Briefing, ApiError> {
-        let at = Utc::now();
         let board = self.board_in(ex).await?;
         let report = self.resilience_in(ex).await?;
         let repairs = self.repairs_board_in(ex).await?;
-        let mut events = self
-            .audit(&shared::auth::AuditFilter {
-                from: Some(crate::store::stored_time(
-                    &(at - chrono::Duration::hours(24)),
-                )),
-                to: Some(crate::store::stored_time(&at)),
-                ..Default::default()
-            })
-            .await?;
-        events.extend(self.layer(ex).await?.events.into_iter().map(|e| e.event));
-        Ok(shared::briefing::build(&shared::briefing::Inputs {
-            at,
-            board: &board,
-            report: &report,
-            repairs: &repairs,
-            events: &events,
-        }))
+        let layer = self.layer(ex).await?.events.into_iter().map(|e| e.event);
+        self.briefing_of(Utc::now(), &board, &report, &repairs, layer.collect())
+            .await
     }
 
     /// What importing `text` into exercise `ex` would change: planned
