@@ -71,6 +71,7 @@ pub fn router(st: AuthState) -> Router {
         .route("/exercises/{id}/report", get(exercise_report))
         .route("/exercises/{id}/report.csv", get(exercise_report_csv))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/faults", get(list_faults).post(create_fault))
         .route("/faults/{id}", get(get_fault).patch(update_fault))
         .route("/cables", get(cables))
@@ -290,6 +291,40 @@ async fn healthz(State(reg): State<Registry>) -> Result<Response> {
             .into_response());
     }
     Ok(Json(serde_json::json!({"status": "ok", "storage": "ok"})).into_response())
+}
+
+/// How long `/readyz` waits for the live stream to publish what was
+/// committed before it says "not ready": a busy server's pump is a few
+/// milliseconds behind, which is not a reason to take it out of service.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Ready to serve: the database answers and the live stream has published
+/// every committed event (`pump_lag` 0). Otherwise 503 saying which.
+async fn readyz(State(reg): State<Registry>) -> Response {
+    let deadline = tokio::time::Instant::now() + READY_WAIT;
+    let not_ready = |why: &str, lag: Option<i64>| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not_ready", "reason": why, "pump_lag": lag})),
+        )
+            .into_response()
+    };
+    loop {
+        match reg.pump_lag().await {
+            Err(e) => {
+                tracing::warn!(error = %e.message, "readyz: the database does not answer");
+                return not_ready("database", None);
+            }
+            Ok(None) => return not_ready("live stream not started", None),
+            Ok(Some(0)) => {
+                return Json(serde_json::json!({"status": "ready", "pump_lag": 0})).into_response()
+            }
+            Ok(Some(lag)) if tokio::time::Instant::now() >= deadline => {
+                return not_ready("live stream behind the log", Some(lag))
+            }
+            Ok(Some(_)) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -316,8 +316,9 @@ impl SignInLimiter {
         let wait = |r: Result<(), governor::NotUntil<_>>| {
             r.map_err(|nu| nu.wait_time_from(now).as_secs().max(1))
         };
-        wait(self.by_client.check_key(&client.to_string()))?;
-        wait(self.by_account.check_key(&account.to_lowercase()))
+        wait(self.by_client.check_key(&client.to_string()))
+            .and_then(|()| wait(self.by_account.check_key(&account.to_lowercase())))
+            .inspect_err(|_| metrics::counter!(crate::metrics::RATE_LIMITED).increment(1))
     }
 
     /// Forgets keys whose limits have fully recovered (called periodically).
@@ -538,6 +539,20 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
 
 /// Checks the limits, the password, and signs the session in (new session id).
 pub async fn sign_in(
+    st: &AuthState,
+    auth: &mut Auth,
+    client: &str,
+    username: &str,
+    password: &str,
+) -> Result<Principal, SignInError> {
+    let r = check_password(st, auth, client, username, password).await;
+    if let Err(SignInError::Refused) = r {
+        metrics::counter!(crate::metrics::SIGN_IN_FAILURES).increment(1);
+    }
+    r
+}
+
+async fn check_password(
     st: &AuthState,
     auth: &mut Auth,
     client: &str,
@@ -782,16 +797,36 @@ fn same_origin(h: &HeaderMap) -> Option<bool> {
     Some(origin != "null" && origin_host.eq_ignore_ascii_case(host))
 }
 
+/// What the guard is told at start: whether the feeds are public, and who
+/// may scrape `/metrics` without signing in.
+#[derive(Clone, Default)]
+pub struct GuardConfig {
+    pub public_feeds: bool,
+    pub metrics_from: Arc<Vec<ipnet::IpNet>>,
+}
+
 /// Enforces [`policy::RULES`]: 401 without a principal (pages redirect to
 /// sign-in), 403 without the capability, 404 for an API path not in the policy.
-pub async fn guard(State(public_feeds): State<bool>, req: Request, next: Next) -> Response {
+pub async fn guard(State(config): State<GuardConfig>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    let principal = req.extensions().get::<Principal>();
     let need = match policy::need(req.method(), &path) {
-        Some(Need::Feed) if public_feeds => Some(Need::Public),
+        Some(Need::Feed) if config.public_feeds => Some(Need::Public),
         Some(Need::Feed) => Some(Need::Signed(shared::auth::Capability::Read)),
+        Some(Need::Metrics) => {
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            match peer {
+                Some(ip) if config.metrics_from.iter().any(|n| n.contains(&ip)) => {
+                    Some(Need::Public)
+                }
+                _ => Some(Need::Signed(shared::auth::Capability::ManageAccess)),
+            }
+        }
         n => n,
     };
-    let principal = req.extensions().get::<Principal>();
     match need {
         None => {
             if path.starts_with("/api/") {
@@ -804,9 +839,9 @@ pub async fn guard(State(public_feeds): State<bool>, req: Request, next: Next) -
                 (StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response()
             }
         }
-        Some(Need::Public | Need::Feed) => next.run(req).await,
+        Some(Need::Public | Need::Feed | Need::Metrics) => next.run(req).await,
         Some(Need::Signed(cap)) => match principal {
-            None if policy::is_page(req.method(), &path) => {
+            None if policy::is_page(req.method(), &path) && path != "/metrics" => {
                 let target = req
                     .uri()
                     .path_and_query()

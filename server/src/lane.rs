@@ -66,6 +66,7 @@ pub async fn on_lane(State(lane): State<Option<Handle>>, req: Request, next: Nex
         Err(_) => return Error(crate::error::body_too_large()).into_response(),
     };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let _depth = crate::metrics::OnLane::enter();
     lane.spawn(next.run(req)).await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "a write on the write lane did not finish");
         Error(ApiError::internal()).into_response()

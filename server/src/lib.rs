@@ -24,6 +24,7 @@
 //! - [`export`]: the one-page briefing as SVG, PNG (resvg) and PDF (svg2pdf), in the bundled font.
 //! - [`web`]: the axum router: API, server-side rendered pages, site files.
 //! - [`lane`]: the write lane, a one-thread runtime for writes and the live pump.
+//! - [`metrics`]: `/metrics` (Prometheus text), the request counting layer, the counters' names.
 
 pub mod access;
 pub mod api;
@@ -41,6 +42,7 @@ pub mod in_exercise;
 pub mod lane;
 pub mod live;
 pub mod log;
+pub mod metrics;
 pub mod notify;
 pub mod policy;
 pub mod registry;

@@ -196,6 +196,16 @@ impl Live {
         self.0.head.load(Ordering::Acquire)
     }
 
+    /// Whether the pump runs (`start` was called).
+    pub fn pumping(&self) -> bool {
+        self.0.pumping.load(Ordering::Acquire)
+    }
+
+    /// How many event streams are open on this server.
+    pub fn streams(&self) -> usize {
+        self.0.tx.receiver_count()
+    }
+
     /// Ends every stream (graceful shutdown would otherwise wait for them).
     pub fn shut_down(&self) {
         let _ = self.0.shutdown.send(true);

@@ -14,6 +14,10 @@ use tokio::sync::{Mutex, Notify};
 use crate::db::Engine;
 use crate::store::{db_err, event_from_row, json_err, now, StorageHealth};
 
+/// The counter of events appended to the log and committed (exercise
+/// layers not counted), exported by `metrics`.
+pub const EVENTS_WRITTEN: &str = "cablewatch_events_written_total";
+
 /// The log of one database: its pool, engine, this process's writer lock
 /// and the storage health. Cheap to clone.
 #[derive(Clone)]
@@ -81,6 +85,7 @@ impl Log {
             committed: self.committed.clone(),
             outbox: self.outbox.clone(),
             health: self.health.clone(),
+            appended: 0,
         };
         if self.engine == Engine::Postgres {
             // Another server's writer holds the lock at most this long
@@ -282,6 +287,7 @@ pub(crate) async fn append_event(
     .fetch_one(tx.conn())
     .await
     .map_err(db_err)
+    .inspect(|_| tx.appended += 1)
 }
 
 /// Appends one event to an exercise's layer (`exercise_events`), inside a
@@ -380,6 +386,8 @@ pub(crate) struct WriteTx {
     committed: Arc<Notify>,
     outbox: Arc<Notify>,
     health: Arc<StorageHealth>,
+    /// Events appended to the log in this transaction (for the metrics).
+    appended: u64,
 }
 
 /// The advisory lock key every cablewatch writer takes on PostgreSQL.
@@ -408,6 +416,9 @@ impl WriteTx {
         match conn.execute("COMMIT").await {
             Ok(_) => {
                 self.health.write_ok();
+                if self.appended > 0 {
+                    metrics::counter!(EVENTS_WRITTEN).increment(self.appended);
+                }
                 // Wakes the live pump (`Live` waits on the same `Notify`).
                 self.committed.notify_one();
                 self.outbox.notify_one();

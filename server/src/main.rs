@@ -29,6 +29,14 @@ struct Cli {
     command: Command,
 }
 
+/// An address (one host) or a network in CIDR notation.
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or a network like 10.0.0.0/8"))
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the web app and the JSON API.
@@ -67,6 +75,10 @@ enum Command {
         /// Hosts webhooks may be sent to, comma-separated (none: no webhooks).
         #[arg(long, env = "CABLEWATCH_WEBHOOK_HOSTS", value_delimiter = ',')]
         webhook_hosts: Vec<String>,
+        /// Addresses or networks (CIDR) that may scrape /metrics without signing in,
+        /// comma-separated, e.g. 127.0.0.1/32,10.20.0.0/16 (admins always may).
+        #[arg(long, env = "CABLEWATCH_METRICS_FROM", value_delimiter = ',', value_parser = parse_net)]
+        metrics_from: Vec<ipnet::IpNet>,
     },
     /// Checks the database (SQLite integrity check, every row has its events); prints `ok`.
     DbCheck,
@@ -236,6 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             mail_outbox,
             mail_from,
             webhook_hosts,
+            metrics_from,
         } => {
             let webhook_hosts: Vec<String> = webhook_hosts
                 .iter()
@@ -294,6 +307,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 write_lane: Some(lane.clone()),
                 public_feeds,
                 webhook_hosts: webhook_hosts.clone(),
+                metrics_from,
             };
             // Notifications: planned from alerts, sent by e-mail or webhook,
             // at least once (see `deliver`). Its writes take the log's

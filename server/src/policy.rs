@@ -16,9 +16,12 @@ pub enum Need {
     /// The public alert feeds: anyone when the server runs with
     /// `--public-feeds`, else signed-in readers (`Signed(Read)`).
     Feed,
+    /// The metrics: admins (who may manage access), or anyone from an
+    /// address the server was told to trust (`--metrics-from`).
+    Metrics,
 }
 
-use Need::{Feed, Public, Signed};
+use Need::{Feed, Metrics, Public, Signed};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
@@ -36,6 +39,7 @@ const fn r(method: &'static str, path: &'static str, need: Need) -> Rule {
 pub const RULES: &[Rule] = &[
     // JSON API
     r("GET", "/api/v1/healthz", Public),
+    r("GET", "/api/v1/readyz", Public),
     r("POST", "/api/v1/session", Public),
     r("DELETE", "/api/v1/session", Signed(Read)),
     r("GET", "/api/v1/faults", Signed(Read)),
@@ -110,6 +114,8 @@ pub const RULES: &[Rule] = &[
     r("GET", "/feeds/alerts/{file}", Feed),
     r("GET", "/feeds/islands/{region}/alerts.atom", Feed),
     r("GET", "/feeds/islands/{region}/alerts.cap.xml", Feed),
+    // Operations (see `metrics`)
+    r("GET", "/metrics", Metrics),
     // Server functions of the web UI
     r("POST", "/api/fn/whoami", Public),
     r("POST", "/api/fn/faults", Signed(Read)),

@@ -142,6 +142,16 @@ impl Registry {
     }
 
     /// The newest `seq` in the log (0 when empty).
+    /// Newest committed `seq` minus newest published by the live stream;
+    /// `None` while the stream's pump is not running.
+    pub async fn pump_lag(&self) -> Result<Option<i64>, ApiError> {
+        if !self.live.pumping() {
+            return Ok(None);
+        }
+        let last = self.last_seq().await?;
+        Ok(Some((last - self.live.head()).max(0)))
+    }
+
     pub async fn last_seq(&self) -> Result<i64, ApiError> {
         self.log.last_seq().await
     }

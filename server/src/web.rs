@@ -375,6 +375,9 @@ pub struct WebConfig {
     pub public_feeds: bool,
     /// Hosts webhooks may go to (`--webhook-hosts`).
     pub webhook_hosts: Vec<String>,
+    /// Addresses or networks that may scrape `/metrics` without signing in
+    /// (`--metrics-from`); admins may always.
+    pub metrics_from: Vec<ipnet::IpNet>,
 }
 
 /// The whole application: API, server functions, pages, site files, behind
@@ -388,6 +391,8 @@ pub fn router(
     use axum::middleware::{from_fn, from_fn_with_state};
     use axum::routing::{get, post};
     use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+    crate::metrics::install();
 
     let options = LeptosOptions::builder()
         .output_name("cablewatch")
@@ -478,7 +483,7 @@ pub fn router(
         session_layer,
     )
     .build();
-    // Layers, outermost first: timeout → body limits → JSON 413 → security
+    // Layers, outermost first: request metrics → timeout → body limits → JSON 413 → security
     // headers → session → auth manager → principal → CSRF → guard → exercise
     // context → write lane → route. An anonymous or cross-site write is refused before its
     // body is read, and reading it happens inside the timeout. The site's
@@ -491,12 +496,24 @@ pub fn router(
         .merge(forms)
         .merge(page_forms)
         .merge(pages)
+        .route(
+            "/metrics",
+            get(crate::metrics::scrape).with_state(reg.clone()),
+        )
+        // Every route's template, for the request metrics (see `metrics`).
+        .route_layer(from_fn(crate::metrics::mark_route))
         .layer(from_fn_with_state(
             config.write_lane.clone(),
             crate::lane::on_lane,
         ))
         .layer(from_fn_with_state(reg.clone(), crate::in_exercise::context))
-        .layer(from_fn_with_state(config.public_feeds, crate::auth::guard))
+        .layer(from_fn_with_state(
+            crate::auth::GuardConfig {
+                public_feeds: config.public_feeds,
+                metrics_from: Arc::new(config.metrics_from.clone()),
+            },
+            crate::auth::guard,
+        ))
         .layer(from_fn(crate::auth::csrf))
         .layer(from_fn_with_state(st, crate::auth::resolve_principal))
         .layer(axum::Extension(crate::deliver::WebhookHosts(Arc::new(
@@ -518,4 +535,5 @@ pub fn router(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(from_fn(crate::metrics::track))
 }
