@@ -178,6 +178,9 @@ async fn metrics_count_requests_writes_sign_in_failures_and_refusals() {
         assert_eq!(s, StatusCode::OK);
         let (s, _) = call(&app, Some(&officer), "GET", "/api/v1/faults/999999", None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+        // A server-rendered page, by its route's template too.
+        let (s, _, _) = common::get_text(&app, Some(&officer), &format!("/faults/{id}")).await;
+        assert_eq!(s, StatusCode::OK);
         // Random paths: one label, not one per path.
         for i in 0..20 {
             let _ = call(&app, None, "GET", &format!("/api/v1/nothing-{i}"), None).await;
@@ -200,6 +203,8 @@ async fn metrics_count_requests_writes_sign_in_failures_and_refusals() {
         assert!(delta(created) >= 1.0, "{engine}: create counted");
         assert!(delta(one) >= 1.0, "{engine}: by template, not by id");
         assert!(delta(missing) >= 1.0, "{engine}: status in the label");
+        let page = r#"cablewatch_http_requests_total{method="GET",route="/faults/{id}",status="200"}"#;
+        assert!(delta(page) >= 1.0, "{engine}: a page by its template\n{after}");
         assert!(
             !after.contains("nothing-"),
             "{engine}: no label made from a random path"
