@@ -176,11 +176,19 @@ pub fn FaultPage() -> impl IntoView {
         }
     };
     // The editor starts from the fault as first loaded; facts and history
-    // follow the live stream.
+    // follow the live stream. Until the stream's first fault event they are
+    // the same answer: `current` takes `opened`'s instead of asking again
+    // (one read of the fault per page render, not two).
     let opened = Resource::new(move || (id(), as_of.get()), load);
     let current = Resource::new(
         move || (id(), as_of.get(), live.faults.get()),
-        move |(id, at, _)| load((id, at)),
+        move |(id, at, tick)| async move {
+            if tick == 0 {
+                opened.await
+            } else {
+                load((id, at)).await
+            }
+        },
     );
     let cables = crate::form::cables_resource();
     let latest = Signal::derive(move || {
