@@ -325,7 +325,7 @@ fn MapSvg(
             on:wheel=on_wheel>
             <title>{t!(i18n, map_title)}" — "{t!(i18n, map_note)}</title>
             <rect class="sea" x="0" y="0" width=MAP_WIDTH height=move || format!("{:.0}", v().height()) />
-            <path id="land" class="land" d=move || v().land_path() />
+            <use id="land" class="land" href=move || v().land_href() />
             <g id="cables" class:hidden=move || !show_cables.get()>
                 {move || data.with_value(|d| d.cables.iter().map(|c| {
                     let path = v().path(&c.route);
@@ -648,7 +648,7 @@ pub fn WallMap(data: MapData) -> impl IntoView {
         <svg class="map wall-map" id="wall-map" role="img" viewBox=format!("0 0 {MAP_WIDTH:.0} {h:.0}")>
             <title>{t!(i18n, map_title)}" — "{t!(i18n, map_note)}</title>
             <rect class="sea" x="0" y="0" width=MAP_WIDTH height=format!("{h:.0}") />
-            <path class="land" d=v.land_path() />
+            <use class="land" href=v.land_href() />
             <g class="cables">{cables}</g>
             <g class="faults">{pins}</g>
             <g class="islands">{islands}</g>

@@ -114,6 +114,8 @@ pub const RULES: &[Rule] = &[
     r("GET", "/feeds/alerts/{file}", Feed),
     r("GET", "/feeds/islands/{region}/alerts.atom", Feed),
     r("GET", "/feeds/islands/{region}/alerts.cap.xml", Feed),
+    // The basemap's land outlines per map view (OpenStreetMap, public data).
+    r("GET", "/map/land/{file}", Public),
     // Operations (see `metrics`)
     r("GET", "/metrics", Metrics),
     // Server functions of the web UI

@@ -350,6 +350,27 @@ impl Backend for Registry {
     }
 }
 
+/// `GET /map/land/{view}.svg`: a map view's land outlines (see
+/// [`View::land_svg`]), cacheable: they change only with the basemap.
+async fn land(axum::extract::Path(file): axum::extract::Path<String>) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let Some(view) = file
+        .strip_suffix(".svg")
+        .and_then(|id| shared::map::VIEWS.iter().find(|v| v.id == id))
+    else {
+        return (StatusCode::NOT_FOUND, "no such map view").into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        view.land_svg(),
+    )
+        .into_response()
+}
+
 /// Where the site files are: `--site-root`, else `site/` beside the binary's
 /// target directory (`target/site` for `target/{debug,release}/cablewatch`).
 pub fn default_site_root() -> PathBuf {
@@ -483,7 +504,7 @@ pub fn router(
         session_layer,
     )
     .build();
-    // Layers, outermost first: request metrics → timeout → body limits → JSON 413 → security
+    // Layers, outermost first: request metrics → compression → timeout → body limits → JSON 413 → security
     // headers → session → auth manager → principal → CSRF → guard → exercise
     // context → write lane → route. An anonymous or cross-site write is refused before its
     // body is read, and reading it happens inside the timeout. The site's
@@ -496,6 +517,7 @@ pub fn router(
         .merge(forms)
         .merge(page_forms)
         .merge(pages)
+        .route("/map/land/{file}", get(land))
         .route(
             "/metrics",
             get(crate::metrics::scrape).with_state(reg.clone()),
@@ -521,7 +543,14 @@ pub fn router(
         ))))
         .layer(auth_layer);
     Router::new()
-        .nest_service("/pkg", ServeDir::new(site_root.join("pkg")))
+        // A release build leaves `.br` and `.gz` copies beside the site's
+        // files (`cargo xtask build --release`); they are sent as they are.
+        .nest_service(
+            "/pkg",
+            ServeDir::new(site_root.join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
         .merge(signed)
         .layer(from_fn_with_state(
             config.secure_cookies,
@@ -535,5 +564,11 @@ pub fn router(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Pages, JSON and SVG compressed on the fly at a fast level (never
+        // the event stream, images or what is already compressed).
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Precise(4)),
+        )
         .layer(from_fn(crate::metrics::track))
 }

@@ -203,8 +203,12 @@ async fn metrics_count_requests_writes_sign_in_failures_and_refusals() {
         assert!(delta(created) >= 1.0, "{engine}: create counted");
         assert!(delta(one) >= 1.0, "{engine}: by template, not by id");
         assert!(delta(missing) >= 1.0, "{engine}: status in the label");
-        let page = r#"cablewatch_http_requests_total{method="GET",route="/faults/{id}",status="200"}"#;
-        assert!(delta(page) >= 1.0, "{engine}: a page by its template\n{after}");
+        let page =
+            r#"cablewatch_http_requests_total{method="GET",route="/faults/{id}",status="200"}"#;
+        assert!(
+            delta(page) >= 1.0,
+            "{engine}: a page by its template\n{after}"
+        );
         assert!(
             !after.contains("nothing-"),
             "{engine}: no label made from a random path"
@@ -268,4 +272,116 @@ async fn rate_limited_sign_ins_are_counted() {
         after - before >= f64::from(limited),
         "{engine}: {before} → {after}, {limited} refused"
     );
+}
+
+/// A GET with headers: status and response headers (the body is dropped
+/// unread, so an endless stream can be asked too).
+async fn head_of(
+    app: &axum::Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap) {
+    let mut req = Request::builder().method("GET").uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    (resp.status(), resp.headers().clone())
+}
+
+#[tokio::test]
+async fn pages_and_json_are_compressed_and_the_event_stream_is_not() {
+    let (engine, reg, url) = registries("compression")
+        .await
+        .into_iter()
+        .next()
+        .expect("sqlite");
+    reg.import_notice("test", common::NOTICE)
+        .await
+        .expect("import");
+    let app = app(&reg, &url).await;
+    let officer = officer_token(&reg).await;
+    let auth = format!("Bearer {officer}");
+    let (s, h) = head_of(
+        &app,
+        "/",
+        &[("authorization", &auth), ("accept-encoding", "br, gzip")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{engine}");
+    assert_eq!(h["content-encoding"], "br", "{engine}: the page in brotli");
+    let (_, h) = head_of(
+        &app,
+        "/api/v1/faults",
+        &[("authorization", &auth), ("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(h["content-encoding"], "gzip", "{engine}: JSON in gzip");
+    // Without Accept-Encoding, nothing is compressed.
+    let (_, h) = head_of(&app, "/api/v1/faults", &[("authorization", &auth)]).await;
+    assert!(h.get("content-encoding").is_none(), "{engine}");
+    // A stream compressed would hold events back in the encoder.
+    let (s, h) = head_of(
+        &app,
+        "/api/v1/events",
+        &[("authorization", &auth), ("accept-encoding", "br, gzip")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{engine}");
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap_or("")
+        .starts_with("text/event-stream"));
+    assert!(
+        h.get("content-encoding").is_none(),
+        "{engine}: the stream as it is"
+    );
+}
+
+#[tokio::test]
+async fn site_files_are_sent_from_their_precompressed_copies() {
+    let (_, reg, url) = registries("precompressed")
+        .await
+        .into_iter()
+        .next()
+        .expect("sqlite");
+    let site = std::env::temp_dir().join(format!("cw-site-{}", std::process::id()));
+    std::fs::create_dir_all(site.join("pkg")).expect("site dir");
+    std::fs::write(site.join("pkg/cablewatch.js"), "the raw script").expect("raw");
+    std::fs::write(site.join("pkg/cablewatch.js.br"), "brotli bytes").expect("br");
+    let sessions = server::auth::Sessions::open(&url).await.expect("sessions");
+    let app = server::web::router(reg, sessions, &site, &Default::default());
+    let get = |enc: Option<&'static str>| {
+        let app = app.clone();
+        async move {
+            let mut req = Request::builder().uri("/pkg/cablewatch.js");
+            if let Some(e) = enc {
+                req = req.header("accept-encoding", e);
+            }
+            let resp = app
+                .oneshot(req.body(Body::empty()).expect("request"))
+                .await
+                .expect("response");
+            let enc = resp
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap_or("").to_string());
+            let body = resp.into_body().collect().await.expect("body").to_bytes();
+            (enc, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    assert_eq!(
+        get(Some("br, gzip")).await,
+        (Some("br".into()), "brotli bytes".into())
+    );
+    // No .gz copy: a gzip-only client gets the file compressed on the fly or raw, never the brotli copy.
+    let (enc, body) = get(Some("gzip")).await;
+    assert_ne!(enc.as_deref(), Some("br"));
+    assert_ne!(body, "brotli bytes");
+    assert_eq!(get(None).await, (None, "the raw script".into()));
+    let _ = std::fs::remove_dir_all(&site);
 }

@@ -396,6 +396,7 @@ async fn the_map_is_complete_without_javascript() {
         let tok = officer_token(&reg).await;
         let app = app(&reg, &url).await;
         let resp = app
+            .clone()
             .oneshot(
                 Request::builder()
                     .uri("/map")
@@ -419,6 +420,39 @@ async fn the_map_is_complete_without_javascript() {
             "{engine}: 22 cables"
         );
         assert!(html.contains("id=\"land\""), "{engine}: the basemap");
+        // The land is referenced, not inlined: it travels once per view, cached.
+        assert!(
+            html.contains("href=\"/map/land/taiwan.svg#land\""),
+            "{engine}: the land by reference"
+        );
+        assert!(html.len() < 200_000, "{engine}: page {} bytes", html.len());
+        let resp = app
+            .clone()
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri("/map/land/taiwan.svg")
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(
+            resp.status(),
+            StatusCode::OK,
+            "{engine}: land, no sign-in needed"
+        );
+        assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+        assert!(resp.headers()["cache-control"]
+            .to_str()
+            .unwrap_or("")
+            .contains("max-age"));
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let svg = String::from_utf8_lossy(&bytes);
+        assert!(svg.contains("<path id=\"land\""), "{engine}");
+        assert!(svg.matches('Z').count() > 10, "{engine}: outlines");
+        let (s, _) = call(&app, None, "GET", "/map/land/nowhere.svg", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{engine}");
         // Island badges from the resilience engine; Matsu's traffic on TDM3.
         assert!(
             html.contains("data-region=\"matsu\" data-status=\"degraded\""),

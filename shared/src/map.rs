@@ -591,6 +591,25 @@ impl View {
         }
     }
 
+    /// The land of this view as a standalone SVG document whose one path is
+    /// `#land`, in the map's own units: pages draw it with `<use
+    /// href="/map/land/{id}.svg#land">` and style it from their stylesheet
+    /// (fill and stroke are inherited), so the outlines travel once per
+    /// view, cached, and never in the page or the wasm.
+    pub fn land_svg(&self) -> String {
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {MAP_WIDTH:.0} {:.0}\">\
+             <path id=\"land\" vector-effect=\"non-scaling-stroke\" d=\"{}\"/></svg>",
+            self.height(),
+            self.land_path()
+        )
+    }
+
+    /// Where a page finds [`View::land_svg`]'s path.
+    pub fn land_href(&self) -> String {
+        format!("/map/land/{}.svg#land", self.id)
+    }
+
     fn make_land_path(&self) -> String {
         use geo::{BoundingRect, Intersects, Simplify};
         let area = geo::Rect::new(

@@ -34,6 +34,12 @@ enum Cmd {
         #[arg(long)]
         release: bool,
     },
+    /// Build the site alone (wasm, bindings, CSS; with --release also
+    /// wasm-opt and the precompressed copies), not the server.
+    BuildSite {
+        #[arg(long)]
+        release: bool,
+    },
     /// Build (debug) and serve with SQLite and the demo data.
     Run {
         #[arg(long)]
@@ -92,6 +98,16 @@ enum Cmd {
     BenchHttp {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
+    },
+    /// Server-rendered page throughput with `wrk --latency -t1 -c4` (release
+    /// server, kiosk cookie): the fault list at the demo's 11 faults and at
+    /// FAULTS, a fault page, the map and the watch board, each beside a bare
+    /// axum server answering the same bytes (the baseline). BENCHMARKS.md.
+    BenchSsr {
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long, default_value_t = 200)]
+        faults: usize,
     },
     /// Fault-post latency alone and while clients preview a notice at the
     /// size limit in a loop (release builds). Results go in BENCHMARKS.md.
@@ -401,23 +417,36 @@ fn setup(browser: bool) -> Result<()> {
         step(&format!(
             "setup: npm axe-core@{AXE_VERSION} (accessibility checks in the browser tests)"
         ));
-        let dir = root().join("target/npm");
-        let installed = dir.join("node_modules/axe-core/package.json");
-        let have_it = std::fs::read_to_string(&installed)
-            .map(|t| t.contains(&format!("\"version\": \"{AXE_VERSION}\"")))
-            .unwrap_or(false);
-        if have_it {
-            eprintln!("   axe-core {AXE_VERSION} already installed");
-        } else {
-            std::fs::create_dir_all(&dir)?;
-            run(Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&dir)
-                .arg(format!("axe-core@{AXE_VERSION}")))?;
-        }
+        npm_package("axe-core", AXE_VERSION)?;
     }
+    step(&format!(
+        "setup: npm binaryen@{BINARYEN_VERSION} (wasm-opt for release builds; not Debian's 108, which breaks hydration)"
+    ));
+    npm_package("binaryen", BINARYEN_VERSION)?;
     Ok(())
 }
+
+/// Installs `name@version` from npm under target/npm, unless it is there.
+fn npm_package(name: &str, version: &str) -> Result<()> {
+    let dir = root().join("target/npm");
+    let installed = dir.join("node_modules").join(name).join("package.json");
+    let have_it = std::fs::read_to_string(&installed)
+        .map(|t| t.contains(&format!("\"version\": \"{version}\"")))
+        .unwrap_or(false);
+    if have_it {
+        eprintln!("   {name} {version} already installed");
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir)?;
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .arg(format!("{name}@{version}")))
+}
+
+/// The binaryen release whose wasm-opt optimises the release bundle (npm:
+/// it runs on node, the same on every machine).
+const BINARYEN_VERSION: &str = "132.0.0";
 
 /// The axe-core release the browser tests run (npm).
 const AXE_VERSION: &str = "4.14.1";
@@ -449,6 +478,8 @@ fn build_site(release: bool) -> Result<()> {
     let root = root();
     let profile = if release { "wasm-release" } else { "dev" };
     step("build: wasm (frontend, hydrate)");
+    // `--cfg erase_components` comes from .cargo/config.toml, for the
+    // server's build too (the markup must match on both sides).
     run(cargo().args([
         "build",
         "-p",
@@ -480,6 +511,31 @@ fn build_site(release: bool) -> Result<()> {
     // Leptos 0.8's hydration script loads /pkg/<name>.js and /pkg/<name>_bg.wasm.
     std::fs::copy(root.join("assets/style.css"), pkg.join("cablewatch.css"))?;
     std::fs::copy(root.join("assets/favicon.svg"), pkg.join("favicon.svg"))?;
+    // A debug build must never be served a release build's compressed copies.
+    for entry in std::fs::read_dir(&pkg)? {
+        let path = entry?.path();
+        if matches!(path.extension().and_then(|e| e.to_str()), Some("br" | "gz")) {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    if release {
+        wasm_opt(&pkg.join("cablewatch_bg.wasm"))?;
+        step("build: precompressed .br and .gz copies of the site files");
+        for name in [
+            "cablewatch_bg.wasm",
+            "cablewatch.js",
+            "cablewatch.css",
+            "favicon.svg",
+        ] {
+            let sizes = compress(&pkg.join(name))?;
+            eprintln!(
+                "   {name}: {} KB raw, {} KB gzip, {} KB brotli",
+                sizes.0 / 1024,
+                sizes.1 / 1024,
+                sizes.2 / 1024
+            );
+        }
+    }
     let size = std::fs::metadata(pkg.join("cablewatch_bg.wasm"))?.len();
     eprintln!(
         "   target/site/pkg: cablewatch_bg.wasm {} KB ({:.1} s)",
@@ -487,6 +543,67 @@ fn build_site(release: bool) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `wasm-opt -Oz` (binaryen from npm, see [`BINARYEN_VERSION`]) in place,
+/// with the features rustc's wasm32 target emits. Names and debug sections
+/// are dropped (no `-g`).
+fn wasm_opt(wasm: &Path) -> Result<()> {
+    step(&format!(
+        "build: wasm-opt -Oz (binaryen {BINARYEN_VERSION}, npm)"
+    ));
+    npm_package("binaryen", BINARYEN_VERSION)?;
+    let bin = root().join("target/npm/node_modules/.bin/wasm-opt");
+    let before = std::fs::metadata(wasm)?.len();
+    let out = wasm.with_extension("opt.wasm");
+    let started = Instant::now();
+    run(Command::new(&bin)
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(wasm))?;
+    std::fs::rename(&out, wasm)?;
+    eprintln!(
+        "   {} KB → {} KB ({:.1} s)",
+        before / 1024,
+        std::fs::metadata(wasm)?.len() / 1024,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Writes `FILE.gz` (gzip -9) and `FILE.br` (brotli 11) beside `file` for
+/// the server to send as they are; returns (raw, gzip, brotli) sizes.
+fn compress(file: &Path) -> Result<(usize, usize, usize)> {
+    use std::io::Write;
+    let raw = std::fs::read(file)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&raw)?;
+    let gz = gz.finish()?;
+    let mut br = Vec::new();
+    {
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut raw.as_slice(), &mut br, &params)?;
+    }
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("a file name")?;
+    std::fs::write(file.with_file_name(format!("{name}.gz")), &gz)?;
+    std::fs::write(file.with_file_name(format!("{name}.br")), &br)?;
+    Ok((raw.len(), gz.len(), br.len()))
 }
 
 fn build(release: bool) -> Result<()> {
@@ -748,6 +865,10 @@ fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Setup => setup(true),
         Cmd::Build { release } => build(release),
+        Cmd::BuildSite { release } => {
+            setup(false)?;
+            build_site(release)
+        }
         Cmd::Run { release, addr } => {
             build(release)?;
             let dir = if release { "release" } else { "debug" };
@@ -815,6 +936,7 @@ fn main() -> Result<()> {
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
         }
         Cmd::BenchHttp { seconds } => bench_http(seconds),
+        Cmd::BenchSsr { seconds, faults } => bench_ssr(seconds, faults),
         Cmd::BenchResilience => {
             let python = python_venv("bench", &["networkx==3.6.1"])?;
             step("build: bench_resilience (release)");
@@ -978,6 +1100,226 @@ fn release_server() -> Result<()> {
         "--bin",
         "cablewatch",
     ]))
+}
+
+/// One wrk run: requests/s, p50 and p99 in ms.
+struct Wrk {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+}
+
+fn wrk(seconds: u32, url: &str, cookie: Option<&str>) -> Result<Wrk> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t1", "-c4", "--latency", &format!("-d{seconds}s")]);
+    if let Some(c) = cookie {
+        cmd.args(["-H", &format!("Cookie: {c}")]);
+    }
+    let out = cmd.arg(url).output().context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    anyhow::ensure!(
+        !text.contains("Non-2xx") && !text.contains("Socket errors"),
+        "wrk {url}: answers other than 2xx or socket errors:\n{text}"
+    );
+    let ms = |pct: &str| -> Result<f64> {
+        let v = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(pct))
+            .map(str::trim)
+            .with_context(|| format!("no {pct} line in wrk's output: {text}"))?;
+        let (num, factor) = if let Some(n) = v.strip_suffix("us") {
+            (n, 0.001)
+        } else if let Some(n) = v.strip_suffix("ms") {
+            (n, 1.0)
+        } else if let Some(n) = v.strip_suffix('s') {
+            (n, 1000.0)
+        } else {
+            bail!("wrk latency {v:?}")
+        };
+        Ok(num.parse::<f64>()? * factor)
+    };
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .with_context(|| format!("no Requests/sec in wrk's output: {text}"))?;
+    Ok(Wrk {
+        rps,
+        p50: ms("50%")?,
+        p99: ms("99%")?,
+    })
+}
+
+/// `curl` with a cookie or bearer token: the body.
+fn curl(url: &str, header: &str, data: Option<&str>) -> Result<String> {
+    let mut c = Command::new("curl");
+    c.args(["-s", "--fail", "-H", header]);
+    if let Some(d) = data {
+        c.args(["-H", "content-type: application/json", "--data", d]);
+    }
+    let out = c.arg(url).output()?;
+    anyhow::ensure!(out.status.success(), "curl {url} failed");
+    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+fn wait_listening(addr: &str) -> Result<()> {
+    let until = Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(addr).is_err() {
+        anyhow::ensure!(Instant::now() < until, "{addr} did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+fn free_addr() -> Result<String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    Ok(format!("127.0.0.1:{port}"))
+}
+
+fn bench_ssr(seconds: u32, faults: usize) -> Result<()> {
+    if !have("wrk") {
+        step("setup: wrk (Debian package)");
+        apt_install("wrk")?;
+    }
+    release_server()?;
+    step("build: the baseline, server/examples/bare_page.rs (release)");
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "cablewatch-server",
+        "--example",
+        "bare_page",
+    ]))?;
+    let bin = root().join("target/release/cablewatch");
+    let bare = root().join("target/release/examples/bare_page");
+    let dir = std::env::temp_dir().join(format!("cablewatch-bench-ssr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("site/pkg"))?;
+    let db = format!("sqlite://{}/cw.db", dir.display());
+    let cli = |args: &[&str], stdin: Option<&str>| -> Result<String> {
+        let mut c = Command::new(&bin);
+        c.args(args)
+            .env("CABLEWATCH_DATABASE_URL", &db)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn()?;
+        if let (Some(mut i), Some(text)) = (child.stdin.take(), stdin) {
+            use std::io::Write;
+            writeln!(i, "{text}")?;
+        }
+        let out = child.wait_with_output()?;
+        anyhow::ensure!(out.status.success(), "cablewatch {args:?} failed");
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    cli(
+        &["user", "add", "officer", "--role", "officer"],
+        Some("bench password, not a secret"),
+    )?;
+    let token = cli(&["token", "create", "officer"], None)?;
+    let link = cli(&["kiosk", "create", "bench wall"], None)?;
+    let addr = free_addr()?;
+    let mut server = Command::new(&bin)
+        .args(["serve", "--demo", "--addr", &addr, "--site-root"])
+        .arg(dir.join("site"))
+        .env("CABLEWATCH_DATABASE_URL", &db)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let mut rows: Vec<(String, usize, Wrk, Wrk)> = Vec::new();
+    let result = (|| -> Result<()> {
+        wait_listening(&addr)?;
+        let out = Command::new("curl")
+            .args(["-s", "-D", "-", "-o", "/dev/null"])
+            .arg(format!("http://{addr}{link}"))
+            .output()?;
+        let head = String::from_utf8_lossy(&out.stdout).to_string();
+        let cookie = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("set-cookie")
+                    .then(|| v.trim().split(';').next().unwrap_or_default().to_string())
+            })
+            .with_context(|| format!("the kiosk link gave no cookie: {head}"))?;
+        let bearer = format!("authorization: Bearer {token}");
+        let list: serde_json::Value = serde_json::from_str(&curl(
+            &format!("http://{addr}/api/v1/faults?status=all"),
+            &bearer,
+            None,
+        )?)?;
+        let listed = list.as_array().map_or(0, Vec::len);
+        let first = list
+            .get(0)
+            .and_then(|f| f["id"].as_i64())
+            .context("the demo has faults")?;
+        let measure =
+            |name: String, path: &str, rows: &mut Vec<(String, usize, Wrk, Wrk)>| -> Result<()> {
+                let url = format!("http://{addr}{path}");
+                let page = curl(&url, &format!("cookie: {cookie}"), None)?;
+                anyhow::ensure!(page.contains("</html>"), "{path}: not a whole page");
+                let file = dir.join("page.html");
+                std::fs::write(&file, &page)?;
+                step(&format!("wrk {name}: cablewatch"));
+                let ours = wrk(seconds, &url, Some(&cookie))?;
+                let base_addr = free_addr()?;
+                let mut baseline = Command::new(&bare).arg(&base_addr).arg(&file).spawn()?;
+                let theirs = (|| {
+                    wait_listening(&base_addr)?;
+                    step(&format!(
+                        "wrk {name}: bare axum, the same {} bytes",
+                        page.len()
+                    ));
+                    wrk(seconds, &format!("http://{base_addr}/"), None)
+                })();
+                let _ = baseline.kill();
+                let _ = baseline.wait();
+                rows.push((name, page.len(), ours, theirs?));
+                Ok(())
+            };
+        measure(format!("fault list, {listed} faults"), "/", &mut rows)?;
+        measure("fault page".into(), &format!("/faults/{first}"), &mut rows)?;
+        measure("map".into(), "/map", &mut rows)?;
+        measure("watch board".into(), "/watch", &mut rows)?;
+        step(&format!("adding faults up to {faults}"));
+        for i in listed..faults {
+            let body = serde_json::json!({
+                "cable": "TDM3", "detected_on": "2026-02-10", "kind": if i % 2 == 0 { "cut" } else { "partial" },
+                "place": "桃園草漯", "km": (1 + i % 90).to_string(), "alternate_routes": "微波",
+                "eta": "2026-04", "status": "open", "restored_on": "", "notes": format!("bench fault {i}")
+            });
+            curl(
+                &format!("http://{addr}/api/v1/faults"),
+                &bearer,
+                Some(&body.to_string()),
+            )?;
+        }
+        measure(format!("fault list, {faults} faults"), "/", &mut rows)?;
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result?;
+    println!(
+        "\n| page | bytes | cablewatch p50 ms | p99 ms | req/s | bare axum p50 ms | p99 ms | req/s | share of bare |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for (name, bytes, o, b) in &rows {
+        println!(
+            "| {name} | {bytes} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} % |",
+            o.p50,
+            o.p99,
+            o.rps,
+            b.p50,
+            b.p99,
+            b.rps,
+            o.rps / b.rps * 100.0
+        );
+    }
+    Ok(())
 }
 
 fn bench_http(seconds: u32) -> Result<()> {
