@@ -1153,12 +1153,16 @@ fn wrk(seconds: u32, url: &str, cookie: Option<&str>) -> Result<Wrk> {
 /// `curl` with a cookie or bearer token: the body.
 fn curl(url: &str, header: &str, data: Option<&str>) -> Result<String> {
     let mut c = Command::new("curl");
-    c.args(["-s", "--fail", "-H", header]);
+    c.args(["-s", "--fail-with-body", "-H", header]);
     if let Some(d) = data {
         c.args(["-H", "content-type: application/json", "--data", d]);
     }
     let out = c.arg(url).output()?;
-    anyhow::ensure!(out.status.success(), "curl {url} failed");
+    anyhow::ensure!(
+        out.status.success(),
+        "curl {url} failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     Ok(String::from_utf8_lossy(&out.stdout).to_string())
 }
 
@@ -1287,7 +1291,9 @@ fn bench_ssr(seconds: u32, faults: usize) -> Result<()> {
         step(&format!("adding faults up to {faults}"));
         for i in listed..faults {
             let body = serde_json::json!({
-                "cable": "TDM3", "detected_on": "2026-02-10", "kind": if i % 2 == 0 { "cut" } else { "partial" },
+                "cable": "TDM3",
+                // A fault is one per cable, day and place: one day each.
+                "detected_on": format!("2025-{:02}-{:02}", 1 + (i / 28) % 12, 1 + i % 28), "kind": if i % 2 == 0 { "cut" } else { "partial_damage" },
                 "place": "桃園草漯", "km": (1 + i % 90).to_string(), "alternate_routes": "微波",
                 "eta": "2026-04", "status": "open", "restored_on": "", "notes": format!("bench fault {i}")
             });
