@@ -1355,10 +1355,7 @@ fn bench_http(seconds: u32) -> Result<()> {
         writeln!(stdin, "{password}")?;
     }
     anyhow::ensure!(add.wait()?.success(), "cablewatch user add failed");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr()?;
     let mut server = Command::new(&bin)
         .args(["serve", "--addr", &addr, "--site-root"])
         .arg(dir.join("site"))
@@ -1367,14 +1364,7 @@ fn bench_http(seconds: u32) -> Result<()> {
         .stdout(std::process::Stdio::null())
         .spawn()?;
     let result = (|| -> Result<Vec<(String, f64)>> {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            anyhow::ensure!(
-                std::time::Instant::now() < until,
-                "the server did not listen"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        wait_listening(&addr)?;
         let out = Command::new("curl")
             .args([
                 "-s",
