@@ -841,7 +841,7 @@ pub async fn guard(State(config): State<GuardConfig>, req: Request, next: Next) 
         }
         Some(Need::Public | Need::Feed | Need::Metrics) => next.run(req).await,
         Some(Need::Signed(cap)) => match principal {
-            None if policy::is_page(req.method(), &path) && path != "/metrics" => {
+            None if policy::is_page(req.method(), &path) => {
                 let target = req
                     .uri()
                     .path_and_query()

@@ -230,12 +230,14 @@ fn matches(template: &str, path: &str) -> bool {
     }
 }
 
-/// Whether a request is for a page (a GET outside the API, the feeds and
-/// site files): an anonymous one is sent to sign in, not answered 401.
+/// Whether a request is for a page (a GET outside the API, the feeds, the
+/// metrics and site files): an anonymous one is sent to sign in, not
+/// answered 401.
 pub fn is_page(method: &Method, path: &str) -> bool {
     (method == Method::GET || method == Method::HEAD)
         && !path.starts_with("/api/")
         && !path.starts_with("/feeds/")
+        && path != "/metrics"
 }
 
 /// What a request needs; `None` when no rule allows it.

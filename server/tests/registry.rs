@@ -451,8 +451,28 @@ async fn the_map_is_complete_without_javascript() {
         let svg = String::from_utf8_lossy(&bytes);
         assert!(svg.contains("<path id=\"land\""), "{engine}");
         assert!(svg.matches('Z').count() > 10, "{engine}: outlines");
-        let (s, _) = call(&app, None, "GET", "/map/land/nowhere.svg", None).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{engine}");
+        // Only a view's id names a file: anything else is 404 and echoes nothing.
+        let long = format!("/map/land/{}.svg", "a".repeat(5000));
+        for bad in [
+            "/map/land/nowhere.svg",
+            "/map/land/taiwan",
+            "/map/land/taiwan.svg.br",
+            "/map/land/..%2F..%2Fcw.db",
+            "/map/land/%3Cscript%3E.svg",
+            long.as_str(),
+        ] {
+            let (s, body, _) = common::get_text(&app, None, bad).await;
+            assert_eq!(
+                s,
+                StatusCode::NOT_FOUND,
+                "{engine}: {}",
+                &bad[..bad.len().min(40)]
+            );
+            assert!(
+                !body.contains("script") && body.len() < 100,
+                "{engine}: {body}"
+            );
+        }
         // Island badges from the resilience engine; Matsu's traffic on TDM3.
         assert!(
             html.contains("data-region=\"matsu\" data-status=\"degraded\""),

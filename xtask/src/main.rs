@@ -1166,6 +1166,18 @@ fn curl(url: &str, header: &str, data: Option<&str>) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).to_string())
 }
 
+/// The session cookie (`name=value`) in curl's dumped response head.
+fn session_cookie(head: &[u8], what: &str) -> Result<String> {
+    let head = String::from_utf8_lossy(head);
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("set-cookie")
+                .then(|| v.trim().split(';').next().unwrap_or_default().to_string())
+        })
+        .with_context(|| format!("{what} gave no cookie: {head}"))
+}
+
 fn wait_listening(addr: &str) -> Result<()> {
     let until = Instant::now() + std::time::Duration::from_secs(60);
     while std::net::TcpStream::connect(addr).is_err() {
@@ -1240,15 +1252,7 @@ fn bench_ssr(seconds: u32, faults: usize) -> Result<()> {
             .args(["-s", "-D", "-", "-o", "/dev/null"])
             .arg(format!("http://{addr}{link}"))
             .output()?;
-        let head = String::from_utf8_lossy(&out.stdout).to_string();
-        let cookie = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("set-cookie")
-                    .then(|| v.trim().split(';').next().unwrap_or_default().to_string())
-            })
-            .with_context(|| format!("the kiosk link gave no cookie: {head}"))?;
+        let cookie = session_cookie(&out.stdout, "the kiosk link")?;
         let bearer = format!("authorization: Bearer {token}");
         let list: serde_json::Value = serde_json::from_str(&curl(
             &format!("http://{addr}/api/v1/faults?status=all"),
@@ -1382,15 +1386,7 @@ fn bench_http(seconds: u32) -> Result<()> {
             ])
             .arg(format!("http://{addr}/api/v1/session"))
             .output()?;
-        let head = String::from_utf8_lossy(&out.stdout).to_string();
-        let cookie = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("set-cookie")
-                    .then(|| v.trim().split(';').next().unwrap_or_default().to_string())
-            })
-            .with_context(|| format!("signing in gave no cookie: {head}"))?;
+        let cookie = session_cookie(&out.stdout, "signing in")?;
         let url = format!("http://{addr}/pkg/cablewatch.css");
         let mut rows = Vec::new();
         for (name, extra) in [
