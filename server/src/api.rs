@@ -7,11 +7,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use serde::Deserialize;
-use shared::api::ApiError;
-use shared::assets::{AssetFilter, AssetForm};
-use shared::fault::FaultForm;
-use shared::maintenance::MaintenanceForm;
+use serde::{Deserialize, Serialize};
+use shared::api::{ApiError, AssetDetail, AssetList, FaultDetail, NoticeReport};
+use shared::assets::{Asset, AssetFilter, AssetForm};
+use shared::auth::{NewSecret, TokenInfo, UserInfo};
+use shared::event::Event;
+use shared::fault::{Fault, FaultForm};
+use shared::maintenance::{Maintenance, MaintenanceForm};
+use shared::notify::Subscription;
+use shared::watch::Alert;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AuthState, Caller};
 use crate::in_exercise::InExercise;
@@ -72,6 +77,7 @@ pub fn router(st: AuthState) -> Router {
         .route("/exercises/{id}/report.csv", get(exercise_report_csv))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi_json))
         .route("/faults", get(list_faults).post(create_fault))
         .route("/faults/{id}", get(get_fault).patch(update_fault))
         .route("/cables", get(cables))
@@ -100,18 +106,9 @@ pub fn router(st: AuthState) -> Router {
         .route("/alerts/{id}/ack", axum::routing::post(ack_alert))
         .route("/watch", get(watch_board))
         .route("/charts/{name}", get(chart))
-        .route(
-            "/briefing.svg",
-            get(|r: State<Registry>, q: Query<BriefingQuery>| briefing_export(r, q, Format::Svg)),
-        )
-        .route(
-            "/briefing.png",
-            get(|r: State<Registry>, q: Query<BriefingQuery>| briefing_export(r, q, Format::Png)),
-        )
-        .route(
-            "/briefing.pdf",
-            get(|r: State<Registry>, q: Query<BriefingQuery>| briefing_export(r, q, Format::Pdf)),
-        )
+        .route("/briefing.svg", get(briefing_svg))
+        .route("/briefing.png", get(briefing_png))
+        .route("/briefing.pdf", get(briefing_pdf))
         .route("/repairs", get(repairs_board))
         .route("/faults/{id}/repair", axum::routing::patch(set_repair))
         .route("/ships/{id}", axum::routing::patch(set_ship_state))
@@ -127,7 +124,22 @@ pub fn router(st: AuthState) -> Router {
         .with_state(st)
 }
 
-#[derive(Deserialize)]
+/// `GET /api/v1/openapi.json`: this API's OpenAPI 3.1 document
+/// ([`crate::openapi`]), rendered once.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object))
+)]
+async fn openapi_json() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOC.get_or_init(crate::openapi::json).clone();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
     /// Where to resume when the client cannot send `Last-Event-ID` (a new
     /// `EventSource` after a hard failure).
@@ -144,6 +156,13 @@ struct EventsQuery {
 /// after every event that may end someone's access: a revoked token or kiosk
 /// link, a disabled user, a changed role or password, an ended session. Then
 /// the stream sends `event: signed_out` and closes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "watch",
+    params(EventsQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event (its `seq`); sent by EventSource on reconnect")),
+    responses((status = 200, description = "Server-sent events: each event of the log with its `seq` as id, then `ready`, then live events and a `heartbeat` every 10 s; `signed_out` when the reader's access ends", body = String, content_type = "text/event-stream"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn events(
     State(st): State<AuthState>,
     Caller(who): Caller,
@@ -219,12 +238,20 @@ async fn events(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AlertsQuery {
     /// `open` (default) or `all`.
     status: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "watch",
+    params(AlertsQuery),
+    responses((status = 200, description = "The alerts, newest first", body = Vec<Alert>), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn list_alerts(
     State(reg): State<Registry>,
     ex: Ex,
@@ -250,6 +277,13 @@ async fn list_alerts(
     Ok(Json(alerts).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/{id}/ack",
+    tag = "watch",
+    params(("id" = i64, Path, description = "The alert")),
+    responses((status = 200, description = "The alert, acknowledged (acknowledging again changes nothing)", body = Alert), (status = 404, description = "No such alert (`not_found`)", body = ApiError))
+)]
 async fn ack_alert(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -262,6 +296,13 @@ async fn ack_alert(
     Ok(Json(reg.ack_alert(&who.actor(), id).await?).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/watch",
+    tag = "watch",
+    params(AsOfQuery),
+    responses((status = 200, description = "The status board", body = shared::watch::Board), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn watch_board(
     State(reg): State<Registry>,
     ex: Ex,
@@ -277,20 +318,56 @@ async fn watch_board(
 
 /// `{"status": "ok"}`, or 503 with `"storage": "full"` while writes cannot be
 /// stored (the last one failed for a full disk; reads still work).
+#[utoipa::path(
+    get,
+    path = "/api/v1/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The server and its database answer", body = Health), (status = 503, description = "Degraded: the last write could not be stored (a full disk)", body = Health))
+)]
 async fn healthz(State(reg): State<Registry>) -> Result<Response> {
     reg.event_count().await?;
     if reg.storage_full() {
         return Ok((
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({
-                "status": "degraded",
-                "storage": "full",
-                "message": "the last write could not be stored: the disk is full; reads still work",
-            })),
+            Json(Health {
+                status: "degraded",
+                storage: "full",
+                message: Some(
+                    "the last write could not be stored: the disk is full; reads still work",
+                ),
+            }),
         )
             .into_response());
     }
-    Ok(Json(serde_json::json!({"status": "ok", "storage": "ok"})).into_response())
+    Ok(Json(Health {
+        status: "ok",
+        storage: "ok",
+        message: None,
+    })
+    .into_response())
+}
+
+/// The answer of `/healthz`.
+#[derive(Serialize, ToSchema)]
+struct Health {
+    /// `ok` or `degraded`.
+    status: &'static str,
+    /// `ok`, or `full` while writes cannot be stored.
+    storage: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+/// The answer of `/readyz`.
+#[derive(Serialize, ToSchema)]
+struct Ready {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// Why not: `database`, `live stream not started` or `live stream behind the log`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// Committed events the live stream has not yet published (null when unknown).
+    pump_lag: Option<i64>,
 }
 
 /// How long `/readyz` waits for the live stream to publish what was
@@ -300,14 +377,21 @@ const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Ready to serve: the database answers and the live stream has published
 /// every committed event (`pump_lag` 0). Otherwise 503 saying which.
+#[utoipa::path(
+    get,
+    path = "/api/v1/readyz",
+    tag = "operations",
+    responses((status = 200, description = "Ready: the database answers and the live stream has published every committed event", body = Ready), (status = 503, description = "Not ready, with the reason", body = Ready))
+)]
 async fn readyz(State(reg): State<Registry>) -> Response {
     let deadline = tokio::time::Instant::now() + READY_WAIT;
-    let not_ready = |why: &str, lag: Option<i64>| {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({"status": "not_ready", "reason": why, "pump_lag": lag})),
-        )
-            .into_response()
+    let not_ready = |why: &'static str, lag: Option<i64>| {
+        let body = Ready {
+            status: "not_ready",
+            reason: Some(why),
+            pump_lag: lag,
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     };
     loop {
         match reg.pump_lag().await {
@@ -317,7 +401,12 @@ async fn readyz(State(reg): State<Registry>) -> Response {
             }
             Ok(None) => return not_ready("live stream not started", None),
             Ok(Some(0)) => {
-                return Json(serde_json::json!({"status": "ready", "pump_lag": 0})).into_response()
+                let body = Ready {
+                    status: "ready",
+                    reason: None,
+                    pump_lag: Some(0),
+                };
+                return Json(body).into_response();
             }
             Ok(Some(lag)) if tokio::time::Instant::now() >= deadline => {
                 return not_ready("live stream behind the log", Some(lag))
@@ -327,7 +416,8 @@ async fn readyz(State(reg): State<Registry>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     status: Option<String>,
     as_of: Option<String>,
@@ -347,11 +437,19 @@ fn as_of(q: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         .transpose()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AsOfQuery {
     as_of: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/faults",
+    tag = "faults",
+    params(ListQuery),
+    responses((status = 200, description = "The open faults (or all, or as they stood at `as_of`)", body = Vec<Fault>), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn list_faults(
     State(reg): State<Registry>,
     ex: Ex,
@@ -375,6 +473,13 @@ async fn list_faults(
     Ok(Json(reg.faults_as_of(all, at).await?).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/faults/{id}",
+    tag = "faults",
+    params(("id" = i64, Path, description = "The fault"), AsOfQuery),
+    responses((status = 200, description = "The fault with its history, ETA changes and repair", body = FaultDetail), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such fault (`not_found`)", body = ApiError))
+)]
 async fn get_fault(
     State(reg): State<Registry>,
     ex: Ex,
@@ -393,6 +498,13 @@ async fn get_fault(
     Ok(Json(detail).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/faults",
+    tag = "faults",
+    request_body = FaultForm,
+    responses((status = 201, description = "The fault, logged", body = Fault), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 409, description = "The same fault (cable, date and place) is already logged (`conflict`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn create_fault(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -409,19 +521,28 @@ async fn create_fault(
     Ok((StatusCode::CREATED, Json(f)).into_response())
 }
 
-#[derive(Deserialize)]
-struct Patch {
+/// A fault edit: the form with the version it was made against.
+#[derive(Deserialize, ToSchema)]
+struct FaultPatch {
     version: i64,
     #[serde(flatten)]
     form: FaultForm,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/faults/{id}",
+    tag = "faults",
+    params(("id" = i64, Path, description = "The fault")),
+    request_body = FaultPatch,
+    responses((status = 200, description = "The fault as edited", body = Fault), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such fault (`not_found`)", body = ApiError), (status = 409, description = "Edited against a stale `version` (`conflict`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn update_fault(
     State(reg): State<Registry>,
     Caller(who): Caller,
     ex: Ex,
     Path(id): Path<i64>,
-    body: JsonBody<Patch>,
+    body: JsonBody<FaultPatch>,
 ) -> Result<Response> {
     let Json(p) = body.map_err(json_rejection)?;
     if let Some(axum::Extension(InExercise(ex))) = ex {
@@ -436,14 +557,33 @@ async fn update_fault(
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cables",
+    tag = "reference",
+    responses((status = 200, description = "Every cable with its landings, route and sources", body = Vec<shared::reference::Cable>))
+)]
 async fn cables(State(reg): State<Registry>) -> Json<Vec<shared::reference::Cable>> {
     Json(reg.cables().to_vec())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations",
+    tag = "reference",
+    responses((status = 200, description = "Every landing station", body = Vec<shared::reference::Station>))
+)]
 async fn stations(State(reg): State<Registry>) -> Json<Vec<shared::reference::Station>> {
     Json(reg.stations().to_vec())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/notices",
+    tag = "notices",
+    request_body(content = String, content_type = "text/plain", description = "The ministry's notice as published (tab-separated text)"),
+    responses((status = 200, description = "The notice applied as one write: what was added, changed and closed", body = NoticeReport), (status = 422, description = "Bad lines, each named in `lines` (`bad_notice`); nothing was written", body = ApiError))
+)]
 async fn import_notice(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -456,6 +596,13 @@ async fn import_notice(
     Ok(Json(reg.import_notice(&who.actor(), &body).await?).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/notices/preview",
+    tag = "notices",
+    request_body(content = String, content_type = "text/plain", description = "The ministry's notice as published (tab-separated text)"),
+    responses((status = 200, description = "What importing the notice would do; nothing is written", body = NoticeReport), (status = 422, description = "Bad lines, each named in `lines` (`bad_notice`)", body = ApiError))
+)]
 async fn preview_notice(State(reg): State<Registry>, ex: Ex, body: String) -> Result<Response> {
     if let Some(axum::Extension(InExercise(ex))) = ex {
         return Ok(Json(reg.preview_notice_in(&ex, &body).await?).into_response());
@@ -463,7 +610,8 @@ async fn preview_notice(State(reg): State<Registry>, ex: Ex, body: String) -> Re
     Ok(Json(reg.preview_notice(&body).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
     as_of: Option<String>,
     dated: Option<String>,
@@ -472,6 +620,13 @@ struct ExportQuery {
 /// `GET /api/v1/notices/export`: the notice of what is open now, or (with
 /// `?as_of=`, as every read view takes it) as it stood at a moment, dated
 /// that day in Taipei; `?dated=` sets the date line alone.
+#[utoipa::path(
+    get,
+    path = "/api/v1/notices/export",
+    tag = "notices",
+    params(ExportQuery),
+    responses((status = 200, description = "The ministry's notice (海纜障礙資訊一覽表) as plain text", body = String, content_type = "text/plain"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn export_notice(
     State(reg): State<Registry>,
     Query(q): Query<ExportQuery>,
@@ -488,10 +643,23 @@ async fn export_notice(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/maintenance",
+    tag = "maintenance",
+    responses((status = 200, description = "Planned and running maintenance", body = Vec<Maintenance>))
+)]
 async fn list_maintenance(State(reg): State<Registry>) -> Result<Response> {
     Ok(Json(reg.maintenance().await?).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/maintenance",
+    tag = "maintenance",
+    request_body = MaintenanceForm,
+    responses((status = 201, description = "The maintenance, recorded", body = Maintenance), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn record_maintenance(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -502,12 +670,20 @@ async fn record_maintenance(
     Ok((StatusCode::CREATED, Json(m)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct CompleteBody {
     version: i64,
     completed_on: NaiveDate,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/maintenance/{id}/complete",
+    tag = "maintenance",
+    params(("id" = i64, Path, description = "The maintenance")),
+    request_body = CompleteBody,
+    responses((status = 200, description = "The maintenance, completed", body = Maintenance), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such maintenance (`not_found`)", body = ApiError), (status = 409, description = "Edited against a stale `version` (`conflict`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn complete_maintenance(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -521,12 +697,18 @@ async fn complete_maintenance(
     Ok(Json(m).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/tokens",
+    tag = "account",
+    responses((status = 200, description = "The caller's API tokens (never their secrets)", body = Vec<TokenInfo>))
+)]
 async fn my_tokens(State(reg): State<Registry>, Caller(who): Caller) -> Result<Response> {
     Ok(Json(reg.tokens_of(who.id).await?).into_response())
 }
 
 /// A new API token or kiosk screen.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewSecretBody {
     /// The token's label, or the kiosk's name.
     #[serde(alias = "name")]
@@ -537,6 +719,13 @@ pub struct NewSecretBody {
     pub exercise: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/tokens",
+    tag = "account",
+    request_body = NewSecretBody,
+    responses((status = 201, description = "The token, with its secret shown this once", body = NewSecret), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn create_token(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -549,6 +738,13 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/tokens/{id}",
+    tag = "account",
+    params(("id" = i64, Path, description = "The token")),
+    responses((status = 204, description = "Revoked: open streams signed in by it close"), (status = 404, description = "No such token (`not_found`)", body = ApiError))
+)]
 async fn revoke_token(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -558,12 +754,25 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/subscriptions",
+    tag = "notifications",
+    responses((status = 200, description = "The caller's subscriptions", body = Vec<Subscription>))
+)]
 async fn my_subscriptions(State(reg): State<Registry>, Caller(who): Caller) -> Result<Response> {
     Ok(Json(reg.subscriptions(Some(who.id)).await?).into_response())
 }
 
 /// A new subscription: 201 with it and, for a webhook, its signing secret
 /// (shown this once).
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/subscriptions",
+    tag = "notifications",
+    request_body = shared::notify::SubscriptionForm,
+    responses((status = 201, description = "The subscription and, for a webhook, its signing secret (shown this once)", body = NewSubscription), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn create_subscription(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -578,11 +787,29 @@ async fn create_subscription(
     let (sub, secret) = reg.create_subscription(&who.actor(), who.id, &d).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({ "subscription": sub, "secret": secret })),
+        Json(NewSubscription {
+            subscription: sub,
+            secret,
+        }),
     )
         .into_response())
 }
 
+/// A subscription just made.
+#[derive(Serialize, ToSchema)]
+struct NewSubscription {
+    subscription: shared::notify::Subscription,
+    /// A webhook's signing secret, shown this once (null for e-mail).
+    secret: Option<String>,
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/subscriptions/{id}",
+    tag = "notifications",
+    params(("id" = i64, Path, description = "The subscription")),
+    responses((status = 204, description = "Removed"), (status = 404, description = "No such subscription (`not_found`)", body = ApiError))
+)]
 async fn remove_subscription(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -592,12 +819,20 @@ async fn remove_subscription(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OutboxQuery {
     subscription: Option<i64>,
 }
 
 /// The caller's messages with their delivery logs, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/notifications",
+    tag = "notifications",
+    params(OutboxQuery),
+    responses((status = 200, description = "The caller's messages with their delivery logs, newest first", body = Vec<shared::notify::Message>))
+)]
 async fn my_notifications(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -607,10 +842,23 @@ async fn my_notifications(
 }
 
 /// Every message with its delivery log (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/outbox",
+    tag = "notifications",
+    params(OutboxQuery),
+    responses((status = 200, description = "Every message with its delivery log, newest first", body = Vec<shared::notify::Message>))
+)]
 async fn outbox(State(reg): State<Registry>, Query(q): Query<OutboxQuery>) -> Result<Response> {
     Ok(Json(reg.outbox(None, q.subscription, 200).await?).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/kiosks",
+    tag = "access",
+    responses((status = 200, description = "The kiosk screens", body = Vec<TokenInfo>))
+)]
 async fn kiosks(State(reg): State<Registry>) -> Result<Response> {
     Ok(Json(reg.kiosks().await?).into_response())
 }
@@ -618,6 +866,13 @@ async fn kiosks(State(reg): State<Registry>) -> Result<Response> {
 /// Kiosk screens expire after this many days unless told otherwise.
 pub const KIOSK_DEFAULT_DAYS: i64 = 90;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/kiosks",
+    tag = "access",
+    request_body = NewSecretBody,
+    responses((status = 201, description = "The kiosk screen with its link secret, shown this once", body = NewSecret), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such exercise (`not_found`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn create_kiosk(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -635,6 +890,13 @@ async fn create_kiosk(
     Ok((StatusCode::CREATED, Json(k)).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/kiosks/{id}",
+    tag = "access",
+    params(("id" = i64, Path, description = "The kiosk screen")),
+    responses((status = 204, description = "Revoked: its open streams close"), (status = 404, description = "No such kiosk (`not_found`)", body = ApiError))
+)]
 async fn revoke_kiosk(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -644,10 +906,23 @@ async fn revoke_kiosk(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "access",
+    responses((status = 200, description = "Every user with their role", body = Vec<UserInfo>))
+)]
 async fn users(State(reg): State<Registry>) -> Result<Response> {
     Ok(Json(reg.users().await?).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "access",
+    params(shared::auth::AuditFilter),
+    responses((status = 200, description = "The audit trail: events of the log matching the filter, newest first", body = Vec<Event>), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn audit(
     State(reg): State<Registry>,
     Query(f): Query<shared::auth::AuditFilter>,
@@ -660,6 +935,12 @@ fn geojson(fc: geojson::FeatureCollection) -> Response {
     ([(header::CONTENT_TYPE, "application/geo+json")], Json(fc)).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cables.geojson",
+    tag = "reference",
+    responses((status = 200, description = "The cables as an RFC 7946 FeatureCollection (schematic routes, with their state)", body = Object, content_type = "application/geo+json"))
+)]
 async fn cables_geojson(State(reg): State<Registry>) -> Result<Response> {
     let faults = reg.faults(false).await?;
     let maint: Vec<_> = reg
@@ -675,6 +956,13 @@ async fn cables_geojson(State(reg): State<Registry>) -> Result<Response> {
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/faults.geojson",
+    tag = "faults",
+    params(ListQuery),
+    responses((status = 200, description = "The faults as an RFC 7946 FeatureCollection of points", body = Object, content_type = "application/geo+json"))
+)]
 async fn faults_geojson(
     State(reg): State<Registry>,
     Query(q): Query<ListQuery>,
@@ -688,10 +976,23 @@ async fn faults_geojson(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/stations.geojson",
+    tag = "reference",
+    responses((status = 200, description = "The landing stations as an RFC 7946 FeatureCollection", body = Object, content_type = "application/geo+json"))
+)]
 async fn stations_geojson(State(reg): State<Registry>) -> Result<Response> {
     Ok(geojson(shared::map::stations_geojson(reg.stations())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/assets",
+    tag = "assets",
+    params(AssetFilter, AsOfQuery),
+    responses((status = 200, description = "The assets matching the filter, with counts", body = AssetList), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn list_assets(
     State(reg): State<Registry>,
     Query(f): Query<AssetFilter>,
@@ -704,6 +1005,13 @@ async fn list_assets(
     Ok(Json(list).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/assets/{id}",
+    tag = "assets",
+    params(("id" = i64, Path, description = "The asset"), AsOfQuery),
+    responses((status = 200, description = "The asset with its history", body = AssetDetail), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such asset (`not_found`)", body = ApiError))
+)]
 async fn get_asset(
     State(reg): State<Registry>,
     ex: Ex,
@@ -722,6 +1030,13 @@ async fn get_asset(
     Ok(Json(detail).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/assets",
+    tag = "assets",
+    request_body = AssetForm,
+    responses((status = 201, description = "The asset, registered", body = Asset), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn create_asset(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -732,13 +1047,21 @@ async fn create_asset(
     Ok((StatusCode::CREATED, Json(a)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct AssetPatch {
     version: i64,
     #[serde(flatten)]
     form: AssetForm,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/assets/{id}",
+    tag = "assets",
+    params(("id" = i64, Path, description = "The asset")),
+    request_body = AssetPatch,
+    responses((status = 200, description = "The asset as edited", body = Asset), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such asset (`not_found`)", body = ApiError), (status = 409, description = "Edited against a stale `version` (`conflict`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn update_asset(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -759,7 +1082,8 @@ async fn update_asset(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
     /// `csv` or `geojson`; judged from the body when absent.
     format: Option<String>,
@@ -768,6 +1092,14 @@ struct ImportQuery {
     dry_run: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/assets/import",
+    tag = "assets",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/plain", description = "Assets as CSV (the export's columns) or a GeoJSON FeatureCollection"),
+    responses((status = 200, description = "What the import did (or, with `dry_run`, would do)", body = shared::assets::AssetImportReport), (status = 422, description = "Bad lines or features, each named (`bad_import`); nothing was written", body = ApiError))
+)]
 async fn import_assets(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -782,6 +1114,13 @@ async fn import_assets(
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/assets.geojson",
+    tag = "assets",
+    params(AssetFilter, AsOfQuery),
+    responses((status = 200, description = "The assets as an RFC 7946 FeatureCollection", body = Object, content_type = "application/geo+json"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn assets_geojson(
     State(reg): State<Registry>,
     Query(f): Query<AssetFilter>,
@@ -791,6 +1130,13 @@ async fn assets_geojson(
     Ok(geojson(shared::assets::assets_geojson(&assets)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/assets.csv",
+    tag = "assets",
+    params(AssetFilter, AsOfQuery),
+    responses((status = 200, description = "The assets as CSV, in the import's columns", body = String, content_type = "text/csv"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn assets_csv(
     State(reg): State<Registry>,
     Query(f): Query<AssetFilter>,
@@ -810,6 +1156,13 @@ async fn assets_csv(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resilience",
+    tag = "resilience",
+    params(AsOfQuery),
+    responses((status = 200, description = "Every island's capacity, demand and carriers", body = shared::resilience::Report), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
 async fn resilience(
     State(reg): State<Registry>,
     ex: Ex,
@@ -825,7 +1178,7 @@ async fn resilience(
     Ok(Json(report).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct WhatIfBody {
     cut: Vec<String>,
     /// Over the faults as they stood at a moment (`?as_of=`'s forms).
@@ -834,6 +1187,13 @@ struct WhatIfBody {
 }
 
 /// Computes every island's figures with `cut` carrying nothing; writes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/resilience/what-if",
+    tag = "resilience",
+    request_body = WhatIfBody,
+    responses((status = 200, description = "Every island's figures with the named cables carrying nothing; nothing is written", body = shared::resilience::Report), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn what_if(
     State(reg): State<Registry>,
     ex: Ex,
@@ -849,7 +1209,8 @@ async fn what_if(
     Ok(Json(report).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ContingencyQuery {
     k: Option<String>,
     as_of: Option<String>,
@@ -857,6 +1218,13 @@ struct ContingencyQuery {
 
 /// `?k=1` (default) or `?k=2`: the contingencies that leave some island
 /// worse off, worst first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/resilience/contingencies",
+    tag = "resilience",
+    params(ContingencyQuery),
+    responses((status = 200, description = "The cuts of one (or two) more links that leave some island worse off, worst first", body = Vec<shared::resilience::contingency::Contingency>), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn contingencies(
     State(reg): State<Registry>,
     ex: Ex,
@@ -883,12 +1251,18 @@ async fn contingencies(
     Ok(Json(sweep.contingencies).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/resilience/figures",
+    tag = "resilience",
+    responses((status = 200, description = "Every capacity and demand figure with its basis and source (estimates labelled)", body = Vec<shared::resilience::figures::Figure>))
+)]
 async fn figures(State(reg): State<Registry>) -> Result<Response> {
     Ok(Json(reg.figures().await?).into_response())
 }
 
 /// A figure edit: `value` a number, a numeric string, or null (no figure).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct FigureBody {
     value: Option<serde_json::Value>,
     #[serde(default)]
@@ -898,6 +1272,14 @@ struct FigureBody {
     version: i64,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/resilience/figures/{key}",
+    tag = "resilience",
+    params(("key" = String, Path, description = "The figure")),
+    request_body = FigureBody,
+    responses((status = 200, description = "The figure as edited", body = shared::resilience::figures::Figure), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such figure (`not_found`)", body = ApiError), (status = 409, description = "Edited against a stale `version` (`conflict`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn set_figure(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -917,6 +1299,12 @@ async fn set_figure(
     Ok(Json(reg.set_figure(&who.actor(), &key, &form, b.version).await?).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/repairs",
+    tag = "repairs",
+    responses((status = 200, description = "Every open fault's repair with its estimate, and the repair ships", body = shared::repair::RepairsBoard))
+)]
 async fn repairs_board(State(reg): State<Registry>, ex: Ex) -> Result<Response> {
     if let Some(axum::Extension(InExercise(ex))) = ex {
         return Ok(Json(reg.repairs_board_in(&ex).await?).into_response());
@@ -924,13 +1312,21 @@ async fn repairs_board(State(reg): State<Registry>, ex: Ex) -> Result<Response> 
     Ok(Json(reg.repairs_board().await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RepairBody {
     #[serde(flatten)]
     form: shared::repair::RepairForm,
     version: i64,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/faults/{id}/repair",
+    tag = "repairs",
+    params(("id" = i64, Path, description = "The fault")),
+    request_body = RepairBody,
+    responses((status = 200, description = "The repair as edited", body = shared::repair::Repair), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such fault (`not_found`)", body = ApiError), (status = 409, description = "Edited against a stale `version` (`conflict`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn set_repair(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -941,12 +1337,20 @@ async fn set_repair(
     Ok(Json(reg.set_repair(&who.actor(), id, &b.form, b.version).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ShipBody {
     state: String,
     version: i64,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/ships/{id}",
+    tag = "repairs",
+    params(("id" = i64, Path, description = "The repair ship")),
+    request_body = ShipBody,
+    responses((status = 200, description = "The ship's new state", body = ShipStateAnswer), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such ship (`not_found`)", body = ApiError), (status = 409, description = "Edited against a stale `version` (`conflict`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn set_ship_state(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -957,10 +1361,18 @@ async fn set_ship_state(
     let state = reg
         .set_ship_state(&who.actor(), id, &b.state, b.version)
         .await?;
-    Ok(Json(serde_json::json!({ "id": id, "state": state })).into_response())
+    Ok(Json(ShipStateAnswer { id, state }).into_response())
 }
 
-#[derive(Deserialize)]
+/// A repair ship's state after an edit.
+#[derive(Serialize, ToSchema)]
+struct ShipStateAnswer {
+    id: i64,
+    state: shared::repair::ShipState,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChartQuery {
     from: Option<String>,
     to: Option<String>,
@@ -994,6 +1406,13 @@ fn chart_day(field: &str, v: Option<&str>) -> Result<Option<NaiveDate>> {
 /// PNG at twice the SVG's size, text in the bundled font.
 /// `outages.svg?from=&to=&cable=&days=` (default: the 90 days to today),
 /// `eta-drift.svg?fault=ID`, `capacity.svg`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/charts/{name}",
+    tag = "briefing",
+    params(("name" = String, Path, description = "outages, eta-drift or capacity, each .svg or .png"), ChartQuery),
+    responses((status = 200, description = "The chart as SVG", body = String, content_type = "image/svg+xml"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 404, description = "No such chart (`not_found`)", body = ApiError))
+)]
 async fn chart(
     State(reg): State<Registry>,
     Path(name): Path<String>,
@@ -1079,7 +1498,8 @@ async fn chart(
     Ok(([(header::CONTENT_TYPE, "image/png")], bytes).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct BriefingQuery {
     as_of: Option<String>,
     lang: Option<String>,
@@ -1133,20 +1553,66 @@ async fn briefing_export(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/briefing.svg",
+    tag = "briefing",
+    params(BriefingQuery),
+    responses((status = 200, description = "The one-page briefing as SVG", body = String, content_type = "image/svg+xml"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
+async fn briefing_svg(reg: State<Registry>, q: Query<BriefingQuery>) -> Result<Response> {
+    briefing_export(reg, q, Format::Svg).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/briefing.png",
+    tag = "briefing",
+    params(BriefingQuery),
+    responses((status = 200, description = "The one-page briefing as PNG", body = Vec<u8>, content_type = "image/png"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
+async fn briefing_png(reg: State<Registry>, q: Query<BriefingQuery>) -> Result<Response> {
+    briefing_export(reg, q, Format::Png).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/briefing.pdf",
+    tag = "briefing",
+    params(BriefingQuery),
+    responses((status = 200, description = "The one-page briefing as PDF", body = Vec<u8>, content_type = "application/pdf"), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError))
+)]
+async fn briefing_pdf(reg: State<Registry>, q: Query<BriefingQuery>) -> Result<Response> {
+    briefing_export(reg, q, Format::Pdf).await
+}
+
 /// Every exercise with its phase, the newest start first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exercises",
+    tag = "exercises",
+    responses((status = 200, description = "Every exercise with its phase, the newest start first", body = Vec<ExerciseView>))
+)]
 async fn list_exercises(State(reg): State<Registry>) -> Result<Response> {
     let now = chrono::Utc::now();
     let list: Vec<_> = reg
         .exercises()
         .await?
         .into_iter()
-        .map(|e| serde_json::json!({ "phase": e.phase(now), "exercise": e }))
+        .map(|e| ExerciseView::of(e, now))
         .collect();
     Ok(Json(list).into_response())
 }
 
 /// Schedules an exercise (admins): `{"name", "starts_at", "ends_at",
 /// "injects"?}` → 201 `{"id", …}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/exercises",
+    tag = "exercises",
+    request_body = shared::exercise::ExerciseForm,
+    responses((status = 201, description = "The exercise, scheduled", body = ExerciseView), (status = 400, description = "A malformed query or body (`bad_request`)", body = ApiError), (status = 422, description = "Bad fields, each named in `fields` (`invalid`)", body = ApiError))
+)]
 async fn create_exercise(
     State(reg): State<Registry>,
     Caller(who): Caller,
@@ -1154,27 +1620,61 @@ async fn create_exercise(
 ) -> Result<Response> {
     let Json(form) = body.map_err(json_rejection)?;
     let ex = reg.create_exercise(&who.actor(), &form).await?;
-    let phase = ex.phase(chrono::Utc::now());
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "id": ex.id, "phase": phase, "exercise": ex })),
-    )
-        .into_response())
+    let view = ExerciseView::of(ex, chrono::Utc::now());
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
+/// An exercise with its phase now.
+#[derive(Serialize, ToSchema)]
+struct ExerciseView {
+    id: i64,
+    phase: shared::exercise::Phase,
+    exercise: shared::exercise::Exercise,
+}
+
+impl ExerciseView {
+    fn of(exercise: shared::exercise::Exercise, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            id: exercise.id,
+            phase: exercise.phase(now),
+            exercise,
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/exercises/{id}",
+    tag = "exercises",
+    params(("id" = i64, Path, description = "The exercise")),
+    responses((status = 200, description = "The exercise with its phase", body = ExerciseView), (status = 404, description = "No such exercise (`not_found`)", body = ApiError))
+)]
 async fn get_exercise(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
     let ex = reg.exercise(id).await?;
-    let phase = ex.phase(chrono::Utc::now());
-    Ok(Json(serde_json::json!({ "id": ex.id, "phase": phase, "exercise": ex })).into_response())
+    Ok(Json(ExerciseView::of(ex, chrono::Utc::now())).into_response())
 }
 
 /// The exercise's report: its timeline and response times.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exercises/{id}/report",
+    tag = "exercises",
+    params(("id" = i64, Path, description = "The exercise")),
+    responses((status = 200, description = "The exercise's timeline and response times", body = shared::exercise::Report), (status = 404, description = "No such exercise (`not_found`)", body = ApiError))
+)]
 async fn exercise_report(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
     Ok(Json(reg.exercise_report(id).await?).into_response())
 }
 
 /// The report's timeline as CSV, marked as an exercise in its first line
 /// and its file name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/exercises/{id}/report.csv",
+    tag = "exercises",
+    params(("id" = i64, Path, description = "The exercise")),
+    responses((status = 200, description = "The timeline as CSV, marked as an exercise", body = String, content_type = "text/csv"), (status = 404, description = "No such exercise (`not_found`)", body = ApiError))
+)]
 async fn exercise_report_csv(State(reg): State<Registry>, Path(id): Path<i64>) -> Result<Response> {
     let r = reg.exercise_report(id).await?;
     Ok((

@@ -920,7 +920,7 @@ pub async fn security_headers(State(secure): State<bool>, req: Request, next: Ne
 }
 
 /// Credentials of `POST /api/v1/session` and the sign-in form.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SignInBody {
     pub username: String,
     pub password: String,

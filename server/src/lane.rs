@@ -44,9 +44,14 @@ const PREVIEWS: [&str; 2] = ["/api/v1/notices/preview", "/api/fn/preview_notice"
 /// and access changes are rare and stay on the main runtime, with the reads
 /// those capabilities allow.)
 pub fn is_write(req: &Request) -> bool {
-    let path = req.uri().path();
+    writes(req.method(), req.uri().path())
+}
+
+/// [`is_write`] by method and path (also what the OpenAPI document says
+/// of a route: a write can answer busy and storage full).
+pub fn writes(method: &axum::http::Method, path: &str) -> bool {
     matches!(
-        policy::need(req.method(), path),
+        policy::need(method, path),
         Some(Need::Signed(
             Capability::WriteData | Capability::Acknowledge
         ))

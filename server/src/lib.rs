@@ -44,6 +44,7 @@ pub mod live;
 pub mod log;
 pub mod metrics;
 pub mod notify;
+pub mod openapi;
 pub mod policy;
 pub mod registry;
 pub mod render;

@@ -82,6 +82,9 @@ enum Command {
     },
     /// Checks the database (SQLite integrity check, every row has its events); prints `ok`.
     DbCheck,
+    /// Prints the JSON API's OpenAPI 3.1 document (as served at /api/v1/openapi.json
+    /// and checked in as docs/openapi.json); needs no database.
+    Openapi,
     /// Users: add, list, disable, set-role, set-password.
     #[command(subcommand)]
     User(UserCmd),
@@ -235,6 +238,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    if let Command::Openapi = cli.command {
+        use std::io::Write;
+        std::io::stdout().write_all(server::openapi::json().as_bytes())?;
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
     let reg = server::open(&cli.database_url).await?;
     match cli.command {
         Command::Serve {
@@ -429,6 +437,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 Err(e) => Ok(refused(&e, &file)),
             }
         }
+        // Answered above, before a database is opened.
+        Command::Openapi => Ok(std::process::ExitCode::SUCCESS),
         Command::DbCheck => {
             let r = reg.integrity_check().await.map_err(api)?;
             println!("{r}");

@@ -40,6 +40,7 @@ pub const RULES: &[Rule] = &[
     // JSON API
     r("GET", "/api/v1/healthz", Public),
     r("GET", "/api/v1/readyz", Public),
+    r("GET", "/api/v1/openapi.json", Signed(Read)),
     r("POST", "/api/v1/session", Public),
     r("DELETE", "/api/v1/session", Signed(Read)),
     r("GET", "/api/v1/faults", Signed(Read)),

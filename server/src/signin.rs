@@ -14,6 +14,18 @@ use crate::auth::{
 };
 
 /// `POST /api/v1/session`: JSON credentials → session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "account",
+    request_body = SignInBody,
+    responses(
+        (status = 200, description = "Signed in: the session cookie is set; the body says who", body = shared::auth::Principal),
+        (status = 400, description = "Not JSON credentials (`bad_request`)", body = ApiError),
+        (status = 401, description = "Wrong username or password, or a disabled user (never said which)", body = ApiError),
+        (status = 429, description = "Too many attempts from this address or for this account; `Retry-After` says when (`rate_limited`)", body = ApiError),
+    )
+)]
 pub async fn api_sign_in(
     State(st): State<AuthState>,
     mut auth: Auth,
@@ -37,6 +49,12 @@ pub async fn api_sign_in(
 }
 
 /// `DELETE /api/v1/session`: signs the session out.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "account",
+    responses((status = 204, description = "Signed out; streams opened by the session close"))
+)]
 pub async fn api_sign_out(State(st): State<AuthState>, mut auth: Auth) -> Response {
     sign_out(&st, &mut auth).await;
     StatusCode::NO_CONTENT.into_response()
@@ -119,7 +137,7 @@ pub async fn kiosk_entry(mut auth: Auth, Query(q): Query<KioskQuery>) -> Respons
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
     current_password: String,
     new_password: String,
@@ -129,6 +147,18 @@ pub struct PasswordBody {
 /// like sign-in (per address and per account). Ends the user's other
 /// sessions and keeps this one signed in under a new session id, with the
 /// same 12 h limit as before.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    tag = "account",
+    request_body = PasswordBody,
+    responses(
+        (status = 204, description = "Changed: the user's other sessions end"),
+        (status = 400, description = "Not JSON, or a new password that is not allowed, with why (`bad_request`)", body = ApiError),
+        (status = 403, description = "The current password is wrong (`forbidden`)", body = ApiError),
+        (status = 429, description = "Too many attempts; `Retry-After` says when (`rate_limited`)", body = ApiError),
+    )
+)]
 pub async fn change_password(
     State(st): State<AuthState>,
     Caller(who): Caller,

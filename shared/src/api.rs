@@ -10,6 +10,7 @@ use crate::notice::LineIssue;
 /// The stable code of an error, on the wire in snake_case (`not_found`,
 /// `conflict`, …). Each code has one HTTP status ([`ErrorCode::status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -80,6 +81,7 @@ impl std::fmt::Display for ErrorCode {
 /// The error body of every API answer: `{error, message, field?}` plus, where
 /// they apply, every bad field or notice line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{error}: {message}")]
 pub struct ApiError {
     pub error: ErrorCode,
@@ -213,6 +215,7 @@ mod error_tests {
 
 /// A fault with its full history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultDetail {
     pub fault: Fault,
     pub events: Vec<Event>,
@@ -230,6 +233,7 @@ pub struct FaultDetail {
 
 /// What importing a notice would do (preview) or did (import).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeReport {
     pub plan: ImportPlan,
     pub warnings: Vec<LineIssue>,
@@ -240,6 +244,7 @@ pub struct NoticeReport {
 /// One page of the asset list: the matching assets (at most `limit`), how
 /// many matched, and the whole registry's counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetList {
     pub assets: Vec<crate::assets::Asset>,
     pub matched: usize,
@@ -279,6 +284,7 @@ impl AssetList {
 
 /// An asset with its history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetDetail {
     pub asset: crate::assets::Asset,
     pub events: Vec<Event>,

@@ -19,6 +19,7 @@ pub const SOURCE_REFERENCE: &str = "reference";
 
 /// The kinds of backup asset in the ministry's programmes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AssetKind {
     /// 衛星熱點 / 衛星終端: a satellite terminal or hotspot.
@@ -98,6 +99,7 @@ impl AssetKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AssetStatus {
     Ready,
@@ -137,6 +139,7 @@ impl AssetStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Orbit {
     #[serde(rename = "LEO")]
     Leo,
@@ -167,6 +170,7 @@ impl Orbit {
 
 /// A validated asset, as stored (without id, version and source).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetDraft {
     pub name: String,
     pub kind: AssetKind,
@@ -188,6 +192,7 @@ pub struct AssetDraft {
 
 /// A backup asset in the registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Asset {
     pub id: i64,
     #[serde(flatten)]
@@ -206,6 +211,7 @@ impl Asset {
 /// An asset form as typed: every field a string, so nothing typed is lost.
 /// The same columns make the CSV format.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct AssetForm {
     pub name: String,
@@ -501,6 +507,8 @@ fn coord(
 
 /// A filter on the asset list; empty fields match everything.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(default)]
 pub struct AssetFilter {
     pub kind: String,
@@ -527,6 +535,7 @@ impl AssetFilter {
 
 /// Counts of the whole registry by kind, region and status, and by kind × status.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetCounts {
     pub total: usize,
     pub synthetic: usize,
@@ -850,6 +859,7 @@ pub fn parse_geojson(text: &str) -> Result<Vec<AssetDraft>, Vec<LineIssue>> {
 
 /// What an asset import would do or did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetImportReport {
     pub created: usize,
     pub updated: usize,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A user's role. Ordered from least to most powerful, but capabilities are
 /// checked explicitly: an admin manages people and screens, an officer the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Read-only, for leadership briefing screens.
@@ -66,6 +67,7 @@ impl std::fmt::Display for Role {
 
 /// What a request needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// See the picture: faults, cables, maintenance, notices.
@@ -98,6 +100,7 @@ pub const SECRET_MAX_DAYS: i64 = 365;
 
 /// How a request proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PrincipalKind {
     /// A signed-in browser session.
@@ -110,6 +113,7 @@ pub enum PrincipalKind {
 
 /// The person or screen behind a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Principal {
     /// User id, or kiosk id for a kiosk.
     pub id: i64,
@@ -173,6 +177,7 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 
 /// A user as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserInfo {
     pub id: i64,
     pub name: String,
@@ -183,6 +188,7 @@ pub struct UserInfo {
 
 /// An API token or kiosk as listed: never the secret itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     pub id: i64,
     /// The token's label, or the kiosk's name.
@@ -194,6 +200,7 @@ pub struct TokenInfo {
 
 /// A new token or kiosk: the secret, shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSecret {
     pub id: i64,
     pub secret: String,
@@ -202,6 +209,8 @@ pub struct NewSecret {
 
 /// Filters of the audit view.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditFilter {
     /// Actor contains this text (`user:duty`, `kiosk:`).
     pub actor: Option<String>,

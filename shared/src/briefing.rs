@@ -20,6 +20,7 @@ pub const CARRIERS_SHOWN: usize = 3;
 pub const CHANGES_SHOWN: usize = 8;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Briefing {
     /// When it was built.
     pub at: DateTime<Utc>,
@@ -35,6 +36,7 @@ pub struct Briefing {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Headline {
     pub cables_cut: usize,
     pub cables_degraded: usize,
@@ -47,6 +49,7 @@ pub struct Headline {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IslandLine {
     pub region: Region,
     pub status: Status,
@@ -60,6 +63,7 @@ pub struct IslandLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EtaLine {
     pub fault_id: i64,
     pub cable: String,
@@ -73,6 +77,7 @@ pub struct EtaLine {
 
 /// One change in the log, as the briefing names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub at: DateTime<Utc>,
     pub what: ChangeKind,
@@ -81,6 +86,8 @@ pub struct Change {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = BriefingChange))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     NewFault,

@@ -13,6 +13,7 @@ pub const MAX_STATION_TO_ROUTE_END_KM: f64 = 30.0;
 
 /// Where a chainage lands on a route.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Placement {
     pub lon: f64,
     pub lat: f64,

@@ -15,6 +15,7 @@ use crate::resilience::{Region, Report};
 
 /// One fault's bar on a cable's row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bar {
     pub fault_id: i64,
     pub kind: FaultKind,
@@ -27,6 +28,7 @@ pub struct Bar {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Row {
     pub cable: String,
     pub bars: Vec<Bar>,
@@ -71,6 +73,8 @@ pub fn gantt(faults: &[Fault], from: NaiveDate, to: NaiveDate) -> Vec<Row> {
 /// One step of a fault's ETA drift: from `at` on, the fault's estimated
 /// repair date was `eta` (its latest day: "2026-04" is 30 April).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = EtaStep))]
 pub struct Step {
     pub at: DateTime<Utc>,
     pub eta: NaiveDate,
@@ -93,6 +97,7 @@ pub fn eta_drift(history: &[EtaRevision]) -> Vec<Step> {
 /// An island's bar pair: what it can carry (by cables, by backup) and its
 /// peak demand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capacity {
     pub region: Region,
     pub cable_gbps: f64,

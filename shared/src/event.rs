@@ -24,6 +24,7 @@ pub mod kind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Position in the log: strictly increasing, never reused.
     pub seq: i64,
@@ -42,6 +43,7 @@ pub struct Event {
 /// details fetches them, with its reader's rights, so a stream's memory and
 /// bandwidth do not grow with the size of what changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveEvent {
     pub seq: i64,
     pub at: DateTime<Utc>,

@@ -47,6 +47,7 @@ pub mod kind {
 /// fault in `fault` (or, with `updates`, change the fault inject number
 /// `updates` logged, to `fault`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Inject {
     pub at_minute: i64,
@@ -56,6 +57,7 @@ pub struct Inject {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Exercise {
     pub id: i64,
     pub name: String,
@@ -68,6 +70,7 @@ pub struct Exercise {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Scheduled,
@@ -117,6 +120,7 @@ impl Exercise {
 /// What an admin sends to schedule an exercise. Times are Taipei local
 /// (`2026-12-04T09:00`) or RFC 3339.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ExerciseForm {
     pub name: String,
@@ -265,6 +269,7 @@ impl ExerciseForm {
 
 /// The after of an `alert.acknowledged` event.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct Acked {
     acked_by: String,
     acked_at: DateTime<Utc>,
@@ -284,6 +289,7 @@ pub struct Layer {
 
 /// One event of a layer: an [`Event`] and the script inject it played.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LayerEvent {
     #[serde(flatten)]
     pub event: Event,
@@ -393,6 +399,8 @@ impl Layer {
 
 /// What one line of an exercise's report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ExerciseStep))]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// The script played an inject.
@@ -421,6 +429,7 @@ impl Step {
 
 /// One line of the report's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportLine {
     pub at: DateTime<Utc>,
     /// Minutes from the exercise's start.
@@ -437,6 +446,8 @@ pub struct ReportLine {
 
 /// An exercise's report: its timeline and how fast the watch answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ExerciseReport))]
 pub struct Report {
     pub exercise: Exercise,
     pub phase: Phase,
@@ -611,6 +622,7 @@ pub struct InExercise(pub Exercise);
 
 /// What a screen in an exercise shows of it (the banner and its links).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Context {
     pub id: i64,
     pub name: String,

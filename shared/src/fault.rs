@@ -12,6 +12,7 @@ pub const MAX_TEXT: usize = 4000;
 pub const MAX_PLACE: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// 部分芯線受損: some fibre pairs damaged, the cable still carries traffic.
@@ -49,6 +50,7 @@ impl FaultKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FaultStatus {
     Open,
@@ -105,6 +107,7 @@ impl FaultStatus {
 
 /// "N km from landing station Y" along the cable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chainage {
     /// The place as written (新北八里, 中國崇明).
     pub place: String,
@@ -135,6 +138,7 @@ pub fn format_km(km: f64) -> String {
 
 /// A route that carries the traffic while the fault lasts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AlternateRoute {
     /// A registered cable; `label` keeps the wording it was given in.
@@ -181,6 +185,7 @@ pub fn alternate_routes_text(routes: &[AlternateRoute]) -> String {
 
 /// A fault as stored: the current state behind the event log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fault {
     pub id: i64,
     pub cable: String,
@@ -269,6 +274,7 @@ pub fn describe(kind: FaultKind, chainage: &Chainage) -> String {
 
 /// Everything about a fault an officer or a notice sets: what a write carries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultDraft {
     pub cable: String,
     pub detected_on: Option<NaiveDate>,
@@ -327,6 +333,7 @@ impl FaultDraft {
 /// A field-level validation problem: `code` is stable (the UI translates it),
 /// `message` is English for the API and logs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub code: String,
@@ -346,6 +353,7 @@ impl FieldError {
 /// A fault form as typed: every field a string, so nothing typed is lost.
 /// A field left out (a plain HTML form post) is empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct FaultForm {
     pub cable: String,

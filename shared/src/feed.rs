@@ -24,6 +24,8 @@ pub const EXERCISE_MARK: &str = "演習 EXERCISE — not real";
 
 /// CAP's `status`: a real alert, or one of an exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = FeedStatus))]
 pub enum Status {
     Actual,
     Exercise,
@@ -93,6 +95,7 @@ pub fn is_public(kind: AlertKind) -> bool {
 
 /// The area an item is about: its words and, for an island, a circle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Area {
     pub desc: String,
     /// `(lat, lon, radius_km)`.
@@ -101,6 +104,7 @@ pub struct Area {
 
 /// One public item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Item {
     /// The alert it comes from (negative in an exercise's layer).
     pub alert_id: i64,

@@ -85,6 +85,7 @@ pub struct State {
 
 /// A ship state event's `after`: `{"state": "sheltering", "version": 3}`.
 #[derive(serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct ShipAfter {
     state: String,
     version: i64,

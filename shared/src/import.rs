@@ -14,6 +14,8 @@ use crate::reference::name_key;
 use crate::roc::Eta;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ImportChange))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// A fault not in the registry yet.
@@ -25,6 +27,7 @@ pub enum ChangeKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlannedChange {
     pub kind: ChangeKind,
     /// The notice line the change comes from.
@@ -39,6 +42,7 @@ pub struct PlannedChange {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportPlan {
     pub notice_date: Option<NaiveDate>,
     pub changes: Vec<PlannedChange>,

@@ -9,6 +9,7 @@ use crate::reference::CableIndex;
 
 /// A planned-maintenance form as typed: every field a string, so nothing is lost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct MaintenanceForm {
     pub cable: String,
@@ -21,6 +22,7 @@ pub struct MaintenanceForm {
 
 /// A maintenance entry as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Maintenance {
     pub id: i64,
     #[serde(flatten)]

@@ -13,6 +13,7 @@ use crate::reference::{Cable, CoordPrecision, Station};
 
 /// A cable's state on the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CableState {
     InService,
@@ -188,6 +189,7 @@ pub fn stations_geojson(stations: &[Station]) -> FeatureCollection {
 
 /// A cable as the map draws it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MapCable {
     pub abbrev: String,
     pub name_zh: String,
@@ -198,6 +200,7 @@ pub struct MapCable {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MapStation {
     pub id: String,
     pub name_zh: String,
@@ -208,6 +211,7 @@ pub struct MapStation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MapFault {
     pub id: i64,
     pub cable: String,
@@ -223,6 +227,7 @@ pub struct MapFault {
 
 /// An island's standing on the map: a badge at the island.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MapIsland {
     pub region: crate::resilience::Region,
     pub status: crate::resilience::Status,
@@ -234,6 +239,7 @@ pub struct MapIsland {
 
 /// Everything the map page draws.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MapData {
     pub cables: Vec<MapCable>,
     pub stations: Vec<MapStation>,
@@ -349,6 +355,7 @@ pub fn map_data(
 /// assets of one kind (and one health: `attention` for degraded, offline or
 /// in maintenance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetMarker {
     pub kind: crate::assets::AssetKind,
     pub attention: bool,
@@ -387,6 +394,7 @@ pub fn asset_elements(markers: &[AssetMarker]) -> usize {
 
 /// A named view of the map: a lon/lat box.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct View {
     pub id: &'static str,
     pub west: f64,
@@ -564,6 +572,7 @@ const LAND_JSON: &str = include_str!("../../assets/land.json");
 pub const LAND_ATTRIBUTION: &str = "Land: © OpenStreetMap contributors (ODbL)";
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 struct LandFile {
     rings: Vec<Vec<(f64, f64)>>,
 }

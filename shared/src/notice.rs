@@ -29,6 +29,7 @@ pub const REPAIR_FOOTNOTE_DAYS: i64 = 7;
 
 /// A problem on one line of a notice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineIssue {
     pub line: usize,
     pub message: String,
@@ -42,6 +43,7 @@ impl std::fmt::Display for LineIssue {
 
 /// One fault row of the notice's table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeFault {
     pub line: usize,
     pub cable: String,
@@ -78,6 +80,7 @@ impl NoticeFault {
 
 /// A completed repair reported in a footnote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeRepair {
     pub line: usize,
     pub cable: String,
@@ -88,6 +91,7 @@ pub struct NoticeRepair {
 
 /// One row of the planned-maintenance table (計畫性維修).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeMaintenance {
     pub line: usize,
     pub cable: String,
@@ -98,6 +102,7 @@ pub struct NoticeMaintenance {
 
 /// A planned maintenance reported complete in the maintenance footnote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaintenanceDone {
     pub line: usize,
     pub cable: String,
@@ -105,6 +110,7 @@ pub struct MaintenanceDone {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notice {
     /// 日期 of the fault table.
     pub date: Option<NaiveDate>,
@@ -121,6 +127,7 @@ pub struct Notice {
 /// What [`parse_notice`] found: the notice, warnings, and errors.
 /// A notice with any error must not be imported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParsedNotice {
     pub notice: Notice,
     pub warnings: Vec<LineIssue>,
@@ -659,6 +666,7 @@ fn footnote(
 
 /// Planned maintenance as the export writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaintenanceLine {
     pub cable: String,
     pub eta: Eta,

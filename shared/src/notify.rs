@@ -19,6 +19,7 @@ pub const MAX_FILTER: usize = 64;
 pub const MAX_ATTEMPTS: i64 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -45,6 +46,7 @@ impl Channel {
 /// One subscription, as its owner sees it (the webhook secret is shown once,
 /// when it is made, and never again).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subscription {
     pub id: i64,
     pub user_id: i64,
@@ -77,6 +79,7 @@ impl Subscription {
 /// A subscription as typed: lists as comma-separated text (a plain form) or
 /// JSON arrays (the API).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct SubscriptionForm {
     pub channel: String,
@@ -283,6 +286,7 @@ pub fn retry_at(now: DateTime<Utc>, attempts: i64) -> Option<DateTime<Utc>> {
 
 /// A message's state in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Pending,
@@ -308,6 +312,7 @@ impl State {
 
 /// One try at delivering a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attempt {
     pub at: DateTime<Utc>,
     pub ok: bool,
@@ -317,6 +322,7 @@ pub struct Attempt {
 
 /// A message in the outbox, with its delivery log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub id: i64,
     pub message_id: String,

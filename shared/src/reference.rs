@@ -27,6 +27,7 @@ const EXTRA_ALIASES: &[(&str, &str)] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CableKind {
     International,
@@ -34,6 +35,7 @@ pub enum CableKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CoordPrecision {
     /// Published landing-point coordinates.
@@ -43,6 +45,7 @@ pub enum CoordPrecision {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Station {
     pub id: String,
     pub name_zh: String,
@@ -56,6 +59,7 @@ pub struct Station {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cable {
     /// The ministry's abbreviation, the cable's key (EAC1, TDM2, Apricot, ...).
     pub abbrev: String,

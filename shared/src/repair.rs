@@ -14,6 +14,7 @@ use crate::roc::Eta;
 
 /// One estimated repair date a fault carried, from when and from whom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EtaRevision {
     pub at: DateTime<Utc>,
     /// Who set it: `user:NAME` (an edit or a notice import), `system:demo`.
@@ -68,6 +69,7 @@ pub fn slip_days(history: &[EtaRevision]) -> Option<i64> {
 
 /// A public repair case (`data/repair-history.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Case {
     pub cable: String,
     pub fault_on: NaiveDate,
@@ -113,6 +115,7 @@ const Z90: f64 = 1.281_551_565_544_600_4;
 
 /// A log-normal distribution of days: `ln(days)` is normal (`mu`, `sigma`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogNormal {
     pub mu: f64,
     pub sigma: f64,
@@ -202,6 +205,7 @@ impl LogNormal {
 
 /// The ship a fault is booked on, as far as the estimate needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Booking {
     /// Faults ahead of this one in the ship's queue.
     pub queue_ahead: u32,
@@ -213,6 +217,7 @@ pub struct Booking {
 
 /// What the estimate of one open fault rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Situation {
     pub kind: crate::fault::FaultKind,
     pub international: bool,
@@ -226,6 +231,7 @@ pub struct Situation {
 
 /// The model's answer: days from the fault to restoration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Estimate {
     pub p10_days: f64,
     pub p50_days: f64,
@@ -352,6 +358,7 @@ pub fn estimate(prior: &Prior, s: &Situation) -> Estimate {
 
 /// The log-normal the estimate starts from, and the cases it was fitted to.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prior {
     pub dist: LogNormal,
     /// Public cases (`data/repair-history.csv`).
@@ -423,6 +430,7 @@ pub fn own_cases(
 
 /// A fault's estimate beside its official date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultEstimate {
     #[serde(flatten)]
     pub estimate: Estimate,
@@ -519,6 +527,7 @@ pub fn backtest(cases: &[Case]) -> (usize, usize) {
 
 /// Where a fault's repair stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Reported,
@@ -572,6 +581,7 @@ impl Stage {
 /// ship booked. Kept apart from the fault, so a notice import never
 /// touches it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Repair {
     pub fault_id: i64,
     pub stage: Stage,
@@ -585,6 +595,7 @@ pub struct Repair {
 
 /// An officer's stage change, every field as typed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RepairForm {
     pub stage: String,
@@ -684,6 +695,7 @@ impl RepairForm {
 
 /// A repair ship's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ShipState {
     Standby,
@@ -746,6 +758,7 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
 
 /// A repair ship on the board.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShipRow {
     pub id: i64,
     pub name: String,
@@ -766,6 +779,7 @@ pub struct ShipRow {
 
 /// An open fault on the board.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultRow {
     pub id: i64,
     pub cable: String,
@@ -799,6 +813,7 @@ pub const STALL_DAYS: i64 = 14;
 
 /// The repair board: every repair ship and every open fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RepairsBoard {
     pub ships: Vec<ShipRow>,
     pub faults: Vec<FaultRow>,

@@ -21,6 +21,7 @@ pub enum RocDateError {
 
 /// How precisely an estimated repair date (預計修復日期) is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EtaPrecision {
     Day,
@@ -51,6 +52,7 @@ impl EtaPrecision {
 /// An estimated repair date. For [`EtaPrecision::Month`] `date` is the first
 /// day of that month; for [`EtaPrecision::Unknown`] it is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Eta {
     pub date: Option<NaiveDate>,
     pub precision: EtaPrecision,

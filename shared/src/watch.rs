@@ -11,6 +11,7 @@ use crate::map::CableState;
 
 /// Why the watch is alerted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// A fault was logged (by an officer or from a notice) and is active.
@@ -125,6 +126,7 @@ pub fn island_alert(
 
 /// One alert, as the watch sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub id: i64,
     /// The event that raised it.
@@ -153,6 +155,7 @@ impl Alert {
 /// An island whose standing differs from its standing as designed, as
 /// the resilience engine reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IslandStatus {
     /// Region id: matsu, kinmen, penghu, ...
     pub region: String,
@@ -215,6 +218,7 @@ pub fn islands_affected(
 
 /// Everything the duty-watch board shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Board {
     /// The log position the board was read at.
     pub seq: i64,

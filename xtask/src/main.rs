@@ -75,6 +75,9 @@ enum Cmd {
     /// Retakes the README's screenshots (`docs/*.png`) in headless Chromium
     /// against the demo data.
     Screenshots,
+    /// Writes `docs/openapi.json` (the JSON API's OpenAPI 3.1 document, as the
+    /// code generates it) and validates it with openapi-spec-validator.
+    Openapi,
     /// The live-stream load run: N SSE clients, faults posted at a steady
     /// rate, delivery latency against a bare axum SSE baseline in the same run.
     Loadtest {
@@ -377,6 +380,23 @@ fn have(bin: &str) -> bool {
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
+}
+
+/// The checked-in OpenAPI document (the server's test fails when it is stale).
+const OPENAPI_DOC: &str = "docs/openapi.json";
+
+/// The OpenAPI validator (PyPI), in a venv under target/.
+const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
+
+/// Validates the checked-in document against the OpenAPI 3.1 specification.
+fn validate_openapi() -> Result<()> {
+    let python = python_venv("openapi", &[OPENAPI_VALIDATOR])?;
+    step(&format!(
+        "openapi: {OPENAPI_DOC} validates ({OPENAPI_VALIDATOR})"
+    ));
+    run(Command::new(python)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(root().join(OPENAPI_DOC)))
 }
 
 /// The SMTP server the notification tests send to.
@@ -803,6 +823,7 @@ fn test() -> Result<()> {
         "warnings",
     ]))?;
     deny()?;
+    validate_openapi()?;
     // Only the site here: `cargo test` builds target/debug/cablewatch for the
     // server's integration tests with the same features, so it is built once.
     build_site(false)?;
@@ -911,6 +932,23 @@ fn main() -> Result<()> {
                 .args(profile.then_some("--profile"))
                 .env("CABLEWATCH_BIN", root().join("target/release/cablewatch"))
                 .env("CABLEWATCH_SITE_ROOT", root().join("target/site")))
+        }
+        Cmd::Openapi => {
+            step("openapi: docs/openapi.json from the code");
+            run(cargo().args(["build", "-p", "cablewatch-server", "--bin", "cablewatch"]))?;
+            let out = Command::new(root().join("target/debug/cablewatch"))
+                .arg("openapi")
+                .output()
+                .context("running cablewatch openapi")?;
+            if !out.status.success() {
+                bail!(
+                    "cablewatch openapi: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::fs::write(root().join(OPENAPI_DOC), &out.stdout)?;
+            eprintln!("   wrote {OPENAPI_DOC} ({} bytes)", out.stdout.len());
+            validate_openapi()
         }
         Cmd::Screenshots => {
             build(false)?;

@@ -11,6 +11,7 @@ use super::{status_of, FlowGraph, Link, LinkKind, Node, Region, Status};
 
 /// An island's outcome under one contingency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outcome {
     pub region: Region,
     pub status: Status,
@@ -20,6 +21,7 @@ pub struct Outcome {
 
 /// One contingency: the links lost and the islands that end worse off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contingency {
     pub cut: Vec<String>,
     pub islands: Vec<Outcome>,
@@ -27,6 +29,7 @@ pub struct Contingency {
 
 /// An island's worst outcome over the sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Worst {
     pub region: Region,
     pub status: Status,
@@ -38,6 +41,7 @@ pub struct Worst {
 
 /// The result of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sweep {
     pub k: usize,
     /// How many contingencies were computed.

@@ -18,6 +18,7 @@ const FIGURES_CSV: &str = include_str!("../../data/resilience-figures.csv");
 pub const MAX_MBPS: f64 = 1e10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     Mbps,
@@ -25,6 +26,7 @@ pub enum Unit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// Published: `source` says where.
@@ -53,6 +55,7 @@ impl Basis {
 /// One figure: `demand:matsu`, `cable:TDM2`, `orbit:LEO`,
 /// `lost:partial_damage`, `kept:degraded_asset`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figure {
     pub key: String,
     /// `None`: no figure.
@@ -71,6 +74,7 @@ pub struct Figure {
 
 /// Every figure, by key.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     map: BTreeMap<String, Figure>,
 }
@@ -180,6 +184,7 @@ impl Figures {
 
 /// An officer's edit of one figure, every field as typed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct FigureForm {
     pub value: String,

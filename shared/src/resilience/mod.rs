@@ -26,6 +26,7 @@ pub use network::{network, Inputs, Network};
 
 /// The island regions cablewatch reports on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Region {
     Taiwan,
@@ -159,6 +160,7 @@ impl Region {
 
 /// A node of the capacity graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Node {
     Region(Region),
@@ -169,6 +171,7 @@ pub enum Node {
 
 /// What a link is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     Cable,
@@ -179,6 +182,7 @@ pub enum LinkKind {
 /// One edge of the graph, both ways, with its design capacity and what it
 /// can carry now (0 when cut; less when partly damaged or degraded).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     /// The cable abbreviation, `asset:ID` for a microwave link, or
     /// `satellite:REGION` for an island's satellite capacity.
@@ -198,6 +202,8 @@ pub struct Link {
 
 /// How an island stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ResilienceStatus))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Nothing can be carried.
@@ -246,6 +252,7 @@ impl Status {
 
 /// A link carrying part of an island's traffic in its maximum flow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Carried {
     pub link: String,
     pub label: String,
@@ -255,6 +262,7 @@ pub struct Carried {
 
 /// One island's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IslandFigures {
     pub region: Region,
     pub status: Status,
@@ -544,6 +552,7 @@ pub fn as_designed(links: &[Link]) -> Vec<Link> {
 
 /// An island's figures with what they rest on and its backup assets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IslandReport {
     #[serde(flatten)]
     pub figures: IslandFigures,
@@ -559,6 +568,7 @@ pub struct IslandReport {
 
 /// Surviving international capacity against design.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct International {
     pub design_gbps: f64,
     pub available_gbps: f64,
@@ -567,6 +577,8 @@ pub struct International {
 
 /// Every island's figures at one moment (or under a what-if).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ResilienceReport))]
 pub struct Report {
     pub islands: Vec<IslandReport>,
     pub international: International,

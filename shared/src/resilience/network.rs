@@ -27,6 +27,7 @@ pub struct Inputs<'a> {
 /// Backup assets of one kind and status in a region: records that count,
 /// and synthetic demo records (shown, never counted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupCount {
     pub region: Region,
     pub kind: AssetKind,
@@ -38,6 +39,7 @@ pub struct BackupCount {
 /// International capacity through one landing station (a cable landing at
 /// several stations is split evenly among them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Landing {
     pub station: String,
     pub design_gbps: f64,
@@ -49,6 +51,7 @@ pub struct Landing {
 
 /// The capacity graph and what was left out of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Network {
     pub links: Vec<Link>,
     /// Synthetic satellite and microwave records left out.
