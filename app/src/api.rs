@@ -26,21 +26,59 @@ pub struct CableBrief {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultsPage {
-    pub faults: Vec<Fault>,
+    pub faults: Vec<FaultRow>,
     pub cables: Vec<CableBrief>,
-    /// The repair-time model's dates for each open fault (the repair board's).
-    pub model: Vec<ModelDates>,
     /// For a historical view: the moment shown (`?as_of=`, as the picker writes it).
     pub as_of: Option<String>,
+}
+
+/// One line of the fault list: what the table shows and nothing more. The
+/// page carries every row to the browser a second time for hydration, so a
+/// fault's notes, provenance and chainage stay on its own page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRow {
+    pub id: i64,
+    pub cable: String,
+    pub detected_on: Option<chrono::NaiveDate>,
+    pub description: String,
+    pub kind: shared::fault::FaultKind,
+    pub status: shared::fault::FaultStatus,
+    pub eta: shared::roc::Eta,
+    /// The alternate routes as the notice writes them.
+    pub alternate: String,
+    /// The place named no known landing station.
+    pub unresolved: bool,
+    /// The repair-time model's dates (open faults, today's view only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelDates>,
+}
+
+impl FaultRow {
+    pub fn of(f: &Fault, model: Option<ModelDates>) -> Self {
+        Self {
+            id: f.id,
+            cable: f.cable.clone(),
+            detected_on: f.detected_on,
+            description: f.description.clone(),
+            kind: f.kind,
+            status: f.status,
+            eta: f.eta,
+            alternate: shared::fault::alternate_routes_text(&f.alternate_routes),
+            unresolved: f.chainage.station.is_none(),
+            model,
+        }
+    }
 }
 
 /// An open fault's P50 and P90 restoration dates by the repair-time model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelDates {
-    pub id: i64,
     pub p50_on: Option<chrono::NaiveDate>,
     pub p90_on: Option<chrono::NaiveDate>,
+    /// The officers' ETA is earlier than the model's P10, and why (the
+    /// reasons are sent only then: they are the warning's tooltip).
     pub optimistic: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reasons: String,
 }
 
@@ -121,27 +159,35 @@ pub async fn list_faults(as_of: Option<String>) -> Result<FaultsPage, ServerFnEr
     .map_err(|e| ServerFnError::new(e.message))?;
     let cables = cable_briefs(&b);
     // The model speaks of today: a historical view shows none of it.
-    let model = match at {
-        Some(_) => Vec::new(),
+    let mut model: std::collections::HashMap<i64, ModelDates> = match at {
+        Some(_) => Default::default(),
         None => b
             .repairs_board_of(&faults)
             .await
             .map_err(|e| ServerFnError::new(e.message))?
             .faults
             .into_iter()
-            .map(|r| ModelDates {
-                id: r.id,
-                p50_on: r.estimate.as_ref().and_then(|e| e.p50_on),
-                p90_on: r.estimate.as_ref().and_then(|e| e.p90_on),
-                optimistic: r.optimistic,
-                reasons: r.reasons.join("; "),
+            .map(|r| {
+                let dates = ModelDates {
+                    p50_on: r.estimate.as_ref().and_then(|e| e.p50_on),
+                    p90_on: r.estimate.as_ref().and_then(|e| e.p90_on),
+                    optimistic: r.optimistic,
+                    reasons: if r.optimistic {
+                        r.reasons.join("; ")
+                    } else {
+                        String::new()
+                    },
+                };
+                (r.id, dates)
             })
             .collect(),
     };
     Ok(FaultsPage {
-        faults,
+        faults: faults
+            .iter()
+            .map(|f| FaultRow::of(f, model.remove(&f.id)))
+            .collect(),
         cables,
-        model,
         as_of: at.map(|t| shared::history::as_of_param(&t)),
     })
 }

@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use shared::auth::Capability;
-use shared::fault::{alternate_routes_text, Fault};
+use shared::fault::Fault;
 
 use crate::access::IfCan;
-use crate::api::{get_fault, list_faults, CableBrief, ModelDates};
+use crate::api::{get_fault, list_faults, CableBrief, FaultRow};
 use crate::form::FaultEditor;
 use crate::history::{AsOfPicker, HistoryBanner};
 use crate::i18n::*;
@@ -42,7 +42,7 @@ pub fn FaultListPage() -> impl IntoView {
                                 <HistoryBanner as_of=at back="/" />
                                 <p class="note">{t!(i18n, hist_model_note)}</p>
                             })}
-                            <FaultTable faults=page.faults cables=page.cables model=page.model show_restored as_of=page.as_of />
+                            <FaultTable faults=page.faults cables=page.cables show_restored as_of=page.as_of />
                         }.into_any(),
                         Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
@@ -54,9 +54,8 @@ pub fn FaultListPage() -> impl IntoView {
 
 #[component]
 fn FaultTable(
-    faults: Vec<Fault>,
+    faults: Vec<FaultRow>,
     cables: Vec<CableBrief>,
-    model: Vec<ModelDates>,
     show_restored: RwSignal<bool>,
     // A historical view links each fault as it stood at the same moment.
     as_of: Option<String>,
@@ -76,7 +75,7 @@ fn FaultTable(
             order.push(f.cable.clone());
         }
     }
-    let groups: Vec<(usize, String, String, Vec<Fault>)> = order
+    let groups: Vec<(usize, String, String, Vec<FaultRow>)> = order
         .into_iter()
         .enumerate()
         .map(|(i, abbrev)| {
@@ -85,7 +84,7 @@ fn FaultTable(
                 .find(|c| c.abbrev == abbrev)
                 .map(|c| c.notice_name.clone())
                 .unwrap_or_else(|| abbrev.clone());
-            let fs: Vec<Fault> = faults
+            let fs: Vec<FaultRow> = faults
                 .iter()
                 .filter(|f| f.cable == abbrev)
                 .cloned()
@@ -121,8 +120,8 @@ fn FaultTable(
                     let kind = f.kind;
                     let status = f.status;
                     let eta = f.eta;
-                    let unresolved = f.chainage.station.is_none();
-                    let m = model.iter().find(|m| m.id == f.id).cloned();
+                    let unresolved = f.unresolved;
+                    let m = f.model;
                     view! {
                         <tr class="fault" class:restored=!active data-status=f.status.as_str()
                             class:hidden=move || !(active || show_restored.get())>
@@ -134,7 +133,7 @@ fn FaultTable(
                                 <span class=move || format!("kind kind-{}", kind.as_str())>{move || kind_label(i18n, kind)}</span>
                                 {unresolved.then(|| view! { <span class="unresolved" title=move || t_string!(i18n, unresolved_place)>"⚠"</span> })}
                             </td>
-                            <td>{alternate_routes_text(&f.alternate_routes)}</td>
+                            <td>{f.alternate}</td>
                             <td>{move || eta_label(i18n, &eta)}
                                 {m.as_ref().filter(|m| m.optimistic).map(|m| view! {
                                     " "<strong class="optimistic" title=m.reasons.clone()>{t!(i18n, repairs_optimistic)}</strong>

@@ -7,6 +7,11 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
+/// mimalloc: per-thread heaps; glibc's arenas cost page renders a quarter of
+/// their CPU in malloc and free under concurrent requests (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The 2026-02-14 notice, as extracted from the ministry's minutes: the demo data.
 const DEMO_NOTICE: &str = include_str!("../../shared/tests/fixtures/2026-02-14-fault-notice.txt");
 

@@ -70,6 +70,17 @@ pub struct Registry {
     /// at the size limit costs tens of milliseconds of a core, and two at
     /// once would take both cores from the writes and the live stream.
     notice_work: Arc<tokio::sync::Semaphore>,
+    /// Every fault as of the newest fault event (see [`Registry::faults`]).
+    fault_cache: Arc<std::sync::Mutex<Option<FaultList>>>,
+}
+
+/// The newest fault event: the key the fault list is filed under.
+const FAULT_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE entity_type = 'fault'";
+
+/// Every fault, in the notice's order, as of the fault event `seq`.
+struct FaultList {
+    seq: i64,
+    faults: Arc<Vec<Fault>>,
 }
 
 impl Registry {
@@ -93,6 +104,7 @@ impl Registry {
             cables: Arc::new(cables),
             stations: Arc::new(stations),
             notice_work: Arc::new(tokio::sync::Semaphore::new(1)),
+            fault_cache: Default::default(),
         };
         reg.load_reference().await?;
         Ok(reg)
@@ -993,21 +1005,56 @@ impl Registry {
 
     /// Faults, oldest detection first; `all` includes restored and closed ones.
     pub async fn faults(&self, all: bool) -> Result<Vec<Fault>, ApiError> {
-        let sql = if all {
-            format!("SELECT {FAULT_COLS} FROM faults ORDER BY detected_on, id")
-        } else {
-            format!(
-                "SELECT {FAULT_COLS} FROM faults WHERE status IN ('open', 'repair_scheduled', 'repairing') \
-                 ORDER BY detected_on, id"
-            )
-        };
-        sqlx::query(&sql)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?
+        let list = self.fault_list().await?;
+        Ok(list
             .iter()
-            .map(fault_from_row)
-            .collect()
+            .filter(|f| all || f.status.is_active())
+            .cloned()
+            .collect())
+    }
+
+    /// Every fault, read from the table again only when a fault event was
+    /// written since (every change to a fault row is one, in the same
+    /// transaction): the list, the map, the board and the resilience figures
+    /// ask for it on every render, and on SQLite each row read is a
+    /// hand-off to the database thread. One indexed `MAX(seq)` per call
+    /// keeps it exact across servers on one PostgreSQL: writers hold the
+    /// log's advisory lock, so `seq` order is commit order and a seq seen
+    /// committed has every smaller one committed too.
+    async fn fault_list(&self) -> Result<Arc<Vec<Fault>>, ApiError> {
+        let seq: i64 = sqlx::query_scalar(FAULT_SEQ)
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)?;
+        if let Ok(cache) = self.fault_cache.lock() {
+            if let Some(c) = cache.as_ref().filter(|c| c.seq == seq) {
+                return Ok(c.faults.clone());
+            }
+        }
+        // The rows and the seq they are filed under, read in one transaction.
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let seq: i64 = sqlx::query_scalar(FAULT_SEQ)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let faults = sqlx::query(&format!(
+            "SELECT {FAULT_COLS} FROM faults ORDER BY detected_on, id"
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(fault_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        tx.commit().await.map_err(db_err)?;
+        let faults = Arc::new(faults);
+        if let Ok(mut cache) = self.fault_cache.lock() {
+            *cache = Some(FaultList {
+                seq,
+                faults: faults.clone(),
+            });
+        }
+        Ok(faults)
     }
 
     /// The fault as it stood at `at`, rebuilt from its own events up to

@@ -929,3 +929,47 @@ async fn get_bytes(app: &axum::Router, tok: &str, uri: &str) -> (StatusCode, Str
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     (status, ct, body.to_vec())
 }
+
+/// The fault list is cached under the newest fault event; two servers on
+/// one database (a second registry here) each see the other's writes at
+/// once, and a read after a write on the same server sees it too.
+#[tokio::test]
+async fn the_cached_fault_list_follows_writes_from_any_server() {
+    for (engine, a, url) in registries("fault_cache").await {
+        let b = server::open(&url).await.expect("a second server");
+        assert!(a.faults(true).await.expect("list").is_empty(), "{engine}");
+        assert!(b.faults(true).await.expect("list").is_empty(), "{engine}");
+        let f = a.create_fault("user:a", &form()).await.expect("create");
+        // Written on A: B, with its own (empty) list cached, sees it.
+        let seen = b.faults(true).await.expect("list");
+        assert_eq!(seen.len(), 1, "{engine}");
+        assert_eq!(seen[0].version, f.version, "{engine}");
+        let edited = b
+            .update_fault(
+                "user:b",
+                f.id,
+                f.version,
+                &FaultForm {
+                    status: "restored".into(),
+                    restored_on: "2026-03-01".into(),
+                    ..form()
+                },
+            )
+            .await
+            .expect("update");
+        // Edited on B: A's cached list is stale and read again.
+        let on_a = a.faults(true).await.expect("list");
+        assert_eq!(on_a[0].version, edited.version, "{engine}");
+        assert!(
+            a.faults(false).await.expect("open").is_empty(),
+            "{engine}: restored is not open"
+        );
+        // And a notice imported on A reaches B's list.
+        a.import_notice("user:a", NOTICE).await.expect("import");
+        assert_eq!(
+            b.faults(true).await.expect("list"),
+            a.faults(true).await.expect("list"),
+            "{engine}"
+        );
+    }
+}

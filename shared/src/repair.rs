@@ -81,8 +81,14 @@ pub struct Case {
 
 const HISTORY_CSV: &str = include_str!("../data/repair-history.csv");
 
-/// The public repair cases.
-pub fn history() -> Vec<Case> {
+/// The public repair cases (parsed once: the model is calibrated on them
+/// for every page that shows an estimate).
+pub fn history() -> &'static [Case] {
+    static CASES: std::sync::LazyLock<Vec<Case>> = std::sync::LazyLock::new(parse_history);
+    &CASES
+}
+
+fn parse_history() -> Vec<Case> {
     let mut rdr = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .from_reader(HISTORY_CSV.as_bytes());
@@ -1043,7 +1049,7 @@ mod tests {
 
     #[test]
     fn leave_one_out_coverage_is_reported() {
-        let (inside, n) = backtest(&history());
+        let (inside, n) = backtest(history());
         assert_eq!(n, 7);
         // An honest 80 % interval covers most of the cases left out.
         assert!(inside >= 5, "{inside} of {n} inside P10-P90");

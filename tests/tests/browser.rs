@@ -62,8 +62,30 @@ async fn fault_list_shows_the_notice_and_hydrates() -> Result<()> {
         ensure!(cables == CABLES, "cables shown: {cables:?}");
         let summary = c.find(Locator::Id("summary")).await?.text().await?;
         ensure!(summary.contains("11"), "summary {summary:?}");
+        // Every open fault has the model's P50 / P90 dates and the notice's
+        // alternate routes; an ETA earlier than the model's P10 is flagged
+        // with the reasons as its tooltip.
+        const MODEL_ROWS: &str = "(() => { const rows = [...document.querySelectorAll('tr.fault:not(.restored)')]; \
+            const dated = rows.filter(r => /^\\d{4}-\\d\\d-\\d\\d \\/ \\d{4}-\\d\\d-\\d\\d$/.test(r.querySelector('td.model').textContent.trim())).length; \
+            const flagged = [...document.querySelectorAll('tr.fault strong.optimistic')].filter(s => s.title.length > 10).length; \
+            const routes = rows.filter(r => r.children[4].textContent.trim().length > 0).length; \
+            return `${rows.length} ${dated} ${flagged} ${routes}`; })()";
+        let model_rows = |stage: &'static str| {
+            let c = c.clone();
+            async move {
+                let seen = js_string(&c, MODEL_ROWS).await?;
+                let n: Vec<usize> = seen.split(' ').filter_map(|x| x.parse().ok()).collect();
+                ensure!(
+                    n.len() == 4 && n[0] == 11 && n[1] == 11 && n[2] > 0 && n[3] > 0,
+                    "{stage}: open rows, dated, flagged, with routes: {seen}"
+                );
+                anyhow::Ok(())
+            }
+        };
+        model_rows("as served").await?;
         // (b) after hydration the restored-faults toggle works.
         wait_hydrated(&c).await?;
+        model_rows("hydrated").await?;
         c.find(Locator::Id("toggle-restored"))
             .await?
             .click()
@@ -93,6 +115,8 @@ async fn fault_list_shows_the_notice_and_hydrates() -> Result<()> {
                 .unwrap_or(false)
         })
         .await?;
+        // Re-rendered in the browser from the same rows.
+        model_rows("re-rendered").await?;
         Ok(())
     })
     .await
