@@ -137,7 +137,7 @@ const SESSION: &str = "session";
 const BEARER: &str = "bearer";
 
 /// Shared error answers, in `components/responses`.
-const SHARED: [(&str, ErrorCode, &str); 7] = [
+const SHARED: [(&str, ErrorCode, &str); 8] = [
     (
         "Unauthorized",
         ErrorCode::Unauthorized,
@@ -173,6 +173,12 @@ const SHARED: [(&str, ErrorCode, &str); 7] = [
         "Internal",
         ErrorCode::Internal,
         "Something failed on the server; the log says what (`internal`)",
+    ),
+    (
+        "ExerciseRefused",
+        ErrorCode::Conflict,
+        "The request names an exercise that is not running, or this write cannot be made \
+         inside an exercise (`conflict`); nothing was written",
     ),
 ];
 
@@ -245,6 +251,47 @@ pub fn tokens_may(need: Need) -> bool {
     }
 }
 
+/// The exercise a request may name (see `crate::in_exercise`): the header
+/// everywhere, `?exercise=` on reads.
+fn exercise_parameters(method: &axum::http::Method, path: &str, op: &mut Operation) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    let read = *method == axum::http::Method::GET;
+    let what = if read {
+        "See this as the running exercise with this number shows it (its layer over \
+         reality; a route that does not know exercises shows reality)"
+    } else if policy::in_exercise_writes(method, path) {
+        "Make this write inside the running exercise with this number: it goes to the \
+         exercise's layer, never to reality"
+    } else {
+        "This write cannot be made inside an exercise: naming one is refused (409)"
+    };
+    let integer = || {
+        ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64),
+        ))
+    };
+    let mut params = vec![ParameterBuilder::new()
+        .name(shared::exercise::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(what))
+        .schema(Some(integer()))
+        .build()];
+    if read {
+        params.push(
+            ParameterBuilder::new()
+                .name(shared::exercise::PARAM)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(what))
+                .schema(Some(integer()))
+                .build(),
+        );
+    }
+    op.parameters.get_or_insert_with(Vec::new).extend(params);
+}
+
 fn error_response(description: &str, code: ErrorCode) -> Response {
     let schema: RefOr<utoipa::openapi::schema::Schema> =
         RefOr::Ref(Ref::from_schema_name("ApiError"));
@@ -308,11 +355,21 @@ fn apply(method: &str, path: &str, op: &mut Operation) {
     if op.request_body.is_some() {
         add("413", "TooLarge");
     }
+    if !matches!(need, Need::Public) {
+        // Naming an exercise that is not running, or one on a write that
+        // cannot be made inside an exercise, is refused before the handler.
+        if m != axum::http::Method::GET {
+            add("409", "ExerciseRefused");
+        }
+    }
     if crate::lane::writes(&m, path) {
         add("503", "Busy");
         add("507", "StorageFull");
     }
     add("500", "Internal");
+    if !matches!(need, Need::Public) {
+        exercise_parameters(&m, path, op);
+    }
     op.description = Some(match op.description.take() {
         Some(d) if !d.is_empty() => format!("{d}\n\n{who}"),
         _ => who,

@@ -102,6 +102,24 @@ fn each_operation_says_the_access_the_guard_enforces() {
             }
             other => panic!("{what}: an API route with need {other:?}"),
         }
+        if !matches!(rule.need, Need::Public) {
+            let names: Vec<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert!(
+                names.contains(&shared::exercise::HEADER),
+                "{what}: the exercise header is not documented"
+            );
+            if rule.method != "GET" {
+                assert!(
+                    has("409"),
+                    "{what}: a write can be refused for its exercise"
+                );
+            }
+        }
         if op.get("requestBody").is_some() {
             assert!(has("413"), "{what}: takes a body, no 413");
         }
