@@ -96,30 +96,51 @@ impl Region {
     }
 
     /// From an id (`matsu`), an English or Chinese name (`Green Island`,
-    /// `綠島`), any case.
+    /// `綠島`), any case. Called for every asset whenever the islands'
+    /// figures are computed (every write and every watch-board render), so
+    /// the names are normalised once and an exact id costs no allocation.
     pub fn parse(s: &str) -> Option<Region> {
-        let k: String = s
-            .trim()
+        if let Some(r) = Self::ALL.into_iter().find(|r| r.id() == s) {
+            return Some(r);
+        }
+        let k = Self::key(s);
+        Self::names()
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, r)| *r)
+    }
+
+    /// A name as [`Region::parse`] compares it: no spaces, `_` or `-`,
+    /// lower case, 台 written 臺.
+    fn key(s: &str) -> String {
+        s.trim()
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '_' && *c != '-')
             .flat_map(char::to_lowercase)
-            .collect();
-        let k = k.replace('台', "臺");
-        Self::ALL.into_iter().find(|r| {
-            let id: String = r.id().chars().filter(|c| *c != '_').collect();
-            let en: String = r
-                .name_en()
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .flat_map(char::to_lowercase)
-                .collect();
-            k == id
-                || k == en
-                || k == r.name_zh()
-                || (*r == Self::TaipingIsland && k == "taipingisland")
-                || (*r == Self::Taiwan && (k == "臺灣" || k == "mainisland"))
-                || (*r == Self::Lanyu && k == "orchidisland")
-        })
+            .map(|c| if c == '台' { '臺' } else { c })
+            .collect()
+    }
+
+    /// Every name a region answers to, as [`Region::key`] writes it.
+    fn names() -> &'static [(String, Region)] {
+        static NAMES: std::sync::LazyLock<Vec<(String, Region)>> = std::sync::LazyLock::new(|| {
+            let mut names = Vec::new();
+            for r in Region::ALL {
+                names.push((Region::key(r.id()), r));
+                names.push((Region::key(r.name_en()), r));
+                names.push((Region::key(r.name_zh()), r));
+            }
+            for (alias, r) in [
+                ("taipingisland", Region::TaipingIsland),
+                ("臺灣", Region::Taiwan),
+                ("mainisland", Region::Taiwan),
+                ("orchidisland", Region::Lanyu),
+            ] {
+                names.push((alias.to_string(), r));
+            }
+            names
+        });
+        &NAMES
     }
 
     /// Where the region's badge goes on the map (the middle of the island
@@ -785,7 +806,67 @@ mod tests {
     /// A contingency as compared: the cut and each island worse off.
     type Hit = (Vec<String>, Vec<(Region, Status, u64)>);
 
+    /// `Region::parse` as first written (every name normalised on every
+    /// call): the reference the table-driven one must agree with.
+    fn parse_reference(s: &str) -> Option<Region> {
+        let k: String = s
+            .trim()
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect();
+        let k = k.replace('台', "臺");
+        Region::ALL.into_iter().find(|r| {
+            let id: String = r.id().chars().filter(|c| *c != '_').collect();
+            let en: String = r
+                .name_en()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .flat_map(char::to_lowercase)
+                .collect();
+            k == id
+                || k == en
+                || k == r.name_zh()
+                || (*r == Region::TaipingIsland && k == "taipingisland")
+                || (*r == Region::Taiwan && (k == "臺灣" || k == "mainisland"))
+                || (*r == Region::Lanyu && k == "orchidisland")
+        })
+    }
+
+    #[test]
+    fn regions_parse_from_ids_and_names_in_any_case() {
+        for r in Region::ALL {
+            for name in [r.id(), r.name_en(), r.name_zh()] {
+                assert_eq!(Region::parse(name), Some(r), "{name}");
+                assert_eq!(
+                    Region::parse(&format!("  {}  ", name.to_uppercase())),
+                    Some(r),
+                    "{name}"
+                );
+            }
+        }
+        assert_eq!(Region::parse("台灣"), Some(Region::Taiwan));
+        assert_eq!(Region::parse("Orchid Island"), Some(Region::Lanyu));
+        assert_eq!(Region::parse("green-island"), Some(Region::GreenIsland));
+        assert_eq!(Region::parse(""), None);
+        assert_eq!(Region::parse("Okinawa"), None);
+    }
+
     proptest! {
+        /// Names built from the regions' own words, cased, spaced and
+        /// hyphenated at random, parse as the reference parses them.
+        #[test]
+        fn region_parse_agrees_with_the_reference(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "matsu", "Green", "island", "ISLAND", "綠島", "台", "灣", "臺灣本島", "taiping",
+                "Taiping Island", "orchid", "lanyu", "main", "_", "-", " ", "(", ")", "Kinmen",
+                "penghu", "小琉球", "xiao", "liuqiu", "Taiwan", "x",
+            ]), 0..5),
+        ) {
+            let s: String = parts.concat();
+            prop_assert_eq!(Region::parse(&s), parse_reference(&s), "{:?}", s);
+        }
+
         /// The sweep skips flows a loss cannot change; its answer is the
         /// same as computing every island again under every loss.
         #[test]

@@ -64,9 +64,16 @@ pub struct Network {
     pub demand: BTreeMap<Region, u64>,
 }
 
-/// The region of an asset: its region field if it names one, else where it is.
-fn asset_region(a: &Asset) -> Option<Region> {
-    Region::parse(&a.draft.region).or_else(|| Region::at(a.draft.lon, a.draft.lat))
+/// The region of an asset: its region field if it names one, else where it
+/// is. `named` remembers each region field's answer: an inventory of
+/// thousands of assets names a handful of regions.
+fn asset_region<'a>(
+    a: &'a Asset,
+    named: &mut std::collections::HashMap<&'a str, Option<Region>>,
+) -> Option<Region> {
+    let field = a.draft.region.as_str();
+    let parsed = *named.entry(field).or_insert_with(|| Region::parse(field));
+    parsed.or_else(|| Region::at(a.draft.lon, a.draft.lat))
 }
 
 /// How much of its capacity an asset in `status` carries.
@@ -207,9 +214,10 @@ pub fn network(i: &Inputs<'_>) -> Network {
     // Satellite capacity per region: (design, available, any estimate).
     let mut satellite: BTreeMap<Region, (f64, f64, bool)> = BTreeMap::new();
     let mut backups: BTreeMap<(Region, AssetKind, AssetStatus), (usize, usize)> = BTreeMap::new();
+    let mut named = std::collections::HashMap::new();
     for a in i.assets {
         let d = &a.draft;
-        let region = asset_region(a);
+        let region = asset_region(a, &mut named);
         if let Some(r) = region {
             if d.kind != AssetKind::RepairShip {
                 let e = backups.entry((r, d.kind, d.status)).or_default();
