@@ -77,7 +77,6 @@ pub fn router(st: AuthState) -> Router {
         .route("/exercises/{id}/report.csv", get(exercise_report_csv))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/openapi.json", get(openapi_json))
         .route("/faults", get(list_faults).post(create_fault))
         .route("/faults/{id}", get(get_fault).patch(update_fault))
         .route("/cables", get(cables))
@@ -122,20 +121,6 @@ pub fn router(st: AuthState) -> Router {
         )
         .fallback(|| async { Error(ApiError::not_found("no such API route")) })
         .with_state(st)
-}
-
-/// `GET /api/v1/openapi.json`: this API's OpenAPI 3.1 document
-/// ([`crate::openapi`]), rendered once.
-#[utoipa::path(
-    get,
-    path = "/api/v1/openapi.json",
-    tag = "operations",
-    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object))
-)]
-async fn openapi_json() -> Response {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let body = DOC.get_or_init(crate::openapi::json).clone();
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 #[derive(Deserialize, IntoParams)]

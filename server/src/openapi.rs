@@ -33,7 +33,7 @@ use crate::policy::{self, Need};
     paths(
         crate::api::healthz,
         crate::api::readyz,
-        crate::api::openapi_json,
+        serve,
         crate::signin::api_sign_in,
         crate::signin::api_sign_out,
         crate::signin::change_password,
@@ -115,6 +115,28 @@ use crate::policy::{self, Need};
 )]
 struct ApiDoc;
 
+// Its route is added beside the API's own in `web`: this module reads
+// `api`'s annotations, so `api` does not import it.
+/// `GET /api/v1/openapi.json`: this API's OpenAPI 3.1 document
+/// ([`crate::openapi`]), rendered once.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    operation_id = "openapi_json",
+    tag = "operations",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object))
+)]
+pub async fn serve() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOC.get_or_init(json).clone();
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
 /// The document.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
@@ -137,7 +159,8 @@ const SESSION: &str = "session";
 const BEARER: &str = "bearer";
 
 /// Shared error answers, in `components/responses`.
-const SHARED: [(&str, ErrorCode, &str); 8] = [
+/// (The 413 answer, which names the body limit, is written in `modify`.)
+const SHARED: [(&str, ErrorCode, &str); 7] = [
     (
         "Unauthorized",
         ErrorCode::Unauthorized,
@@ -148,11 +171,6 @@ const SHARED: [(&str, ErrorCode, &str); 8] = [
         ErrorCode::Forbidden,
         "A role that may not do this, or a write with the session cookie from another \
          origin (`forbidden`)",
-    ),
-    (
-        "TooLarge",
-        ErrorCode::TooLarge,
-        "The body is larger than the limit, 8 MiB (`too_large`)",
     ),
     (
         "RateLimited",
@@ -182,9 +200,6 @@ const SHARED: [(&str, ErrorCode, &str); 8] = [
     ),
 ];
 
-// The 413 answer's wording names the limit.
-const _: () = assert!(crate::error::BODY_LIMIT == 8 * 1024 * 1024);
-
 /// Adds what the access policy decides to every operation.
 struct FromPolicy;
 
@@ -211,7 +226,15 @@ impl Modify for FromPolicy {
                     .build(),
             ),
         );
-        for (name, code, description) in SHARED {
+        let too_large = format!(
+            "The body is larger than the limit, {} MiB (`too_large`)",
+            crate::error::BODY_LIMIT / (1024 * 1024)
+        );
+        let answers = SHARED
+            .iter()
+            .map(|&(name, code, description)| (name, code, description))
+            .chain([("TooLarge", ErrorCode::TooLarge, too_large.as_str())]);
+        for (name, code, description) in answers {
             components.responses.insert(
                 name.to_string(),
                 RefOr::T(error_response(description, code)),

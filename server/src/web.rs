@@ -512,7 +512,10 @@ pub fn router(
     // public and outside the session layers: a signed-in browser's request
     // for them costs no session read.
     let signed = Router::new()
-        .nest("/api/v1", crate::api::router(st.clone()))
+        .nest(
+            "/api/v1",
+            crate::api::router(st.clone()).route("/openapi.json", get(crate::openapi::serve)),
+        )
         .merge(crate::feeds::router().with_state(reg.clone()))
         .merge(forms)
         .merge(page_forms)

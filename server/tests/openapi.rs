@@ -210,6 +210,35 @@ async fn readers_get_the_document_and_strangers_do_not() {
         assert_eq!(s, StatusCode::OK, "{engine}");
         assert_eq!(ctype, "application/json", "{engine}");
         assert_eq!(body, server::openapi::json(), "{engine}");
+        // The route takes nothing: a long or hostile query changes nothing
+        // and is not echoed; another method or a longer path is not a route.
+        for query in [
+            format!("?x={}", "9".repeat(20_000)),
+            "?x=%3Cscript%3Ealert(1)%3C/script%3E&exercise=abc".to_string(),
+        ] {
+            let uri = format!("/api/v1/openapi.json{query}");
+            let (s, _, got) = get_text(&app, Some(&kiosk_like), &uri).await;
+            if s == StatusCode::OK {
+                assert_eq!(got, server::openapi::json(), "{engine}: {}", &uri[..40]);
+            } else {
+                assert_eq!(s, StatusCode::BAD_REQUEST, "{engine}: {}", &uri[..40]);
+                assert!(!got.contains("<script>"), "{engine}: echoed");
+            }
+        }
+        let (s, _) = common::call(
+            &app,
+            Some(&kiosk_like),
+            "POST",
+            "/api/v1/openapi.json",
+            Some(serde_json::json!({})),
+        )
+        .await;
+        assert!(
+            s == StatusCode::NOT_FOUND || s == StatusCode::METHOD_NOT_ALLOWED,
+            "{engine}: POST {s}"
+        );
+        let (s, _, _) = get_text(&app, Some(&kiosk_like), "/api/v1/openapi.json/x").await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{engine}");
     }
 }
 
@@ -229,7 +258,6 @@ fn answer_schema(doc: &Value, method: &str, path: &str, status: u16) -> jsonsche
         "{method} {path} {status}: the document gives no JSON schema"
     );
     let root = serde_json::json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
         "components": doc["components"],
         "allOf": [schema],
     });
