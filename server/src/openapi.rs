@@ -230,10 +230,11 @@ impl Modify for FromPolicy {
             "The body is larger than the limit, {} MiB (`too_large`)",
             crate::error::BODY_LIMIT / (1024 * 1024)
         );
-        let answers = SHARED
-            .iter()
-            .map(|&(name, code, description)| (name, code, description))
-            .chain([("TooLarge", ErrorCode::TooLarge, too_large.as_str())]);
+        let answers =
+            SHARED
+                .iter()
+                .copied()
+                .chain([("TooLarge", ErrorCode::TooLarge, too_large.as_str())]);
         for (name, code, description) in answers {
             components.responses.insert(
                 name.to_string(),
