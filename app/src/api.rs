@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
+use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 use shared::api::{ApiError, AssetDetail, AssetList, FaultDetail, NoticeReport};
 use shared::assets::{Asset, AssetFilter, AssetForm, AssetImportReport, AssetKind};
 use shared::map::AssetMarker;
@@ -34,8 +35,10 @@ pub struct FaultsPage {
 
 /// One line of the fault list: what the table shows and nothing more. The
 /// page carries every row to the browser a second time for hydration, so a
-/// fault's notes, provenance and chainage stay on its own page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// fault's notes, provenance and chainage stay on its own page. It travels
+/// as an array, not an object: 200 rows' field names were a third of the
+/// page's hydration data.
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
 pub struct FaultRow {
     pub id: i64,
     pub cable: String,
@@ -43,13 +46,13 @@ pub struct FaultRow {
     pub description: String,
     pub kind: shared::fault::FaultKind,
     pub status: shared::fault::FaultStatus,
-    pub eta: shared::roc::Eta,
+    /// The ETA in ISO spelling (`2026-04-30`, `2026-04`), empty when unknown.
+    pub eta: String,
     /// The alternate routes as the notice writes them.
     pub alternate: String,
     /// The place named no known landing station.
     pub unresolved: bool,
     /// The repair-time model's dates (open faults, today's view only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelDates>,
 }
 
@@ -62,7 +65,7 @@ impl FaultRow {
             description: f.description.clone(),
             kind: f.kind,
             status: f.status,
-            eta: f.eta,
+            eta: f.eta.to_iso(),
             alternate: shared::fault::alternate_routes_text(&f.alternate_routes),
             unresolved: f.chainage.station.is_none(),
             model,
@@ -70,15 +73,16 @@ impl FaultRow {
     }
 }
 
-/// An open fault's P50 and P90 restoration dates by the repair-time model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An open fault's P50 and P90 restoration dates by the repair-time model
+/// (an array on the wire, as its row).
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
 pub struct ModelDates {
     pub p50_on: Option<chrono::NaiveDate>,
     pub p90_on: Option<chrono::NaiveDate>,
     /// The officers' ETA is earlier than the model's P10, and why (the
-    /// reasons are sent only then: they are the warning's tooltip).
+    /// reasons are sent only then, empty otherwise: they are the warning's
+    /// tooltip).
     pub optimistic: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reasons: String,
 }
 
@@ -151,19 +155,24 @@ pub async fn list_faults(as_of: Option<String>) -> Result<FaultsPage, ServerFnEr
     caller(Capability::Read)?;
     let b = backend()?;
     let at = moment(as_of.as_deref())?;
-    let faults = match (at, exercise()) {
-        (_, Some(ex)) => b.exercise_faults(&ex, true).await,
+    let ex = exercise();
+    let faults = match (at, &ex) {
+        (_, Some(ex)) => b.exercise_faults(ex, true).await,
         (None, None) => b.faults(true).await,
         (Some(at), None) => b.faults_as_of(true, at).await,
     }
     .map_err(|e| ServerFnError::new(e.message))?;
     let cables = cable_briefs(&b);
-    // The model speaks of today: a historical view shows none of it.
-    let mut model: std::collections::HashMap<i64, ModelDates> = match at {
-        Some(_) => Default::default(),
-        None => b
-            .repairs_board_of(&faults)
-            .await
+    // The model speaks of today: a historical view shows none of it. In an
+    // exercise it is the exercise's board, calibrated on real faults only.
+    let board = match (at, &ex) {
+        (Some(_), _) => None,
+        (None, Some(ex)) => Some(b.repairs_board_in(ex).await),
+        (None, None) => Some(b.repairs_board().await),
+    };
+    let mut model: std::collections::HashMap<i64, ModelDates> = match board {
+        None => Default::default(),
+        Some(board) => board
             .map_err(|e| ServerFnError::new(e.message))?
             .faults
             .into_iter()

@@ -171,11 +171,6 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<shared::resilience::contingency::Sweep, ApiError>;
     /// The repair board: ships with their queues, open faults with their stage.
     async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError>;
-    /// The same over faults already read (every fault: restored ones calibrate).
-    async fn repairs_board_of(
-        &self,
-        faults: &[Fault],
-    ) -> Result<shared::repair::RepairsBoard, ApiError>;
     /// Every figure the resilience engine uses.
     async fn figures(&self) -> Result<Vec<shared::resilience::Figure>, ApiError>;
 

@@ -11,7 +11,7 @@ use crate::api::{get_fault, list_faults, CableBrief, FaultRow};
 use crate::form::FaultEditor;
 use crate::history::{AsOfPicker, HistoryBanner};
 use crate::i18n::*;
-use crate::util::{eta_label, kind_label, status_label, taipei};
+use crate::util::{eta_label, kind_label, kind_label_in, status_label, status_label_in, taipei};
 
 #[component]
 pub fn FaultListPage() -> impl IntoView {
@@ -19,9 +19,11 @@ pub fn FaultListPage() -> impl IntoView {
     let live = crate::live::use_live();
     let as_of = crate::history::use_as_of();
     // Re-read (keeping what is shown meanwhile) on every fault event.
-    let data = Resource::new(
+    // The rows travel in the page as ASCII JSON (see `hydration`).
+    let data = Resource::<_, crate::hydration::AsciiJson>::new_with_options(
         move || (as_of.get(), live.faults.get()),
         |(a, _)| list_faults(a),
+        false,
     );
     let show_restored = RwSignal::new(false);
     view! {
@@ -75,28 +77,32 @@ fn FaultTable(
             order.push(f.cable.clone());
         }
     }
-    let groups: Vec<(usize, String, String, Vec<FaultRow>)> = order
+    // Each cable's rows, in the notice's order (moved, not copied).
+    let mut by_cable: Vec<Vec<FaultRow>> = vec![Vec::new(); order.len()];
+    for f in faults {
+        if let Some(i) = order.iter().position(|c| *c == f.cable) {
+            by_cable[i].push(f);
+        }
+    }
+    let groups = order
         .into_iter()
+        .zip(by_cable)
         .enumerate()
-        .map(|(i, abbrev)| {
+        .map(|(i, (abbrev, fs))| {
             let name = cables
                 .iter()
                 .find(|c| c.abbrev == abbrev)
                 .map(|c| c.notice_name.clone())
                 .unwrap_or_else(|| abbrev.clone());
-            let fs: Vec<FaultRow> = faults
-                .iter()
-                .filter(|f| f.cable == abbrev)
-                .cloned()
-                .collect();
             (i + 1, abbrev, name, fs)
-        })
-        .collect();
+        });
+    // Restored faults, and cables with no open fault, are hidden by the
+    // table's class (style.css), not by a closure on each of 200 rows.
     view! {
         <p class="summary" id="summary">
             {t!(i18n, summary, cables = move || open_cables, open = move || open_count)}
         </p>
-        <table class="fault-table">
+        <table class="fault-table" class:show-restored=move || show_restored.get()>
             <thead>
                 <tr>
                     <th>{t!(i18n, col_seq)}</th>
@@ -109,53 +115,126 @@ fn FaultTable(
                     <th>{t!(i18n, col_status)}</th>
                 </tr>
             </thead>
-            {groups.into_iter().map(|(seq, abbrev, name, fs)| {
+            {groups.map(|(seq, abbrev, name, fs)| {
                 let any_active = fs.iter().any(|f| f.status.is_active());
                 let at_suffix = at_suffix.clone();
-                let rows = fs.into_iter().enumerate().map(|(i, f)| {
-                    let active = f.status.is_active();
-                    let first = i == 0;
-                    let name = name.clone();
-                    let href = format!("/faults/{}{at_suffix}", f.id);
-                    let kind = f.kind;
-                    let status = f.status;
-                    let eta = f.eta;
-                    let unresolved = f.unresolved;
-                    let m = f.model;
-                    view! {
-                        <tr class="fault" class:restored=!active data-status=f.status.as_str()
-                            class:hidden=move || !(active || show_restored.get())>
-                            <td>{if first { seq.to_string() } else { String::new() }}</td>
-                            <td class="cable-name">{if first { name } else { String::new() }}</td>
-                            <td>{f.detected_on.map(|d| d.to_string()).unwrap_or_default()}</td>
-                            <td>
-                                <a href=href>{f.description.clone()}</a>
-                                <span class=move || format!("kind kind-{}", kind.as_str())>{move || kind_label(i18n, kind)}</span>
-                                {unresolved.then(|| view! { <span class="unresolved" title=move || t_string!(i18n, unresolved_place)>"⚠"</span> })}
-                            </td>
-                            <td>{f.alternate}</td>
-                            <td>{move || eta_label(i18n, &eta)}
-                                {m.as_ref().filter(|m| m.optimistic).map(|m| view! {
-                                    " "<strong class="optimistic" title=m.reasons.clone()>{t!(i18n, repairs_optimistic)}</strong>
-                                })}
-                            </td>
-                            <td class="model">{m.map(|m| format!(
-                                "{} / {}",
-                                m.p50_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-                                m.p90_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-                            ))}</td>
-                            <td class=move || format!("status status-{}", status.as_str())>{move || status_label(i18n, status)}</td>
-                        </tr>
-                    }
-                }).collect_view();
                 view! {
-                    <tbody class="cable-group" data-cable=abbrev.clone() class:all-restored=!any_active
-                        class:hidden=move || !(any_active || show_restored.get())>
-                        {rows}
+                    <tbody class=if any_active { "cable-group" } else { "cable-group all-restored" } data-cable=abbrev
+                        inner_html=move || rows_markup(i18n, &fs, seq, &name, &at_suffix)>
                     </tbody>
                 }
             }).collect_view()}
         </table>
+    }
+}
+
+/// One cable's rows as markup, in the language shown (a change of language
+/// writes them again).
+///
+/// The rows are fixed for the life of the list (a fault event reloads it
+/// whole), so they are written as text rather than built as 200 reactive
+/// views: as views they were two fifths of the server's work on the
+/// 200-fault list. Every value is escaped here, text and attributes alike;
+/// the browser tests check a `<script>` description shows as text.
+fn rows_markup(
+    i18n: leptos_i18n::I18nContext<Locale>,
+    rows: &[FaultRow],
+    seq: usize,
+    name: &str,
+    at_suffix: &str,
+) -> String {
+    use html_escape::{
+        encode_double_quoted_attribute_to_string as attr, encode_text_to_string as text,
+    };
+    use std::fmt::Write;
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_else(|| "—".into());
+    // The language, read (and tracked) once for all the rows.
+    let locale = i18n.get_locale();
+    let mut out = String::with_capacity(rows.len() * 640);
+    for (i, f) in rows.iter().enumerate() {
+        out.push_str(if f.status.is_active() {
+            r#"<tr class="fault" data-status=""#
+        } else {
+            r#"<tr class="fault restored" data-status=""#
+        });
+        out.push_str(f.status.as_str());
+        out.push_str(r#""><td>"#);
+        // The group's number and name on its first row only.
+        if i == 0 {
+            let _ = write!(out, "{seq}");
+        }
+        out.push_str(r#"</td><td class="cable-name">"#);
+        if i == 0 {
+            text(name, &mut out);
+        }
+        out.push_str("</td><td>");
+        if let Some(d) = f.detected_on {
+            let _ = write!(out, "{d}");
+        }
+        let _ = write!(out, r#"</td><td><a href="/faults/{}"#, f.id);
+        attr(at_suffix, &mut out);
+        out.push_str(r#"">"#);
+        text(&f.description, &mut out);
+        out.push_str(r#"</a><span class=""#);
+        out.push_str(kind_class(f.kind));
+        out.push_str(r#"">"#);
+        text(kind_label_in(locale, f.kind), &mut out);
+        out.push_str("</span>");
+        if f.unresolved {
+            out.push_str(r#"<span class="unresolved" title=""#);
+            attr(td_string!(locale, unresolved_place), &mut out);
+            out.push_str(r#"">⚠</span>"#);
+        }
+        out.push_str("</td><td>");
+        text(&f.alternate, &mut out);
+        out.push_str("</td><td>");
+        text(
+            if f.eta.is_empty() {
+                td_string!(locale, eta_unknown)
+            } else {
+                &f.eta
+            },
+            &mut out,
+        );
+        // The officers' ETA is earlier than the model's P10: flagged, the
+        // model's reasons as the tooltip.
+        if let Some(m) = f.model.as_ref().filter(|m| m.optimistic) {
+            out.push_str(r#" <strong class="optimistic" title=""#);
+            attr(&m.reasons, &mut out);
+            out.push_str(r#"">"#);
+            text(td_string!(locale, repairs_optimistic), &mut out);
+            out.push_str("</strong>");
+        }
+        out.push_str(r#"</td><td class="model">"#);
+        if let Some(m) = &f.model {
+            let _ = write!(out, "{} / {}", day(m.p50_on), day(m.p90_on));
+        }
+        out.push_str(r#"</td><td class=""#);
+        out.push_str(status_class(f.status));
+        out.push_str(r#"">"#);
+        text(status_label_in(locale, f.status), &mut out);
+        out.push_str("</td></tr>");
+    }
+    out
+}
+
+fn kind_class(k: shared::fault::FaultKind) -> &'static str {
+    use shared::fault::FaultKind::*;
+    match k {
+        PartialDamage => "kind kind-partial_damage",
+        Cut => "kind kind-cut",
+        Other => "kind kind-other",
+    }
+}
+
+fn status_class(s: shared::fault::FaultStatus) -> &'static str {
+    use shared::fault::FaultStatus::*;
+    match s {
+        Open => "status status-open",
+        RepairScheduled => "status status-repair_scheduled",
+        Repairing => "status status-repairing",
+        Restored => "status status-restored",
+        Closed => "status status-closed",
     }
 }
 

@@ -14,6 +14,7 @@ pub mod backend;
 mod faults;
 mod form;
 mod history;
+mod hydration;
 pub use form::FormEcho;
 mod briefing;
 mod exercise;

@@ -10,20 +10,30 @@ use crate::i18n::*;
 pub type ServerResult<T> = Result<Result<T, shared::api::ApiError>, leptos::prelude::ServerFnError>;
 
 pub fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: FaultKind) -> &'static str {
+    kind_label_in(i18n.get_locale(), k)
+}
+
+/// The same in a language already read (a loop reads it once).
+pub fn kind_label_in(locale: Locale, k: FaultKind) -> &'static str {
     match k {
-        FaultKind::PartialDamage => t_string!(i18n, kind_partial_damage),
-        FaultKind::Cut => t_string!(i18n, kind_cut),
-        FaultKind::Other => t_string!(i18n, kind_other),
+        FaultKind::PartialDamage => td_string!(locale, kind_partial_damage),
+        FaultKind::Cut => td_string!(locale, kind_cut),
+        FaultKind::Other => td_string!(locale, kind_other),
     }
 }
 
 pub fn status_label(i18n: leptos_i18n::I18nContext<Locale>, s: FaultStatus) -> &'static str {
+    status_label_in(i18n.get_locale(), s)
+}
+
+/// The same in a language already read.
+pub fn status_label_in(locale: Locale, s: FaultStatus) -> &'static str {
     match s {
-        FaultStatus::Open => t_string!(i18n, status_open),
-        FaultStatus::RepairScheduled => t_string!(i18n, status_repair_scheduled),
-        FaultStatus::Repairing => t_string!(i18n, status_repairing),
-        FaultStatus::Restored => t_string!(i18n, status_restored),
-        FaultStatus::Closed => t_string!(i18n, status_closed),
+        FaultStatus::Open => td_string!(locale, status_open),
+        FaultStatus::RepairScheduled => td_string!(locale, status_repair_scheduled),
+        FaultStatus::Repairing => td_string!(locale, status_repairing),
+        FaultStatus::Restored => td_string!(locale, status_restored),
+        FaultStatus::Closed => td_string!(locale, status_closed),
     }
 }
 

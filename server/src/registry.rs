@@ -72,6 +72,21 @@ pub struct Registry {
     notice_work: Arc<tokio::sync::Semaphore>,
     /// Every fault as of the newest fault event (see [`Registry::faults`]).
     fault_cache: Arc<std::sync::Mutex<Option<FaultList>>>,
+    /// The repair board now, as of the newest event of any kind and the day
+    /// (see [`Registry::repairs_board`]).
+    board_cache: Arc<std::sync::Mutex<Option<BoardNow>>>,
+}
+
+/// The newest event of any kind: a key no write to faults, repairs, ships or
+/// assets leaves unchanged, since each appends its event in its transaction.
+const LOG_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events";
+
+/// The repair board as of the event `seq` on the Taipei day `day` (the
+/// model's stopwatches and season count days).
+struct BoardNow {
+    seq: i64,
+    day: NaiveDate,
+    board: Arc<shared::repair::RepairsBoard>,
 }
 
 /// The newest fault event: the key the fault list is filed under.
@@ -105,6 +120,7 @@ impl Registry {
             stations: Arc::new(stations),
             notice_work: Arc::new(tokio::sync::Semaphore::new(1)),
             fault_cache: Default::default(),
+            board_cache: Default::default(),
         };
         reg.load_reference().await?;
         Ok(reg)
@@ -490,38 +506,50 @@ impl Registry {
 
     /// The repair board: every repair ship with its state and queue, every
     /// open fault with its stage, stopwatch and the model's estimate.
+    ///
+    /// It is built once per state of the log and day: the fault list shows
+    /// the model's dates on every render, and the model (calibration, ship
+    /// queues, season) is the same until something is written or the day
+    /// turns. The key is read before the inputs, so a write landing during a
+    /// build at most files newer figures under an older key, which the next
+    /// read replaces.
     pub async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError> {
+        let seq: i64 = sqlx::query_scalar(LOG_SEQ)
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)?;
+        let day = shared::history::taipei_day(&Utc::now());
+        if let Ok(cache) = self.board_cache.lock() {
+            if let Some(c) = cache.as_ref().filter(|c| c.seq == seq && c.day == day) {
+                return Ok((*c.board).clone());
+            }
+        }
         // All faults: the restored ones calibrate the model.
-        self.repairs_board_of(&self.faults(true).await?).await
+        let faults = self.faults(true).await?;
+        let board = Arc::new(self.repairs_board_calibrated(&faults, &faults, day).await?);
+        if let Ok(mut cache) = self.board_cache.lock() {
+            *cache = Some(BoardNow {
+                seq,
+                day,
+                board: board.clone(),
+            });
+        }
+        Ok(Arc::unwrap_or_clone(board))
     }
 
-    /// The repair board over `faults` already read (all of them: the
-    /// restored ones calibrate the model).
-    pub async fn repairs_board_of(
-        &self,
-        faults: &[Fault],
-    ) -> Result<shared::repair::RepairsBoard, ApiError> {
-        self.repairs_board_calibrated(faults, faults).await
-    }
-
-    /// The board now over `faults`, the model calibrated on `calibrate`.
+    /// The board on `today` over `faults`, the model calibrated on `calibrate`.
     async fn repairs_board_calibrated(
         &self,
         faults: &[Fault],
         calibrate: &[Fault],
+        today: NaiveDate,
     ) -> Result<shared::repair::RepairsBoard, ApiError> {
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         let repairs = crate::repairs::repairs(&mut conn).await?;
         let states = crate::repairs::ship_states(&mut conn).await?;
         drop(conn);
-        self.repairs_board_with(
-            faults,
-            calibrate,
-            &repairs,
-            &states,
-            shared::history::taipei_day(&Utc::now()),
-        )
-        .await
+        self.repairs_board_with(faults, calibrate, &repairs, &states, today)
+            .await
     }
 
     /// The repair board as it stood at `at`: faults, stages and ship states

@@ -261,12 +261,6 @@ impl Backend for Registry {
     async fn repairs_board(&self) -> Result<shared::repair::RepairsBoard, ApiError> {
         Registry::repairs_board(self).await
     }
-    async fn repairs_board_of(
-        &self,
-        faults: &[Fault],
-    ) -> Result<shared::repair::RepairsBoard, ApiError> {
-        Registry::repairs_board_of(self, faults).await
-    }
     async fn exercises(&self) -> Result<Vec<Exercise>, ApiError> {
         Registry::exercises(self).await
     }

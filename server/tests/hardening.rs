@@ -968,6 +968,65 @@ async fn the_fault_page_without_javascript_by_role() {
     }
 }
 
+/// The fault list writes its rows as markup (not as views): what officers
+/// typed, and the place a notice names, are escaped there, in text and in
+/// the tooltip alike, on both engines; restored rows are marked for the
+/// table's style to hide.
+#[tokio::test]
+async fn the_fault_list_rows_escape_what_was_typed() {
+    for (engine, reg, url) in registries("list_escape").await {
+        let app = app(&reg, &url).await;
+        reg.import_notice("test", common::NOTICE)
+            .await
+            .expect("notice");
+        let form = shared::fault::FaultForm {
+            cable: "TDM3".into(),
+            detected_on: "2026-02-10".into(),
+            kind: "cut".into(),
+            place: "<b>島</b>\"'&".into(),
+            km: "12".into(),
+            alternate_routes: "<script>alert(1)</script> & \"微波\"".into(),
+            eta: "2026-03".into(),
+            status: "open".into(),
+            ..Default::default()
+        };
+        let f = reg.create_fault("test", &form).await.expect("fault");
+        reg.add_user("test", "watch", Role::Watch, PASSWORD)
+            .await
+            .expect("user");
+        let cookie = set_cookie(&sign_in(&app, None, "watch", PASSWORD).await).expect("cookie");
+        let r = page(&app, "/", &cookie).await;
+        assert_eq!(r.status, StatusCode::OK, "{engine}");
+        let row = r
+            .body
+            .split(&format!("href=\"/faults/{}\"", f.id))
+            .nth(1)
+            .and_then(|rest| rest.split("</tr>").next())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            row.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; \"微波\""),
+            "{engine}: the alternate route as text: {row}"
+        );
+        assert!(
+            row.contains("&lt;b&gt;島&lt;/b&gt;"),
+            "{engine}: the place as text: {row}"
+        );
+        assert!(
+            row.contains("class=\"unresolved\""),
+            "{engine}: an unknown place is flagged: {row}"
+        );
+        assert!(!r.body.contains("<script>alert(1)"), "{engine}: escaped");
+        assert!(!r.body.contains("<b>島"), "{engine}: escaped");
+        // The notice's restored faults are in the page, marked restored.
+        assert!(
+            r.body
+                .contains("<tr class=\"fault restored\" data-status=\"restored\">"),
+            "{engine}: restored rows"
+        );
+    }
+}
+
 /// Opens `/api/v1/events` with a bearer secret or a session cookie and reads
 /// it in a task of its own. Answers once the stream is ready; the task ends
 /// when the stream does, with whether `event: signed_out` came last.

@@ -367,3 +367,78 @@ async fn a_repair_without_a_stage_change_for_14_days_raises_one_alert() {
         assert_eq!(stalled_alerts(&alerts).len(), dated + 1, "{engine}");
     }
 }
+
+/// The repair board is built once per state of the log (and day) and
+/// cached: a write on any server, to a repair, a ship or a fault, is in the
+/// next board every server builds.
+#[tokio::test]
+async fn the_cached_repair_board_follows_writes_from_any_server() {
+    for (engine, a, url) in registries("board_cache").await {
+        let b = server::open(&url).await.expect("a second server");
+        a.seed_assets(
+            "system:reference",
+            &shared::inventory::reference_assets(),
+            shared::assets::SOURCE_REFERENCE,
+        )
+        .await
+        .expect("reference assets");
+        a.import_notice("test", NOTICE).await.expect("notice");
+        // Both servers build (and cache) the board.
+        let before = a.repairs_board().await.expect("board");
+        assert_eq!(b.repairs_board().await.expect("board"), before, "{engine}");
+        let ship = before
+            .ships
+            .iter()
+            .find(|s| s.name == "Cable Retriever")
+            .expect("Cable Retriever")
+            .id;
+        let fault = before.faults[0].id;
+        assert_eq!(
+            before.faults[0].stage,
+            shared::repair::Stage::Reported,
+            "{engine}"
+        );
+        // A ship booked on A: B's next board has it.
+        let today = shared::history::taipei_day(&chrono::Utc::now());
+        let form = shared::repair::RepairForm {
+            stage: "ship_booked".into(),
+            stage_on: today.to_string(),
+            ship_id: ship.to_string(),
+        };
+        a.set_repair("user:a", fault, &form, 0).await.expect("book");
+        let on_b = b.repairs_board().await.expect("board");
+        let row = on_b
+            .faults
+            .iter()
+            .find(|f| f.id == fault)
+            .expect("the fault");
+        assert_eq!(row.stage, shared::repair::Stage::ShipBooked, "{engine}");
+        assert_eq!(row.ship_id, Some(ship), "{engine}");
+        // The ship's state set on B: A's next board has it.
+        b.set_ship_state("user:b", ship, "sheltering", 0)
+            .await
+            .expect("ship state");
+        let on_a = a.repairs_board().await.expect("board");
+        let s = on_a.ships.iter().find(|s| s.id == ship).expect("the ship");
+        assert_eq!(s.state, shared::repair::ShipState::Sheltering, "{engine}");
+        // A fault logged on B is on A's board.
+        let f = b
+            .create_fault(
+                "user:b",
+                &shared::fault::FaultForm {
+                    cable: "TDM3".into(),
+                    detected_on: today.to_string(),
+                    kind: "cut".into(),
+                    place: "桃園草漯".into(),
+                    km: "3".into(),
+                    status: "open".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("fault");
+        let on_a = a.repairs_board().await.expect("board");
+        assert!(on_a.faults.iter().any(|r| r.id == f.id), "{engine}");
+        assert_eq!(on_a, b.repairs_board().await.expect("board"), "{engine}");
+    }
+}

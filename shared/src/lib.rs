@@ -19,6 +19,7 @@
 //! - [`watch`]: the duty watch: which changes raise alerts, islands affected, the board.
 //! - [`repair`]: repair operations: a fault's ETA history and how far its date has slipped.
 //! - [`resilience`]: the island capacity graph: maximum flow per island, what carries it, single points, what-ifs.
+//! - [`wire`]: JSON in ASCII only, the encoding of the pages' hydration data.
 
 pub mod api;
 pub mod assets;
@@ -44,3 +45,4 @@ pub mod repair;
 pub mod resilience;
 pub mod roc;
 pub mod watch;
+pub mod wire;

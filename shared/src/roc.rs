@@ -101,8 +101,12 @@ impl Eta {
     /// ISO spelling for the UI and the API: `2026-04-30`, `2026-04` or empty.
     pub fn to_iso(&self) -> String {
         match (self.precision, self.date) {
-            (EtaPrecision::Day, Some(d)) => d.format("%Y-%m-%d").to_string(),
-            (EtaPrecision::Month, Some(d)) => d.format("%Y-%m").to_string(),
+            // Written directly, not through chrono's strftime parser: the
+            // fault list spells every row's ETA on each render.
+            (EtaPrecision::Day, Some(d)) => {
+                format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+            }
+            (EtaPrecision::Month, Some(d)) => format!("{:04}-{:02}", d.year(), d.month()),
             _ => String::new(),
         }
     }

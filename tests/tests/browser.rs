@@ -36,7 +36,7 @@ where
 async fn visible_cables(c: &Client) -> Result<Vec<String>> {
     let s = js_string(
         c,
-        "[...document.querySelectorAll('tbody.cable-group')].filter(g => !g.classList.contains('hidden')).map(g => g.dataset.cable).join(',')",
+        "[...document.querySelectorAll('tbody.cable-group')].filter(g => getComputedStyle(g).display !== 'none').map(g => g.dataset.cable).join(',')",
     )
     .await?;
     Ok(s.split(',')

@@ -197,7 +197,8 @@ impl Registry {
     ) -> Result<shared::repair::RepairsBoard, ApiError> {
         let real = self.faults(true).await?;
         let faults = self.layer(ex).await?.overlay_faults(real.clone(), true);
-        self.repairs_board_calibrated(&faults, &real).await
+        let today = shared::history::taipei_day(&chrono::Utc::now());
+        self.repairs_board_calibrated(&faults, &real, today).await
     }
 
     /// The briefing inside an exercise: its watch board, island figures and
